@@ -1,0 +1,161 @@
+// One run's configuration: what the trainer child reads, and what a sweep spec resolves to.
+// Defaults are the paper's reference values (DESIGN.md); profiles scale them down.
+import { z } from 'zod';
+
+export const MODEL_PRESETS = {
+  gpt2: { nEmbd: 768, nHead: 12, nLayer: 12 },
+  'gpt2-medium': { nEmbd: 1024, nHead: 16, nLayer: 24 },
+  'gpt2-large': { nEmbd: 1280, nHead: 20, nLayer: 36 },
+} as const;
+export type ModelPreset = keyof typeof MODEL_PRESETS;
+
+const positiveInt = z.number().int().positive();
+const nonNegInt = z.number().int().nonnegative();
+
+export const modelSchema = z.strictObject({
+  /** Display name of the size (a preset name or any label); the sizes below are what count. */
+  name: z.string().default('gpt2'),
+  nEmbd: positiveInt.default(768),
+  nHead: positiveInt.default(12),
+  nLayer: positiveInt.default(12),
+  /** Context length (GPT-2's n_positions). */
+  context: positiveInt.default(1024),
+  vocabSize: positiveInt.default(50257),
+  dropout: z.number().min(0).lt(1).default(0.1),
+  initStd: z.number().positive().default(0.02),
+  /** HF GPT-2's scale_attn_by_inverse_layer_idx, on in the paper's config. */
+  scaleAttnByInverseLayerIdx: z.boolean().default(true),
+});
+
+export const inrankSchema = z.strictObject({
+  initModes: positiveInt.default(2),
+  bufferModes: nonNegInt.default(100),
+  explainedRatio: z.number().gt(0).lt(1).default(0.9),
+  /** Training forward passes (counter ticks) before the first rank determination. */
+  warmupIter: nonNegInt.default(200),
+  gapIter: positiveInt.default(25),
+  initScale: z.number().positive().default(1),
+  /**
+   * Micro-batches per counter tick. The reference counts forward passes on each of its
+   * devices in parallel; a single-device run reproducing an 8-device schedule sets 8.
+   */
+  microBatchesPerTick: positiveInt.default(1),
+});
+
+export const trainSchema = z.strictObject({
+  lr: z.number().positive().default(6e-4),
+  weightDecay: z.number().min(0).default(0.1),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  eps: z.number().positive().default(1e-8),
+  /** Linear-warmup length in optimizer steps; null = one epoch's worth (the reference). */
+  warmupSteps: nonNegInt.nullable().default(null),
+  /** The schedule spans min(maxSteps, maxEpochs x steps per epoch) optimizer steps. */
+  maxSteps: positiveInt.nullable().default(null),
+  maxEpochs: positiveInt.default(100),
+  globalBatch: positiveInt.default(512),
+  microBatch: positiveInt.default(8),
+  gradClip: z.number().positive().default(1.0),
+  /** Validate every evalEvery optimizer steps (and at the end); evalBatches caps the valid windows used (null = all). */
+  evalEvery: positiveInt.default(50),
+  evalBatches: positiveInt.nullable().default(null),
+  /** Early stopping: evaluations without a new best validation loss before stopping; null = off. */
+  patience: positiveInt.nullable().default(5),
+  /** Write a periodic checkpoint every this many optimizer steps (and always at the end or on a signal). */
+  checkpointEvery: positiveInt.default(50),
+  /** A training loss above this (or NaN / Inf) ends the run as diverged. */
+  divergenceLoss: z.number().positive().default(20),
+  seed: z.number().int().default(1113),
+});
+
+export const dataSchema = z.strictObject({
+  corpus: z.enum(['brown', 'wikitext-103', 'wikitext-2']).default('brown'),
+  /** Folder with wiki.{train,valid,test}.{raw,tokens}; required for the WikiText corpora. */
+  dataDir: z.string().nullable().default(null),
+  /** Where token-id caches live. */
+  cacheDir: z.string().default('results/cache'),
+  /** Keep the top-K training tokens and map the rest to one unknown id; null = full GPT-2 vocabulary. */
+  vocabTopK: positiveInt.nullable().default(null),
+});
+
+export const precisionSchema = z.strictObject({
+  kind: z.enum(['fp32', 'fp16']).default('fp32'),
+  /** Dynamic loss scaling as torch.cuda.amp.GradScaler does (emulated fp16 only). */
+  initScale: z.number().positive().default(65536),
+  growthInterval: positiveInt.default(2000),
+});
+
+export const stageSchema = z.strictObject({
+  /** single: one run to the end. stage1: InRank growth, then prune and stop. stage2: continue from a pruned stage-1 checkpoint. */
+  kind: z.enum(['single', 'stage1', 'stage2']).default('single'),
+  /** Optimizer steps of stage 1 (the reference: 130). */
+  stage1Steps: positiveInt.default(130),
+  /** stage2: the pruned checkpoint written by stage 1. */
+  from: z.string().nullable().default(null),
+  /** stage2: the reference slices the Adam moments to the pruned shapes; true starts them at zero instead. */
+  resetMoments: z.boolean().default(false),
+});
+
+export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+export const runConfigSchema = z.strictObject({
+  name: z.string().default('run'),
+  method: z.enum(['full', 'fixed', 'inrank']).default('full'),
+  model: modelSchema.prefault({}),
+  inrank: inrankSchema.prefault({}),
+  train: trainSchema.prefault({}),
+  data: dataSchema.prefault({}),
+  precision: precisionSchema.prefault({}),
+  stage: stageSchema.prefault({}),
+  backend: z.enum(backendNames).default('auto'),
+  /** The run's folder: checkpoints and anything else the run writes. */
+  outDir: z.string().default('results/runs/run'),
+  /** Continue from the last checkpoint in outDir when there is one. */
+  resume: z.boolean().default(false),
+});
+
+export type RunConfig = z.infer<typeof runConfigSchema>;
+export type RunConfigInput = z.input<typeof runConfigSchema>;
+export type ModelConfig = RunConfig['model'];
+export type InRankConfig = RunConfig['inrank'];
+
+/** A user's mistake: reported as one line, exit code 2. */
+export class UserError extends Error {
+  override name = 'UserError';
+}
+
+/** Validates a raw config; a problem becomes one UserError line naming the key. */
+export function parseRunConfig(raw: unknown): RunConfig {
+  const result = runConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const where = issue.path.length ? issue.path.join('.') : '(root)';
+    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
+    throw new UserError(`run config: ${where}: ${what}`);
+  }
+  const cfg = result.data;
+  if (cfg.model.nEmbd % cfg.model.nHead !== 0) {
+    throw new UserError(`run config: model.nEmbd (${cfg.model.nEmbd}) must be divisible by model.nHead (${cfg.model.nHead})`);
+  }
+  if (cfg.train.globalBatch % cfg.train.microBatch !== 0) {
+    throw new UserError(
+      `run config: train.globalBatch (${cfg.train.globalBatch}) must be a multiple of train.microBatch (${cfg.train.microBatch})`,
+    );
+  }
+  if (cfg.stage.kind === 'stage2' && !cfg.stage.from) {
+    throw new UserError('run config: stage.kind is stage2 but stage.from (the pruned stage-1 checkpoint) is not set');
+  }
+  if (cfg.stage.kind !== 'single' && cfg.method !== 'inrank') {
+    throw new UserError(`run config: stage.kind ${cfg.stage.kind} needs method inrank (got ${cfg.method})`);
+  }
+  if (cfg.data.corpus !== 'brown' && !cfg.data.dataDir) {
+    throw new UserError(`run config: data.corpus ${cfg.data.corpus} needs data.dataDir, the folder with wiki.train.raw / wiki.valid.raw / wiki.test.raw`);
+  }
+  return cfg;
+}
+
+/** The rank used by fixed-rank runs and the InRank caps: floor(min(in, out) / 2), as the reference. */
+export function maxRankOf(inFeatures: number, outFeatures: number): number {
+  return Math.floor(Math.min(inFeatures, outFeatures) / 2);
+}
