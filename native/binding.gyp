@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "inrank_blas",
+      "sources": ["src/blas_addon.cc"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_cc": ["-O3", "-std=c++17"],
+      "libraries": ["-ldl"]
+    }
+  ]
+}
