@@ -1,0 +1,302 @@
+// The InRank-Efficient linear layer (and, with bufferModes 0 and determineRank false,
+// the fixed-rank baseline): y = (x A[:k]^T) B[:, :k]^T + bias with k = current + buffer
+// modes, a counter of training forward passes, and the rank determination of the
+// paper's reference code (DESIGN.md, "InRank-Efficient linear layer").
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../config.ts';
+import type { LinearForward, LinearLayer, Param, Precision } from '../model/linear.ts';
+import type { RankEvent } from '../protocol.ts';
+import { kaimingUniform } from './init.ts';
+import { matMulNT, matMulTN } from './matmul.ts';
+import { pruneFactors } from './prune.ts';
+import { decideRank, padSpectrum } from './rank-rule.ts';
+import { singularValuesOfFactors } from './spectrum.ts';
+
+export interface LowRankOptions {
+  inFeatures: number;
+  outFeatures: number;
+  /** Size of the factors' rank dimension: A is [maxRank x in], B is [out x maxRank]. */
+  maxRank: number;
+  initModes: number;
+  bufferModes: number;
+  determineRank: boolean;
+  /** explained_ratio_threshold. */
+  explainedRatio: number;
+  warmupIter: number;
+  gapIter: number;
+  /** Micro-batches per counter tick (a single device standing in for that many data-parallel ones). */
+  microBatchesPerTick: number;
+  initScale: number;
+  seed: number;
+  /**
+   * When a due determination runs. 'before-forward' (the reference): the training forward
+   * that advances the counter to a due value first decides, then computes at the new rank,
+   * on the weights of the latest optimizer step. 'after-forward': afterTrainingForward
+   * advances the counter and decides; the new rank applies from the next forward.
+   */
+  timing?: 'before-forward' | 'after-forward';
+  /**
+   * The spectrum the rule sees. 'full' (the reference): the min(in, out) singular values of
+   * the product, zeros past k. 'active': only the k singular values of the active block.
+   */
+  spectrumLength?: 'full' | 'active';
+  /** The cap rank() reports (default maxRank); a stage-2 layer built at its pruned rank reports its stage-1 cap. */
+  nominalMaxRank?: number;
+}
+
+/** What a checkpoint must keep for the counter and the rule to resume exactly. */
+export interface LowRankState {
+  microBatches: number;
+  counter: number;
+  currentModes: number;
+}
+
+interface Decision {
+  counter: number;
+  currentModes: number;
+  explainedRatio: number;
+  singularValues: number[];
+}
+
+const EVENT_SINGULAR_VALUES = 20;
+
+function checkInt(name: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min) throw new UserError(`low-rank layer: ${name} must be an integer >= ${min} (got ${v})`);
+}
+
+export class LowRankLinear implements LinearLayer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly maxRank: number;
+  readonly bufferModes: number;
+  /** The rank the rule has settled on (the reference's current_modes); the rank stage 1 prunes to. */
+  currentModes: number;
+
+  private readonly opts: Required<LowRankOptions>;
+  private readonly A: tf.Variable<tf.Rank.R2>;
+  private readonly B: tf.Variable<tf.Rank.R2>;
+  private readonly bias: tf.Variable<tf.Rank.R1>;
+  private microBatches = 0;
+  private counter = 0;
+  private tickedSinceReport = false;
+  private decisions: Decision[] = [];
+
+  constructor(options: LowRankOptions) {
+    const opts: Required<LowRankOptions> = {
+      timing: 'before-forward',
+      spectrumLength: 'full',
+      nominalMaxRank: options.maxRank,
+      ...options,
+    };
+    checkInt('inFeatures', opts.inFeatures, 1);
+    checkInt('outFeatures', opts.outFeatures, 1);
+    checkInt('maxRank', opts.maxRank, 1);
+    checkInt('initModes', opts.initModes, 1);
+    checkInt('bufferModes', opts.bufferModes, 0);
+    checkInt('warmupIter', opts.warmupIter, 0);
+    checkInt('gapIter', opts.gapIter, 1);
+    checkInt('microBatchesPerTick', opts.microBatchesPerTick, 1);
+    if (opts.initModes > opts.maxRank) {
+      throw new UserError(`low-rank layer: initModes (${opts.initModes}) exceeds maxRank (${opts.maxRank}); lower initModes`);
+    }
+    this.opts = opts;
+    this.inFeatures = opts.inFeatures;
+    this.outFeatures = opts.outFeatures;
+    this.maxRank = opts.maxRank;
+    this.bufferModes = opts.bufferModes;
+    this.currentModes = opts.initModes;
+    const { inFeatures: n, outFeatures: m, maxRank: r, initScale, seed } = opts;
+    // torch's kaiming_uniform_ takes fan_in from dim 1: in for A [r x in], r for B [out x r].
+    this.A = tf.variable(tf.tensor2d(kaimingUniform(r, n, initScale, seed, 0), [r, n]), true, undefined, 'float32');
+    this.B = tf.variable(tf.tensor2d(kaimingUniform(m, r, initScale, seed, 1), [m, r]), true, undefined, 'float32');
+    this.bias = tf.variable(tf.zeros([m]) as tf.Tensor1D, true, undefined, 'float32');
+  }
+
+  /** Modes the forward pass uses: k = min(currentModes + bufferModes, maxRank). */
+  get activeModes(): number {
+    return Math.min(this.currentModes + this.bufferModes, this.maxRank);
+  }
+
+  params(): Param[] {
+    return [
+      { name: 'A', variable: this.A, decay: true },
+      { name: 'B', variable: this.B, decay: true },
+      { name: 'bias', variable: this.bias, decay: false },
+    ];
+  }
+
+  forward(x: tf.Tensor2D, training: boolean, precision: Precision): LinearForward {
+    if (training && this.opts.timing === 'before-forward') {
+      this.tick();
+      this.tickedSinceReport = true;
+    }
+    const k = this.activeModes;
+    const { inFeatures: n, outFeatures: m, maxRank: r } = this;
+    const half = <T extends tf.Tensor>(t: T): T => precision.half(t);
+    // Saved for backward: the half-rounded input, the active factor blocks, the hidden activation.
+    const saved = tf.tidy(() => {
+      const hx = half(x);
+      const xs = hx === x ? x.clone() : hx;
+      const a = half(tf.slice(this.A, [0, 0], [k, n]) as tf.Tensor2D); // k x in
+      const b = half(tf.slice(this.B, [0, 0], [m, k]) as tf.Tensor2D); // out x k
+      const h = half(matMulNT(xs, a)); // tokens x k
+      const y = half(tf.add(matMulNT(h, b), half(this.bias)) as tf.Tensor2D);
+      return { xs, a, b, h, y };
+    });
+    let live = true;
+    const release = (): void => {
+      if (!live) return;
+      live = false;
+      tf.dispose([saved.xs, saved.a, saved.b, saved.h]);
+    };
+    return {
+      y: saved.y,
+      backward: (dy: tf.Tensor2D, grads: Map<string, tf.Tensor>): tf.Tensor2D => {
+        if (!live) throw new Error('LowRankLinear: backward after dispose (or twice) for one forward');
+        const { xs, a, b, h } = saved;
+        const out = tf.tidy(() => {
+          const g = half(dy);
+          // The active blocks' gradients; the transposed operands are the thin tokens x k ones.
+          const dB = half(tf.transpose(matMulTN(h, g))); // out x k
+          const dh = half(tf.matMul(g, b) as tf.Tensor2D); // tokens x k
+          const dA = half(matMulTN(dh, xs)); // k x in
+          const dx = half(tf.matMul(dh, a)) as tf.Tensor2D; // tokens x in
+          const dBias = half(tf.sum(g, 0));
+          // AdamW sees the full parameters: zeros for the modes this forward did not use.
+          const fullA = k < r ? tf.concat([dA, tf.zeros([r - k, n])], 0) : dA;
+          const fullB = k < r ? tf.concat([dB, tf.zeros([m, r - k])], 1) : dB;
+          return { dx, fullA, fullB, dBias };
+        });
+        release();
+        addInto(grads, 'A', out.fullA);
+        addInto(grads, 'B', out.fullB);
+        addInto(grads, 'bias', out.dBias);
+        return out.dx;
+      },
+      dispose: release,
+    };
+  }
+
+  afterTrainingForward(step: number, layerName: string): RankEvent[] {
+    // In 'before-forward' timing the training forward ticked already; a call with no
+    // training forward since the last one still counts, so the counter never stalls.
+    if (this.opts.timing === 'after-forward' || !this.tickedSinceReport) this.tick();
+    this.tickedSinceReport = false;
+    const events = this.decisions.map(
+      (d): RankEvent => ({
+        type: 'rank',
+        step,
+        counter: d.counter,
+        layer: layerName,
+        currentModes: d.currentModes,
+        maxRank: this.maxRank,
+        explainedRatio: d.explainedRatio,
+        singularValues: d.singularValues,
+      }),
+    );
+    this.decisions = [];
+    return events;
+  }
+
+  /** One counted micro-batch: every microBatchesPerTick-th (the first of each group) advances the counter. */
+  private tick(): void {
+    this.microBatches += 1;
+    if ((this.microBatches - 1) % this.opts.microBatchesPerTick !== 0) return;
+    this.counter += 1;
+    const { determineRank, warmupIter, gapIter } = this.opts;
+    if (determineRank && this.counter > warmupIter && this.counter % gapIter === 0) {
+      this.decisions.push({ counter: this.counter, ...this.determine() });
+    }
+  }
+
+  /** The rank determination on the current weights: spectrum of B[:, :k] A[:k] from the factors, then the rule. */
+  determine(): Omit<Decision, 'counter'> {
+    const k = this.activeModes;
+    const a = tf.slice(this.A, [0, 0], [k, this.inFeatures]) as tf.Tensor2D;
+    const b = tf.slice(this.B, [0, 0], [this.outFeatures, k]) as tf.Tensor2D;
+    let s: Float64Array;
+    try {
+      s = singularValuesOfFactors(a, b);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    const spectrum = this.opts.spectrumLength === 'full' ? padSpectrum(s, Math.min(this.inFeatures, this.outFeatures)) : s;
+    const decision = decideRank(spectrum, {
+      currentModes: this.currentModes,
+      bufferModes: this.bufferModes,
+      maxRank: this.maxRank,
+      threshold: this.opts.explainedRatio,
+    });
+    this.currentModes = decision.currentModes;
+    return {
+      currentModes: decision.currentModes,
+      explainedRatio: decision.explainedRatio,
+      singularValues: Array.from(s.subarray(0, EVENT_SINGULAR_VALUES)),
+    };
+  }
+
+  effectiveParamCount(): number {
+    const k = this.activeModes;
+    return k * this.inFeatures + this.outFeatures * k + this.outFeatures;
+  }
+
+  macsPerToken(): number {
+    return this.activeModes * (this.inFeatures + this.outFeatures);
+  }
+
+  /**
+   * current is currentModes, not the k the forward uses: the report shows it as the final
+   * rank (% of max), and it is the rank stage 1 prunes to. activeModes gives k.
+   */
+  rank(): { current: number; max: number } {
+    return { current: this.currentModes, max: this.opts.nominalMaxRank };
+  }
+
+  /** Best rank-currentModes factors of B[:, :k] A[:k] (truncated SVD, sqrt(s) into each factor), and a copy of the bias. */
+  pruned(): { A: tf.Tensor2D; B: tf.Tensor2D; bias: tf.Tensor1D; rank: number } {
+    const k = this.activeModes;
+    const rank = this.currentModes;
+    const a = tf.slice(this.A, [0, 0], [k, this.inFeatures]) as tf.Tensor2D;
+    const b = tf.slice(this.B, [0, 0], [this.outFeatures, k]) as tf.Tensor2D;
+    try {
+      const p = pruneFactors(a, b, rank);
+      return { A: p.A, B: p.B, bias: this.bias.clone() as tf.Tensor1D, rank };
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+
+  getState(): LowRankState {
+    return { microBatches: this.microBatches, counter: this.counter, currentModes: this.currentModes };
+  }
+
+  setState(state: LowRankState): void {
+    checkInt('state.microBatches', state?.microBatches, 0);
+    checkInt('state.counter', state.counter, 0);
+    checkInt('state.currentModes', state.currentModes, 1);
+    if (state.currentModes > this.maxRank) {
+      throw new UserError(`low-rank layer: checkpoint rank ${state.currentModes} exceeds this layer's maxRank ${this.maxRank}`);
+    }
+    this.microBatches = state.microBatches;
+    this.counter = state.counter;
+    this.currentModes = state.currentModes;
+  }
+
+  dispose(): void {
+    tf.dispose([this.A, this.B, this.bias]);
+  }
+}
+
+/** grads[name] += g (taking ownership of g and of the tensor it replaces). */
+function addInto(grads: Map<string, tf.Tensor>, name: string, g: tf.Tensor): void {
+  const prev = grads.get(name);
+  if (!prev) {
+    grads.set(name, g);
+    return;
+  }
+  grads.set(name, tf.add(prev, g));
+  prev.dispose();
+  g.dispose();
+}
