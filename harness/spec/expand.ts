@@ -1,0 +1,226 @@
+// Expansion: a spec and a profile become run plans. Per run, settings are layered
+//   profile base -> the model's sizes and settings -> the method's settings (fixed rank)
+//   -> spec base -> the spec's settings for this profile -> the run's axis values -> seed
+//   -> --data-dir -> command-line overrides
+// and method inrank becomes a stage 1 and a stage 2 that loads its pruned checkpoint.
+import { join } from 'node:path';
+import { UserError, type RunConfig } from '../train/config.ts';
+import { expectedCost } from './cost.ts';
+import { didYouMean } from './closest.ts';
+import { filterPlans, valueMatches } from './filter.ts';
+import { overrideContext, parseOverrides, writeOverrides } from './overrides.ts';
+import { DEFAULT_CONFIG, deepMerge, getPath, setPath, type Scalar } from './paths.ts';
+import type { RunPlan } from './plan.ts';
+import { resolveProfile, type EffectiveProfile } from './profile.ts';
+import { parsePlannedConfig } from './resolve.ts';
+import { runIdOf } from './run-id.ts';
+import type { ModelSettings, Rule, SweepSpec } from './types.ts';
+
+export interface ExpandOptions {
+  profile: string;
+  /** `key=value` lines (our dot paths or the paper's names), applied after everything else. */
+  overrides?: readonly string[];
+  /** `key=value` lines: keep the runs that match (see filterPlans). */
+  filters?: readonly string[];
+  /** Results folder: each run's outDir is `<runsDir>/<id>`. */
+  runsDir: string;
+  /** The corpus folder (--data-dir); not part of run ids. */
+  dataDir?: string | null;
+}
+
+type CellValue = Scalar | null;
+/** One grid cell: axis name -> value. */
+type Cell = Record<string, CellValue>;
+
+/** Cartesian product of the axes, in the spec's order (the last axis varies fastest). */
+function cartesian(axes: Record<string, readonly CellValue[]>): Cell[] {
+  let cells: Cell[] = [{}];
+  for (const [key, values] of Object.entries(axes)) {
+    cells = cells.flatMap((cell) => values.map((v) => ({ ...cell, [key]: v })));
+  }
+  return cells;
+}
+
+/** An include rule's lists expand like axes. */
+function ruleCells(rule: Rule): Cell[] {
+  const axes: Record<string, readonly CellValue[]> = {};
+  for (const [key, value] of Object.entries(rule)) axes[key] = Array.isArray(value) ? value : [value as CellValue];
+  return cartesian(axes);
+}
+
+/** The value a rule key sees: the cell's own axis value, else the resolved setting. */
+function viewValue(cell: Cell, raw: Record<string, unknown>, seed: number | null, key: string): unknown {
+  if (key in cell) return cell[key];
+  if (key === 'seed') return seed;
+  if (key === 'model') return getPath(raw, 'model.name');
+  if (key === 'precision') return getPath(raw, 'precision.kind') ?? 'fp32';
+  return getPath(raw, key);
+}
+
+function ruleMatches(rule: Rule, cell: Cell, raw: Record<string, unknown>, seed: number | null = null): boolean {
+  return Object.entries(rule).every(([key, wanted]) => {
+    const actual = viewValue(cell, raw, seed, key);
+    const options = Array.isArray(wanted) ? wanted : [wanted];
+    return options.some((w) => valueMatches(actual, w));
+  });
+}
+
+function modelPatch(name: string, m: ModelSettings): Record<string, unknown> {
+  return { model: { name, nEmbd: m.nEmbd, nHead: m.nHead, nLayer: m.nLayer }, train: { lr: m.lr, microBatch: m.microBatch } };
+}
+
+/** The fixed-rank baseline: the profile's rank for this model, no buffer (the trainer never grows it). */
+function methodPatch(method: unknown, m: ModelSettings): Record<string, unknown> {
+  return method === 'fixed' ? { inrank: { initModes: m.fixedRank, bufferModes: 0 } } : {};
+}
+
+function cellPatch(cell: Cell): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(cell)) {
+    if (key === 'model') continue; // resolved through the profile's model table
+    setPath(out, key === 'precision' ? 'precision.kind' : key, value);
+  }
+  return out;
+}
+
+/** Short labels for run names: gpt2-inrank-fp32-er0.8-s1113-stage2. */
+const LABELS: Record<string, string> = {
+  'inrank.explainedRatio': 'er',
+  'inrank.bufferModes': 'buf',
+  'inrank.warmupIter': 'wu',
+  'inrank.gapIter': 'gap',
+  'inrank.initModes': 'init',
+  'inrank.initScale': 'is',
+  'train.lr': 'lr',
+  'train.microBatch': 'mb',
+  'train.globalBatch': 'gb',
+  'train.maxSteps': 'steps',
+};
+
+function label(key: string, value: unknown): string {
+  const prefix = LABELS[key] ?? key.split('.').pop()!;
+  return `${prefix}${String(value)}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
+const NAMED_KEYS = new Set(['model', 'method', 'precision', 'seed']);
+
+function runName(config: RunConfig, cell: Cell): string {
+  const parts = [config.model.name, config.method, config.precision.kind];
+  for (const key of Object.keys(cell)) {
+    if (!NAMED_KEYS.has(key)) parts.push(label(key, getPath(config, key === 'precision' ? 'precision.kind' : key)));
+  }
+  parts.push(`s${config.train.seed}`);
+  if (config.stage.kind !== 'single') parts.push(config.stage.kind);
+  return parts.join('-');
+}
+
+function seedsFor(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, raw: Record<string, unknown>): readonly number[] {
+  for (const rule of [...profile.seedsFor, ...(spec.seedsFor ?? [])]) {
+    if (ruleMatches(rule.match, cell, raw)) return rule.seeds;
+  }
+  const baseSeed = getPath(raw, 'train.seed');
+  return profile.seeds ?? spec.seeds ?? profile.sharedSeeds ?? [typeof baseSeed === 'number' ? baseSeed : 1113];
+}
+
+function axesRecord(cell: Cell, config: RunConfig): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {
+    model: config.model.name,
+    method: config.method,
+    precision: config.precision.kind,
+  };
+  for (const key of Object.keys(cell)) {
+    if (NAMED_KEYS.has(key)) continue;
+    const value = getPath(config, key);
+    out[key] = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : String(value);
+  }
+  out.seed = config.train.seed;
+  out.stage = config.stage.kind;
+  return out;
+}
+
+/** Expands a spec on a profile into run plans (stable ids, unique names, stage 2 after stage 1). */
+export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
+  const profile = resolveProfile(opts.profile, spec);
+  const overrides = opts.overrides ?? [];
+  const parsedOverrides = parseOverrides(overrides); // a bad override fails here, before any run
+  const where = `spec ${spec.name || '(unnamed)'}, profile ${profile.name}`;
+  const axes = { ...spec.axes, ...profile.axes } as Record<string, readonly CellValue[]>;
+  const modelNames = Object.keys(profile.models);
+
+  const resolveCell = (cell: Cell) => {
+    const modelName = (cell.model ?? getPath(profile.patchBase, 'model.name') ?? getPath(spec.base, 'model.name') ?? modelNames[0]) as string;
+    const settings = profile.models[String(modelName)];
+    if (!settings) {
+      throw new UserError(`${where}: model '${modelName}' is not in the profile${didYouMean(String(modelName), modelNames)}; models: ${modelNames.join(', ')}`);
+    }
+    const layers = (method: unknown) =>
+      deepMerge<Record<string, unknown>>(
+        // The defaults at the bottom, so rules see every setting (not only those a layer names).
+        DEFAULT_CONFIG as unknown as Record<string, unknown>,
+        profile.base as Record<string, unknown>,
+        modelPatch(String(modelName), settings),
+        methodPatch(method, settings),
+        spec.base as Record<string, unknown> | undefined,
+        profile.patchBase as Record<string, unknown>,
+        cellPatch(cell),
+      );
+    const first = layers(undefined);
+    return first.method === 'fixed' ? layers('fixed') : first;
+  };
+
+  const cells: Array<{ cell: Cell; raw: Record<string, unknown> }> = [];
+  for (const cell of cartesian(axes)) {
+    const raw = resolveCell(cell);
+    if (!(spec.exclude ?? []).some((rule) => ruleMatches(rule, cell, raw))) cells.push({ cell, raw });
+  }
+  for (const rule of spec.include ?? []) {
+    for (const cell of ruleCells(rule)) cells.push({ cell, raw: resolveCell(cell) });
+  }
+
+  const plans: RunPlan[] = [];
+  const seen = new Set<string>();
+  const add = (plan: RunPlan) => {
+    if (seen.has(plan.id)) return false;
+    seen.add(plan.id);
+    plans.push(plan);
+    return true;
+  };
+  for (const { cell, raw } of cells) {
+    for (const seed of seedsFor(spec, profile, cell, raw)) {
+      const layered = deepMerge<Record<string, unknown>>(raw, { train: { seed } }, opts.dataDir ? { data: { dataDir: opts.dataDir } } : undefined);
+      // Overrides go into the raw layers, so each run is validated once.
+      writeOverrides(layered, parsedOverrides);
+      const config = parsePlannedConfig(layered, parsedOverrides.length ? `${where}, ${overrideContext(parsedOverrides)}` : where);
+      const twoStage = config.method === 'inrank' && (spec.pipeline ?? 'two-stage') === 'two-stage' && config.stage.kind === 'single';
+      const common = { profile: profile.name, seed: config.train.seed };
+      if (!twoStage) {
+        const id = runIdOf(config);
+        const finalConfig = { ...config, name: runName(config, cell), outDir: join(opts.runsDir, id) };
+        add({ ...common, id, name: finalConfig.name, config: finalConfig, axes: axesRecord(cell, config), dependsOn: null, expectedCost: expectedCost(config) });
+        continue;
+      }
+      const s1 = { ...config, stage: { ...config.stage, kind: 'stage1' as const, from: null } };
+      const id1 = runIdOf(s1);
+      const s1Final = { ...s1, name: runName(s1, cell), outDir: join(opts.runsDir, id1) };
+      add({ ...common, id: id1, name: s1Final.name, config: s1Final, axes: axesRecord(cell, s1), dependsOn: null, expectedCost: expectedCost(s1) });
+      const s2 = { ...config, stage: { ...config.stage, kind: 'stage2' as const, from: join(opts.runsDir, id1, 'pruned.ckpt') } };
+      const id2 = runIdOf(s2, id1);
+      const s2Final = { ...s2, name: runName(s2, cell), outDir: join(opts.runsDir, id2) };
+      add({ ...common, id: id2, name: s2Final.name, config: s2Final, axes: axesRecord(cell, s2), dependsOn: id1, expectedCost: expectedCost(s2) });
+    }
+  }
+  uniquifyNames(plans);
+  return filterPlans(plans, opts.filters ?? []);
+}
+
+/** Two different runs with the same readable name (axes that label alike) get their id's prefix. */
+function uniquifyNames(plans: RunPlan[]): void {
+  const count = new Map<string, number>();
+  for (const p of plans) count.set(p.name, (count.get(p.name) ?? 0) + 1);
+  for (const p of plans) {
+    if (count.get(p.name)! > 1) {
+      p.name = `${p.name}-${p.id.slice(0, 6)}`;
+      p.config.name = p.name;
+    }
+  }
+}

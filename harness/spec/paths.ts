@@ -1,0 +1,87 @@
+// Dot paths into RunConfig ('train.lr', 'inrank.explainedRatio', 'method'): the one vocabulary
+// shared by spec axes, include / exclude rules, command-line overrides and --filter.
+import { runConfigSchema, type RunConfig } from '../train/config.ts';
+
+type Group = keyof RunConfig & string;
+
+/** Every leaf setting of a RunConfig by its dot path, checked by the compiler. */
+export type ConfigPath = {
+  [G in Group]: RunConfig[G] extends Record<string, unknown> ? `${G}.${keyof RunConfig[G] & string}` : G;
+}[Group];
+
+/** The value type a dot path holds. */
+export type ConfigPathValue<P extends string> = P extends `${infer G}.${infer L}`
+  ? G extends Group
+    ? L extends keyof RunConfig[G]
+      ? RunConfig[G][L]
+      : never
+    : never
+  : P extends Group
+    ? RunConfig[P]
+    : never;
+
+export type Scalar = string | number | boolean;
+
+/** The config with every default: the bottom layer of a resolved run. */
+export const DEFAULT_CONFIG: Readonly<RunConfig> = runConfigSchema.parse({});
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** All leaf dot paths, in the schema's order (derived from the defaults, so it never drifts from config.ts). */
+export const CONFIG_PATHS: readonly string[] = Object.entries(DEFAULT_CONFIG).flatMap(([group, value]) =>
+  isPlainObject(value) ? Object.keys(value).map((leaf) => `${group}.${leaf}`) : [group],
+);
+const CONFIG_PATH_SET = new Set(CONFIG_PATHS);
+
+export function isConfigPath(key: string): key is ConfigPath {
+  return CONFIG_PATH_SET.has(key);
+}
+
+/** Reads a dot path from a (possibly partial) config object; undefined where absent. */
+export function getPath(config: unknown, path: string): unknown {
+  let node: unknown = config;
+  for (const part of path.split('.')) {
+    if (!isPlainObject(node)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+/** Writes a dot path into a plain config object, creating the group object when missing. */
+export function setPath(config: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = config;
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part];
+    if (!isPlainObject(next)) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/** Deep merge of plain objects (later wins); arrays and scalars are replaced, never merged. */
+export function deepMerge<T extends Record<string, unknown>>(...layers: Array<Record<string, unknown> | undefined>): T {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) {
+    if (!layer) continue;
+    for (const [key, value] of Object.entries(layer)) {
+      if (value === undefined) continue;
+      const prev = out[key];
+      out[key] = isPlainObject(value) && isPlainObject(prev) ? deepMerge(prev, value) : isPlainObject(value) ? deepMerge(value) : value;
+    }
+  }
+  return out as T;
+}
+
+export { isPlainObject };
+
+/** A command-line value as JSON where it parses (3e-4, 8, true, null, "x"), else the raw string. */
+export function parseCliValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,45 @@
+// Stable run ids: a short hash of the normalized resolved config. Paths and display names are
+// not part of it (the same training in another results folder or sweep is the same run), and
+// settings a method never reads are dropped (a full-rank run is the same run whatever the
+// InRank block says), so two sweeps that share a run train it once.
+import { createHash } from 'node:crypto';
+import type { RunConfig } from '../train/config.ts';
+
+/** The config as it bears on the result, with a stage 2's checkpoint path replaced by its stage 1's id. */
+export function normalizeForId(config: RunConfig, stage1Id: string | null = null): Record<string, unknown> {
+  const c = config; // only copied shallowly below; the config itself is never modified
+  const out: Record<string, unknown> = { ...c };
+  delete out.name;
+  delete out.outDir;
+  delete out.resume;
+  const data: Record<string, unknown> = { ...c.data };
+  delete data.dataDir; // where the corpus lives, not which corpus
+  delete data.cacheDir;
+  out.data = data;
+  const stage: Record<string, unknown> = { ...c.stage };
+  delete stage.from;
+  if (c.stage.kind !== 'stage2') delete stage.resetMoments;
+  if (c.stage.kind === 'single') delete stage.stage1Steps;
+  out.stage = stage;
+  if (c.method === 'full') delete out.inrank;
+  if (c.method === 'fixed') out.inrank = { initModes: c.inrank.initModes, initScale: c.inrank.initScale };
+  if (c.precision.kind === 'fp32') out.precision = { kind: 'fp32' }; // loss scaling is fp16 only
+  if (stage1Id !== null) out.stage1 = stage1Id;
+  return out;
+}
+
+/** JSON with object keys sorted at every level, so key order never changes a hash. */
+export function canonicalJson(value: unknown): string {
+  // The native stringify with a replacer that hands it each object with its keys sorted.
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+    return sorted;
+  });
+}
+
+/** 16 hex digits of sha256 (64 bits: collisions are not a concern at sweep sizes). */
+export function runIdOf(config: RunConfig, stage1Id: string | null = null): string {
+  return createHash('sha256').update(canonicalJson(normalizeForId(config, stage1Id))).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,98 @@
+// The shapes of sweep specs and profiles: what a file in experiments/ writes, checked by tsc.
+import type { RunConfig, RunConfigInput } from '../train/config.ts';
+import type { ConfigPath, ConfigPathValue } from './paths.ts';
+
+export type Method = RunConfig['method'];
+export type PrecisionKind = RunConfig['precision']['kind'];
+
+/** Settings layered onto a run config: any part of RunConfig except what the harness fills in. */
+export type ConfigPatch = Omit<RunConfigInput, 'name' | 'outDir' | 'resume'>;
+
+/**
+ * Axes of the grid. `model` names a model of the profile (gpt2, gpt2-medium, gpt2-large),
+ * `precision` is precision.kind; any other key is a RunConfig dot path.
+ */
+export type Axes = {
+  readonly model?: readonly string[];
+  readonly precision?: readonly PrecisionKind[];
+} & { readonly [P in ConfigPath]?: readonly ConfigPathValue<P>[] };
+
+type OneOrMany<T> = T | readonly T[];
+
+/**
+ * A partial assignment of axes (or any resolved setting, or the seed). A key matches when the
+ * run's value equals the given value or one of the given values.
+ */
+export type Rule = {
+  readonly model?: OneOrMany<string>;
+  readonly precision?: OneOrMany<PrecisionKind>;
+  readonly seed?: OneOrMany<number>;
+} & { readonly [P in ConfigPath]?: OneOrMany<ConfigPathValue<P>> };
+
+/** Seeds for the runs a rule matches (the first matching rule wins). */
+export interface SeedRule {
+  readonly match: Rule;
+  readonly seeds: readonly number[];
+}
+
+/** What one model name means in a profile: its sizes and its per-model training settings. */
+export interface ModelSettings {
+  readonly nEmbd: number;
+  readonly nHead: number;
+  readonly nLayer: number;
+  readonly lr: number;
+  /** Sequences per forward pass (gradient accumulation fills train.globalBatch). */
+  readonly microBatch: number;
+  /** The fixed-rank baseline's rank for both MLP linears. */
+  readonly fixedRank: number;
+}
+
+/** Named settings shared by all specs: paper, cpu, smoke. */
+export interface Profile {
+  readonly description: string;
+  /** Model name -> sizes and settings; the first one is the model of runs that name none. */
+  readonly models: Readonly<Record<string, ModelSettings>>;
+  readonly base: ConfigPatch;
+  /** Seeds when a spec names none; default: base train.seed. */
+  readonly seeds?: readonly number[];
+  /** What the machine must have for this profile (checked by checkProfileRequirements). */
+  readonly requires?: { readonly gpuBackend?: boolean; readonly wikitext103?: boolean };
+}
+
+/** A spec's change to a shared profile, or (with `extends`) a new profile of its own. */
+export interface ProfilePatch {
+  /** For a profile the shared registry lacks: the shared profile it starts from. */
+  readonly extends?: string;
+  readonly description?: string;
+  readonly models?: Readonly<Record<string, Partial<ModelSettings>>>;
+  readonly base?: ConfigPatch;
+  /** Replaces these axes of the spec on this profile (e.g. buffer sizes scaled to the profile's widths). */
+  readonly axes?: Axes;
+  readonly seeds?: readonly number[];
+  readonly seedsFor?: readonly SeedRule[];
+}
+
+/** How a method inrank run is carried out: stage 1 then stage 2 (the reference), or one run. */
+export type Pipeline = 'two-stage' | 'single';
+
+export interface SweepSpecInput {
+  /** Defaults to the file name when loaded from experiments/. */
+  readonly name?: string;
+  readonly description: string;
+  /** Applied after the profile (and its model settings), before the axes. */
+  readonly base?: ConfigPatch;
+  readonly axes: Axes;
+  /** Extra runs beyond the grid: each names some axes (lists expand); the rest come from the profile and base. */
+  readonly include?: readonly Rule[];
+  /** Grid cells to drop (applied to the grid, not to `include`). */
+  readonly exclude?: readonly Rule[];
+  readonly seeds?: readonly number[];
+  readonly seedsFor?: readonly SeedRule[];
+  readonly pipeline?: Pipeline;
+  readonly profiles?: Readonly<Record<string, ProfilePatch>>;
+}
+
+declare const sweepBrand: unique symbol;
+
+/** A validated spec (only defineSweep makes one). */
+export type SweepSpec = SweepSpecInput & { readonly name: string; readonly [sweepBrand]: true };
