@@ -107,4 +107,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, kind, path)
   );
   `,
+  // 2: which harness process claimed a run / a sweep (host + pid), so a rerun can tell an
+  // orphan of a killed harness from a run another live harness is training right now.
+  `
+  ALTER TABLE runs ADD COLUMN owner_host TEXT;
+  ALTER TABLE runs ADD COLUMN owner_pid INTEGER;
+  ALTER TABLE sweeps ADD COLUMN owner_host TEXT;
+  ALTER TABLE sweeps ADD COLUMN owner_pid INTEGER;
+  CREATE INDEX runs_name ON runs(name);
+  CREATE INDEX sweep_runs_run ON sweep_runs(run_id);
+  `,
 ];

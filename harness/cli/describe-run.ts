@@ -1,0 +1,65 @@
+// One stored run as text: what it was, how it ended, its config, metrics over steps, rank
+// history, checkpoints and error (npm run show).
+import { join } from 'node:path';
+import type { RunRow } from '../store/rows.ts';
+import type { Store } from '../store/store.ts';
+import { formatCount, formatDuration, formatNumber } from './common.ts';
+
+export function describeRun(store: Store, r: RunRow, trainRows: number): string {
+  const out: string[] = [];
+  const kv = (k: string, v: string | number | null | undefined): void => {
+    out.push(`  ${k.padEnd(16)} ${v ?? '-'}`);
+  };
+  out.push(`run ${r.name}`);
+  kv('id', r.id);
+  kv('status', r.reason ? `${r.status} (${r.reason})` : r.status);
+  kv('model / method', `${r.model} / ${r.method} / ${r.precision} / ${r.stage}, seed ${r.seed}, profile ${r.profile}`);
+  if (r.depends_on) kv('depends on', `${store.getRun(r.depends_on)?.name ?? '?'} (${r.depends_on})`);
+  kv('axes', r.axes);
+  kv('where', `${r.executor ?? '-'} ${r.device ?? ''} job ${r.job_id ?? '-'}, backend ${r.backend ?? '-'} (matmul ${r.matmul ?? '-'})`);
+  kv('attempts', r.attempts);
+  kv('started', r.started_at);
+  kv('finished', r.finished_at);
+  kv('time', `${formatDuration(r.wall_ms)} wall, ${formatDuration(r.train_ms)} training`);
+  kv('steps', `${r.steps ?? '-'} of ${r.max_steps ?? '-'}${r.skipped_steps ? ` (${r.skipped_steps} skipped by the fp16 scaler)` : ''}`);
+  kv('params', `${formatCount(r.params_total_start)} at start -> ${formatCount(r.params_total)} at end; MLP ${formatCount(r.params_mlp_start)} -> ${formatCount(r.params_mlp)}`);
+  kv('FLOPs/token', `${formatCount(r.flops_per_token_start)} -> ${formatCount(r.flops_per_token)}`);
+  kv('final', `train loss ${formatNumber(r.train_loss)}, valid loss ${formatNumber(r.valid_loss)} (best ${formatNumber(r.best_valid_loss)}), valid ppl ${formatNumber(r.valid_ppl)}, test ppl ${formatNumber(r.test_ppl)}`);
+  kv('folder', `${r.run_dir} (log: ${join(r.run_dir, 'train.log')})`);
+
+  out.push('', 'config');
+  out.push(JSON.stringify(JSON.parse(r.config), null, 2).replace(/^/gm, '  '));
+
+  const train = store.metrics(r.id, 'train');
+  if (train.length) {
+    out.push('', `train loss (${train.length} steps stored; ${Math.min(trainRows, train.length)} shown)`);
+    const every = Math.max(1, Math.ceil(train.length / trainRows));
+    const shown = train.filter((_, i) => i % every === 0 || i === train.length - 1);
+    for (const m of shown) {
+      out.push(`  step ${String(m.step).padStart(6)}  loss ${formatNumber(m.loss).padEnd(8)} lr ${formatNumber(m.lr, 2).padEnd(9)} grad ${formatNumber(m.grad_norm).padEnd(8)} ${Math.round(m.tokens_per_sec ?? 0)} tok/s${m.skipped ? '  skipped' : ''}`);
+    }
+  }
+  const evals = [...store.metrics(r.id, 'valid'), ...store.metrics(r.id, 'test')];
+  if (evals.length) {
+    out.push('', 'evaluations');
+    for (const m of evals) out.push(`  step ${String(m.step).padStart(6)}  ${m.split.padEnd(5)} loss ${formatNumber(m.loss)}  ppl ${formatNumber(m.ppl)}`);
+  }
+  const ranks = store.rankEvents(r.id);
+  if (ranks.length) {
+    out.push('', 'rank history (per layer: step:rank ...)');
+    const byLayer = new Map<string, string[]>();
+    for (const e of ranks) byLayer.set(e.layer, [...(byLayer.get(e.layer) ?? []), `${e.step}:${e.current_modes}`]);
+    for (const [layer, hist] of byLayer) {
+      const shown = hist.length > 12 ? [...hist.slice(0, 6), '...', ...hist.slice(-5)] : hist;
+      out.push(`  ${layer.padEnd(14)} ${shown.join(' ')}`);
+    }
+  }
+  if (r.ranks) out.push('', `final ranks  ${r.ranks}`);
+  const artifacts = store.artifacts(r.id);
+  if (artifacts.length) {
+    out.push('', 'checkpoints');
+    for (const a of artifacts) out.push(`  ${a.kind.padEnd(9)} step ${a.step ?? '-'}  ${a.path}`);
+  }
+  if (r.error) out.push('', 'error', r.error.replace(/^/gm, '  '));
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,61 @@
+// Where a run's child runs is the executor's business alone: the scheduler hands it a config
+// and a slot, and gets back the child's events as they arrive and how the child ended.
+// A local executor (child processes on this machine) exists; a Slurm one implements the same.
+import type { RunConfig } from '../train/config.ts';
+import type { TrainEvent } from '../train/protocol.ts';
+
+/** One place a run can run: a GPU, a CPU core, a cluster allocation. */
+export interface Slot {
+  /** Short label shown in progress lines and stored as the run's device, e.g. 'cuda:0', 'cpu3'. */
+  name: string;
+  kind: 'gpu' | 'cpu';
+  /** Environment the child gets on this slot (CUDA_VISIBLE_DEVICES, BLAS thread counts). */
+  env: Record<string, string>;
+}
+
+export interface LaunchRequest {
+  runId: string;
+  /** The config the child reads; its outDir is the run's folder (config.json, train.log live there). */
+  config: RunConfig;
+  slot: Slot;
+  /** Wall-clock limit for this attempt; null = none. */
+  timeoutMs: number | null;
+  /** Aborting it asks the child to stop (SIGTERM locally): it checkpoints and exits as interrupted. */
+  signal: AbortSignal;
+  /** Called for each protocol event, in order, as soon as the child prints it. */
+  onEvent: (event: TrainEvent) => void;
+  /** Called once the executor knows the job's handle (a pid, a Slurm job id). */
+  onJob: (jobId: string) => void;
+}
+
+export interface LaunchResult {
+  /** The child's exit code, or null when it died by a signal or never started. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  /** The request's signal was aborted before the child ended. */
+  cancelled: boolean;
+  /** The child could not be started at all (the message says why). */
+  launchError: string | null;
+  /** The last lines the child wrote to stderr, for a failed run's error column. */
+  stderrTail: string;
+  /** Where the child's stderr went. */
+  logPath: string | null;
+  durationMs: number;
+}
+
+/** A job left behind by a harness that died: enough to find and stop it. */
+export interface JobRef {
+  jobId: string;
+  runDir: string;
+}
+
+export interface Executor {
+  /** Stored as the run's executor: 'local', 'slurm'. */
+  readonly name: string;
+  launch(request: LaunchRequest): Promise<LaunchResult>;
+  /** Whether a job started by an earlier harness process is still running. */
+  isAlive(job: JobRef): Promise<boolean>;
+  /** Stops such a job (politely, then for sure) and resolves once it is gone. */
+  stop(job: JobRef): Promise<void>;
+}

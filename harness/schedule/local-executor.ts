@@ -1,0 +1,137 @@
+// Runs each training as a child process on this machine:
+//   node --import tsx <trainer> <outDir>/config.json
+// stdout is the JSON-lines protocol (decoded and handed on line by line), stderr goes to
+// <outDir>/train.log. Cancelling sends SIGTERM (the trainer checkpoints and exits as
+// interrupted); a child that ignores it is killed after killGraceMs.
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { decodeEvent } from '../train/protocol.ts';
+import type { Executor, JobRef, LaunchRequest, LaunchResult } from './executor.ts';
+import { REPO_ROOT, TRAINER_ENTRY } from './repo-root.ts';
+
+export interface LocalExecutorOptions {
+  /** The trainer entry point (a .ts file run through tsx); default harness/train/main.ts. */
+  trainer?: string;
+  /** Milliseconds between SIGTERM and SIGKILL when a run is cancelled or times out. */
+  killGraceMs?: number;
+}
+
+const STDERR_TAIL_BYTES = 4000;
+
+export class LocalExecutor implements Executor {
+  readonly name = 'local';
+  private readonly trainer: string;
+  private readonly killGraceMs: number;
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.trainer = options.trainer ?? TRAINER_ENTRY;
+    this.killGraceMs = options.killGraceMs ?? 120_000;
+  }
+
+  async launch(req: LaunchRequest): Promise<LaunchResult> {
+    const outDir = req.config.outDir;
+    mkdirSync(outDir, { recursive: true });
+    const configPath = join(outDir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(req.config, null, 2));
+    const logPath = join(outDir, 'train.log');
+    const log = createWriteStream(logPath, { flags: 'a' });
+    log.write(`--- ${new Date().toISOString()} launch on ${req.slot.name}${req.config.resume ? ' (resume)' : ''}\n`);
+    const started = performance.now();
+    let stderrTail = '';
+
+    const child = execa(process.execPath, ['--import', 'tsx', this.trainer, configPath], {
+      // tsx and the trainer resolve from the repository, whatever the user's working directory.
+      cwd: REPO_ROOT,
+      env: req.slot.env,
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      cancelSignal: req.signal,
+      killSignal: 'SIGTERM',
+      forceKillAfterDelay: this.killGraceMs,
+      ...(req.timeoutMs !== null ? { timeout: req.timeoutMs } : {}),
+    });
+    if (child.pid !== undefined) req.onJob(String(child.pid));
+
+    child.stderr?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    const lines = child.stdout ? createInterface({ input: child.stdout, crlfDelay: Infinity }) : null;
+    const consumed = new Promise<void>((resolve) => {
+      if (!lines) return resolve();
+      lines.on('line', (line) => {
+        const event = decodeEvent(line);
+        // Anything that is not a protocol event (a stray console.log) is kept in the log, not lost.
+        if (event) req.onEvent(event);
+        else if (line.trim()) log.write(`[stdout] ${line}\n`);
+      });
+      lines.on('close', () => resolve());
+    });
+
+    const result = await child;
+    await consumed;
+    await new Promise<void>((resolve) => log.end(resolve));
+    const launchError = result.exitCode === undefined && result.signal === undefined && result.failed ? result.message : null;
+    return {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      timedOut: result.timedOut,
+      cancelled: result.isCanceled,
+      launchError: launchError ? launchError.split('\n')[0]! : null,
+      stderrTail,
+      logPath,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  async isAlive(job: JobRef): Promise<boolean> {
+    const pid = Number(job.jobId);
+    return Number.isInteger(pid) && pid > 0 && pidAlive(pid) && isOurChild(pid, job.runDir);
+  }
+
+  async stop(job: JobRef): Promise<void> {
+    if (!(await this.isAlive(job))) return;
+    const pid = Number(job.jobId);
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + this.killGraceMs;
+    while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
+    while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Whether a process exists (EPERM: it exists but belongs to someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !isZombie(pid);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isZombie(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return false;
+  try {
+    return / Z /.test(readFileSync(stat, 'utf8').replace(/^.*\)/, ''));
+  } catch {
+    return false;
+  }
+}
+
+/** A pid can be reused: only a process whose command line names this run's folder is ours. */
+function isOurChild(pid: number, runDir: string): boolean {
+  const cmdline = `/proc/${pid}/cmdline`;
+  if (!existsSync('/proc/self/cmdline')) return true; // no procfs: trust the pid
+  try {
+    return readFileSync(cmdline, 'utf8').includes(runDir);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,73 @@
+// One sweep, start to end: recover what a dead harness left behind, record the sweep and its
+// plans, schedule them, close the sweep with its status. The CLI and the tests' driver both
+// run sweeps through this.
+import type { RunPlan } from '../spec/plan.ts';
+import type { StoredRunStatus } from '../store/rows.ts';
+import type { Store } from '../store/store.ts';
+import type { Executor, Slot } from './executor.ts';
+import type { ProgressSink } from './progress-sink.ts';
+import { recoverOrphans } from './recover.ts';
+import { runSchedule } from './scheduler.ts';
+
+export interface SweepRequest {
+  store: Store;
+  spec: string;
+  profile: string;
+  /** Stored with the sweep: the overrides, filters and options it was started with. */
+  args: unknown;
+  plans: RunPlan[];
+  executor: Executor;
+  slots: Slot[];
+  maxParallel?: number;
+  retries?: number;
+  backoffMs?: number;
+  timeoutMs?: number | null;
+  signal?: AbortSignal;
+  progress?: ProgressSink;
+  /** Lines for the user about what the sweep did before scheduling (orphans recovered). */
+  log?: (line: string) => void;
+}
+
+export interface SweepSummary {
+  sweepId: number;
+  counts: Record<StoredRunStatus, number>;
+  interrupted: boolean;
+  alreadyFinished: number;
+  orphansRecovered: number;
+  storeMs: number;
+  /**
+   * 0: every run ended with a result (done, or diverged: a diverging configuration is a finding,
+   * e.g. the paper's fp16 full-rank runs); 1: some run failed or was skipped; 130: interrupted.
+   */
+  exitCode: 0 | 1 | 130;
+}
+
+export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
+  const { store } = req;
+  const orphans = await recoverOrphans(store, [req.executor]);
+  for (const o of orphans) req.log?.(`recovered ${o.name}: left running by a harness that is gone (${o.owner_host ?? '?'} pid ${o.owner_pid ?? '?'}); it resumes`);
+  const sweepId = store.beginSweep(req.spec, req.profile, req.args);
+  const t0 = performance.now();
+  store.addPlans(sweepId, req.plans);
+  const storeMs = performance.now() - t0;
+  let result;
+  try {
+    result = await runSchedule({
+      store, sweepId, plans: req.plans, executor: req.executor, slots: req.slots, maxParallel: req.maxParallel,
+      retries: req.retries, backoffMs: req.backoffMs, timeoutMs: req.timeoutMs, signal: req.signal, progress: req.progress,
+    });
+  } catch (err) {
+    store.finishSweep(sweepId, 'failed');
+    throw err;
+  } finally {
+    req.progress?.close();
+  }
+  const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0 };
+  for (const status of result.statuses.values()) counts[status]++;
+  const unfinished = counts.pending + counts.running + counts.interrupted;
+  // A stop request that came after every run had ended interrupted nothing.
+  const interrupted = result.interrupted && unfinished > 0;
+  const exitCode = interrupted ? 130 : counts.failed + counts.skipped + unfinished > 0 ? 1 : 0;
+  store.finishSweep(sweepId, interrupted ? 'interrupted' : counts.failed > 0 ? 'failed' : 'done');
+  return { sweepId, counts, interrupted, alreadyFinished: result.alreadyFinished, orphansRecovered: orphans.length, storeMs, exitCode };
+}
