@@ -1,0 +1,87 @@
+// npm run report [-- options]: the paper's comparison table (and an HTML report) from the
+// results database. Reads only; never re-runs anything.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UserError } from '../train/config.ts';
+import { dbPath, runCli } from './common.ts';
+import { FORMATS, type Format } from '../report/format.ts';
+import { makeReport } from '../report/report.ts';
+
+const HELP = `usage: npm run report [-- options]
+
+Prints the comparison table of a sweep (the latest by default): one block per profile, rows
+model x method x precision (x other axes the sweep varied), test perplexity (mean ± std over
+seeds) beside the paper's, parameters, x smaller / x faster / FLOP speedup against the
+full-rank run of the same model, precision, profile and seed, final rank, steps, status.
+
+options:
+  --db FILE         results database (default: results/inrank.db in the repository)
+  --sweep ID        a sweep id (see npm run runs); default: the latest sweep
+  --format F        terminal | md | csv | json (default terminal)
+  --out FILE        write the table to FILE instead of stdout
+  --html FILE       also write a self-contained HTML report with plots to FILE
+  --help            this text
+`;
+
+interface CliOptions {
+  db: string;
+  sweep: number | null;
+  format: Format;
+  out: string | null;
+  html: string | null;
+  help: boolean;
+}
+
+function parseReportArgs(argv: string[]): CliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        db: { type: 'string' },
+        sweep: { type: 'string' },
+        format: { type: 'string', default: 'terminal' },
+        out: { type: 'string' },
+        html: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+      strict: true,
+    });
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new UserError(`report: ${msg} (see npm run report -- --help)`);
+  }
+  const v = parsed.values;
+  const format = v.format ?? 'terminal';
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new UserError(`report: unknown --format '${format}'; use one of ${FORMATS.join(', ')}`);
+  }
+  let sweep: number | null = null;
+  if (v.sweep !== undefined) {
+    if (!/^\d+$/.test(v.sweep)) throw new UserError(`report: --sweep takes a sweep id (a number), got '${v.sweep}'`);
+    sweep = Number(v.sweep);
+  }
+  return { db: dbPath(v.db), sweep, format: format as Format, out: v.out ?? null, html: v.html ?? null, help: v.help ?? false };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const opts = parseReportArgs(argv);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { text } = await makeReport({ db: opts.db, sweep: opts.sweep, format: opts.format, html: opts.html });
+  if (opts.out) {
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, text);
+    process.stderr.write(`wrote ${opts.out}\n`);
+  } else {
+    process.stdout.write(text);
+  }
+  if (opts.html) process.stderr.write(`wrote ${opts.html}\n`);
+  return 0;
+}
+
+runCli(main);

@@ -1,0 +1,152 @@
+// Renders a comparison table as text: the terminal (cli-table3), Markdown, CSV or JSON.
+// Terminal and Markdown are for reading (labels, mean +- std in one cell); CSV and JSON are
+// for tools (one number per column, the reason beside it when there is none).
+import Table from 'cli-table3';
+import type { ComparisonBlock, ComparisonRow, ComparisonTable, Figure } from './table.ts';
+import type { PaperCell } from './paper.ts';
+
+export const FORMATS = ['terminal', 'md', 'csv', 'json'] as const;
+export type Format = (typeof FORMATS)[number];
+
+const METHOD_LABELS: Record<string, string> = { full: 'full rank', fixed: 'fixed rank', inrank: 'InRank' };
+export const methodLabel = (m: string): string => METHOD_LABELS[m] ?? m;
+
+export function formatCount(n: number): string {
+  const abs = Math.abs(n);
+  if (abs >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (abs >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (abs >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(Math.round(n));
+}
+
+/** One figure for reading: "19.62 +- 0.05", "1.41x", or the words saying why there is none. */
+export function formatFigure(f: Figure, digits: number, unit = '', asCount = false): string {
+  if (f.kind === 'missing') return f.note;
+  const num = (x: number): string => (asCount ? formatCount(x) : x.toFixed(digits));
+  let text = `${num(f.mean)}${unit}`;
+  // A spread of exactly zero (parameters, steps of identical runs) says nothing: leave it out.
+  if (f.std !== null && f.std !== 0) text += ` ± ${num(f.std)}${unit}`;
+  if (f.n < f.of) text += ` (${f.n}/${f.of} seeds${f.note ? `; ${f.note}` : ''})`;
+  return text;
+}
+
+export function formatPaperPpl(p: PaperCell | null): string {
+  if (!p || p.ppl === null) return '-';
+  return p.ppl === 'diverges' ? 'diverges' : p.ppl.toFixed(1);
+}
+
+export function axisValueText(row: ComparisonRow, axis: string): string {
+  return axis in row.axes ? String(row.axes[axis]) : '-';
+}
+
+export function blockHeaders(block: ComparisonBlock): string[] {
+  return [
+    'model', 'method', 'precision', ...block.axisNames,
+    'test ppl', 'paper ppl', 'params', 'x smaller', 'x faster', 'FLOP speedup', 'rank % of max', 'steps', 'status',
+  ];
+}
+
+/** The readable cells of one row, in blockHeaders order. */
+export function rowCells(block: ComparisonBlock, row: ComparisonRow): string[] {
+  return [
+    row.model,
+    methodLabel(row.method),
+    row.precision,
+    ...block.axisNames.map((a) => axisValueText(row, a)),
+    formatFigure(row.testPpl, 2),
+    formatPaperPpl(row.paper),
+    formatFigure(row.params, 0, '', true),
+    formatFigure(row.smaller, 2, 'x'),
+    formatFigure(row.faster, 2, 'x'),
+    formatFigure(row.flopSpeedup, 2, 'x'),
+    formatFigure(row.rankPct, 1, '%'),
+    formatFigure(row.steps, 0),
+    row.status,
+  ];
+}
+
+export function sweepTitle(t: ComparisonTable): string {
+  const s = t.sweep;
+  return `sweep ${s.id} (${s.spec}, ${s.status}, started ${s.createdAt})`;
+}
+
+function terminal(t: ComparisonTable): string {
+  const parts = [sweepTitle(t)];
+  if (t.blocks.length === 0) parts.push('no runs in this sweep');
+  for (const block of t.blocks) {
+    const head = blockHeaders(block);
+    // Only the status column wraps; the figures stay on one line.
+    const colWidths = head.map((h) => (h === 'status' ? 44 : null));
+    const table = new Table({ head, style: { head: [], border: [] }, colWidths, wordWrap: true });
+    for (const row of block.rows) table.push(rowCells(block, row));
+    parts.push(`profile ${block.profile}\n${table.toString()}`);
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
+
+function markdown(t: ComparisonTable): string {
+  const parts = [`## ${sweepTitle(t)}`];
+  if (t.blocks.length === 0) parts.push('No runs in this sweep.');
+  for (const block of t.blocks) {
+    const head = blockHeaders(block);
+    const lines = [
+      `### profile ${block.profile}`,
+      '',
+      `| ${head.join(' | ')} |`,
+      `| ${head.map(() => '---').join(' | ')} |`,
+      ...block.rows.map((r) => `| ${rowCells(block, r).map(mdEscape).join(' | ')} |`),
+    ];
+    parts.push(lines.join('\n'));
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+function csvField(v: string | number | null): string {
+  if (v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const FIGURE_COLUMNS = ['testPpl', 'params', 'smaller', 'faster', 'flopSpeedup', 'rankPct', 'steps'] as const;
+const snake = (s: string): string => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+function csv(t: ComparisonTable): string {
+  const axisNames = [...new Set(t.blocks.flatMap((b) => b.axisNames))];
+  const header = [
+    'sweep', 'profile', 'model', 'method', 'precision', ...axisNames, 'seeds',
+    ...FIGURE_COLUMNS.flatMap((c) => [`${snake(c)}_mean`, `${snake(c)}_std`, `${snake(c)}_n`, `${snake(c)}_note`]),
+    'paper_ppl', 'paper_smaller', 'paper_faster', 'status',
+  ];
+  const lines = [header.map(csvField).join(',')];
+  for (const block of t.blocks) {
+    for (const r of block.rows) {
+      const fields: (string | number | null)[] = [
+        t.sweep.id, r.profile, r.model, r.method, r.precision,
+        ...axisNames.map((a) => (a in r.axes ? String(r.axes[a]) : null)),
+        r.seeds.join(' '),
+        ...FIGURE_COLUMNS.flatMap((c) => {
+          const f = r[c];
+          return f.kind === 'value' ? [f.mean, f.std, f.n, f.note] : [null, null, 0, f.note];
+        }),
+        r.paper?.ppl ?? null, r.paper?.smaller ?? null, r.paper?.faster ?? null, r.status,
+      ];
+      lines.push(fields.map(csvField).join(','));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderTable(t: ComparisonTable, format: Format): string {
+  switch (format) {
+    case 'terminal':
+      return terminal(t);
+    case 'md':
+      return markdown(t);
+    case 'csv':
+      return csv(t);
+    case 'json':
+      return `${JSON.stringify(t, null, 2)}\n`;
+  }
+}

@@ -1,0 +1,157 @@
+// Reads one sweep's runs, metrics and rank history from the results database.
+// The report never writes: the database is opened read-only, so a report can run while a
+// sweep is still writing (WAL readers do not block the writer).
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { UserError } from '../train/config.ts';
+import type { MetricRow, RankEventRow, RunRow, SweepRow } from '../store/rows.ts';
+
+export type AxisValue = string | number | boolean;
+
+/** One stored run with its JSON columns parsed. */
+export interface ReportRun {
+  row: RunRow;
+  axes: Record<string, AxisValue>;
+  config: Record<string, unknown>;
+  ranks: Record<string, number> | null;
+  maxRanks: Record<string, number> | null;
+  /** Position in the expanded spec (the sweep's order). */
+  position: number;
+}
+
+export interface ValidPoint {
+  step: number;
+  ppl: number;
+}
+
+export interface TrainPoint {
+  step: number;
+  trainMs: number;
+}
+
+export interface RankPoint {
+  step: number;
+  counter: number;
+  layer: string;
+  currentModes: number;
+  maxRank: number;
+  explainedRatio: number;
+  singularValues: number[];
+}
+
+export interface SweepData {
+  sweep: SweepRow;
+  runs: ReportRun[];
+  /** Per run id: validation perplexity over steps, ascending. */
+  valid: Map<string, ValidPoint[]>;
+  /** Per run id: training wall-clock at each recorded training step, ascending. */
+  train: Map<string, TrainPoint[]>;
+  /** Per run id: every rank determination, ascending by step then layer. */
+  rankEvents: Map<string, RankPoint[]>;
+}
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  if (text === null || text === '') return fallback;
+  return JSON.parse(text) as T;
+}
+
+function groupBy<T extends { run_id: string }, U>(rows: T[], map: (row: T) => U): Map<string, U[]> {
+  const out = new Map<string, U[]>();
+  for (const row of rows) {
+    const list = out.get(row.run_id);
+    if (list) list.push(map(row));
+    else out.set(row.run_id, [map(row)]);
+  }
+  return out;
+}
+
+/** Opens the database read-only; a missing file is the user's mistake (one line, exit 2). */
+export function openReadOnly(dbPath: string): Database.Database {
+  if (!existsSync(dbPath)) {
+    throw new UserError(`no results database at ${dbPath}: run a sweep first (npm run sweep <spec>) or pass --db FILE`);
+  }
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  let hasSweeps = false;
+  try {
+    hasSweeps = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sweeps'`).get() !== undefined;
+  } catch {
+    // Not an SQLite file at all: same answer as a database without our tables.
+  }
+  if (!hasSweeps) {
+    db.close();
+    throw new UserError(`${dbPath} is not a results database (no sweeps table); pass the --db a sweep wrote`);
+  }
+  return db;
+}
+
+/** The sweep to report: the given id, or the latest one. */
+export function findSweep(db: Database.Database, dbPath: string, sweepId: number | null): SweepRow {
+  if (sweepId !== null) {
+    const sweep = db.prepare('SELECT * FROM sweeps WHERE id = ?').get(sweepId) as SweepRow | undefined;
+    if (!sweep) {
+      const ids = (db.prepare('SELECT id FROM sweeps ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+      const known = ids.length ? `known ids: ${ids.length > 10 ? `${ids.slice(0, 5).join(', ')} ... ${ids.slice(-3).join(', ')}` : ids.join(', ')}` : 'it has no sweeps';
+      throw new UserError(`sweep ${sweepId} not found in ${dbPath} (${known}); see npm run runs`);
+    }
+    return sweep;
+  }
+  const latest = db.prepare('SELECT * FROM sweeps ORDER BY id DESC LIMIT 1').get() as SweepRow | undefined;
+  if (!latest) throw new UserError(`${dbPath} has no sweeps yet: run one with npm run sweep <spec>`);
+  return latest;
+}
+
+/** Everything the tables and plots need for one sweep, in the sweep's order. */
+export function readSweep(db: Database.Database, sweep: SweepRow): SweepData {
+  const rows = db
+    .prepare(
+      `SELECT runs.*, sweep_runs.position AS position FROM runs
+       JOIN sweep_runs ON sweep_runs.run_id = runs.id
+       WHERE sweep_runs.sweep_id = ? ORDER BY sweep_runs.position`,
+    )
+    .all(sweep.id) as (RunRow & { position: number })[];
+  const runs: ReportRun[] = rows.map((row) => ({
+    row,
+    axes: parseJson<Record<string, AxisValue>>(row.axes, {}),
+    config: parseJson<Record<string, unknown>>(row.config, {}),
+    ranks: parseJson<Record<string, number> | null>(row.ranks, null),
+    maxRanks: parseJson<Record<string, number> | null>(row.max_ranks, null),
+    position: row.position,
+  }));
+
+  const inSweep = `run_id IN (SELECT run_id FROM sweep_runs WHERE sweep_id = ?)`;
+  const valid = db
+    .prepare(`SELECT run_id, step, ppl FROM metrics WHERE ${inSweep} AND split = 'valid' AND ppl IS NOT NULL ORDER BY run_id, step`)
+    .all(sweep.id) as Pick<MetricRow, 'run_id' | 'step' | 'ppl'>[];
+  const train = db
+    .prepare(`SELECT run_id, step, train_ms FROM metrics WHERE ${inSweep} AND split = 'train' AND train_ms IS NOT NULL ORDER BY run_id, step`)
+    .all(sweep.id) as Pick<MetricRow, 'run_id' | 'step' | 'train_ms'>[];
+  const ranks = db
+    .prepare(`SELECT * FROM rank_events WHERE ${inSweep} ORDER BY run_id, step, counter, layer`)
+    .all(sweep.id) as RankEventRow[];
+
+  return {
+    sweep,
+    runs,
+    valid: groupBy(valid, (r) => ({ step: r.step, ppl: r.ppl as number })),
+    train: groupBy(train, (r) => ({ step: r.step, trainMs: r.train_ms as number })),
+    rankEvents: groupBy(ranks, (r) => ({
+      step: r.step,
+      counter: r.counter,
+      layer: r.layer,
+      currentModes: r.current_modes,
+      maxRank: r.max_rank,
+      explainedRatio: r.explained_ratio,
+      singularValues: parseJson<number[]>(r.singular_values, []),
+    })),
+  };
+}
+
+/** Opens dbPath read-only and reads the given (or latest) sweep. */
+export function loadSweep(dbPath: string, sweepId: number | null): SweepData {
+  const db = openReadOnly(dbPath);
+  try {
+    return readSweep(db, findSweep(db, dbPath, sweepId));
+  } finally {
+    db.close();
+  }
+}
