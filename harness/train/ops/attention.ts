@@ -1,0 +1,90 @@
+// Causal multi-head self-attention core: qkv [N, 3C] -> y [N, C] (c_attn and c_proj are the
+// caller's linears). Head layout changes use only 3-D [1,0,2] and 4-D [0,2,1,3] transposes,
+// which are fast on wasm (a 5-D transpose is not).
+import * as tf from '@tensorflow/tfjs-core';
+import type { Precision } from '../model/linear.ts';
+import { bmm } from './bmm.ts';
+import { splitRows } from './matmul.ts';
+import { preferPlainMatmul } from '../backend/select.ts';
+import type { Forward } from './grads.ts';
+
+export interface AttentionShape {
+  batch: number;
+  context: number;
+  heads: number;
+  embd: number;
+}
+
+const causalBiasCache = new Map<number, tf.Tensor2D>();
+/** 0 on and below the diagonal, a large negative number above (future positions). */
+function causalBias(t: number): tf.Tensor2D {
+  let bias = causalBiasCache.get(t);
+  if (!bias || bias.isDisposed) {
+    const data = new Float32Array(t * t);
+    for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) data[i * t + j] = -1e9;
+    bias = tf.keep(tf.tensor2d(data, [t, t]));
+    causalBiasCache.set(t, bias);
+  }
+  return bias;
+}
+
+/** [N, C] -> [B*H, T, hd] */
+function toHeads(x: tf.Tensor, s: AttentionShape, groups = 1): tf.Tensor3D {
+  const hd = s.embd / s.heads;
+  const t = tf.transpose(tf.reshape(x, [groups * s.batch, s.context, s.heads, hd]), [0, 2, 1, 3]);
+  return tf.reshape(t, [groups * s.batch * s.heads, s.context, hd]);
+}
+
+/** [groups*B*H, T, hd] -> [groups*N, C] */
+function fromHeads(x: tf.Tensor, s: AttentionShape, groups = 1): tf.Tensor2D {
+  const hd = s.embd / s.heads;
+  const t = tf.transpose(tf.reshape(x, [groups * s.batch, s.heads, s.context, hd]), [0, 2, 1, 3]);
+  return tf.reshape(t, [groups * s.batch * s.context, s.embd]);
+}
+
+/**
+ * scale = 1/sqrt(head dim), times 1/(layer index + 1) with HF's scale_attn_by_inverse_layer_idx.
+ * dropMask: the attention-probability dropout mask [B*H, T, T] or null.
+ */
+export function causalSelfAttention(
+  qkv: tf.Tensor2D,
+  s: AttentionShape,
+  scale: number,
+  dropMask: tf.Tensor | null,
+  precision: Precision,
+): Forward {
+  const n = s.batch * s.context;
+  // [N, 3C] -> [3, N, C] -> [3*B*H, T, hd]; rows 0..bh are q, then k, then v.
+  const grouped = tf.transpose(tf.reshape(qkv, [n, 3, s.embd]), [1, 0, 2]);
+  const heads = precision.half(toHeads(grouped, s, 3));
+  const [q, k, v] = splitQkv(heads, s);
+  const scores = precision.half(tf.mul(bmm(q, k, false, true), scale));
+  const p = tf.softmax(tf.add(scores, causalBias(s.context))) as tf.Tensor3D;
+  const pd = precision.half(dropMask ? (tf.mul(p, dropMask) as tf.Tensor3D) : p);
+  const y = precision.half(fromHeads(bmm(pd, v), s));
+  return {
+    y,
+    backward(dy: tf.Tensor2D): tf.Tensor2D {
+      const dyh = precision.half(toHeads(dy, s));
+      const dpd = precision.half(bmm(dyh, v, false, true));
+      const dv = bmm(pd, dyh, true, false);
+      const dp = dropMask ? tf.mul(dpd, dropMask) : dpd;
+      // softmax backward: p * (dp - sum(dp * p)); the scale of the scores folds in here
+      const ds = precision.half(tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale) as tf.Tensor3D);
+      const dq = bmm(ds, k);
+      const dk = bmm(ds, q, true, false);
+      const dheads = precision.half(tf.concat([dq, dk, dv], 0));
+      const dgrouped = fromHeads(dheads, s, 3); // [3N, C] laid out as [3, N, C]
+      return tf.reshape(tf.transpose(tf.reshape(dgrouped, [3, n, s.embd]), [1, 0, 2]), [n, 3 * s.embd]);
+    },
+  };
+}
+
+/** [3*B*H, T, hd] -> q, k, v [B*H, T, hd]; on plain wasm with one host read (its Slice copies the whole input per call). */
+function splitQkv(heads: tf.Tensor3D, s: AttentionShape): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const bh = s.batch * s.heads;
+  const hd = s.embd / s.heads;
+  if (!preferPlainMatmul()) return tf.split(heads, 3, 0) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+  const parts = splitRows(heads, 3, bh * s.context, hd).map((t) => tf.reshape(t, [bh, s.context, hd]) as tf.Tensor3D);
+  return [parts[0]!, parts[1]!, parts[2]!];
+}

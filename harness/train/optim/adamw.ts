@@ -1,0 +1,75 @@
+// AdamW as torch.optim.AdamW: decoupled weight decay (p *= 1 - lr wd) on the parameters that
+// decay, bias-corrected moments, eps added to the corrected sqrt(v); gradients clipped first
+// to a global norm as torch.nn.utils.clip_grad_norm_ does.
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export interface OptimParam {
+  fullName: string;
+  variable: tf.Variable;
+  decay: boolean;
+}
+
+export class AdamW {
+  readonly m = new Map<string, tf.Variable>();
+  readonly v = new Map<string, tf.Variable>();
+  /** Optimizer updates applied so far (torch's per-parameter `step`; skipped fp16 steps do not count). */
+  t = 0;
+
+  constructor(
+    private readonly params: OptimParam[],
+    private readonly opts: AdamWOptions,
+  ) {
+    for (const p of params) {
+      this.m.set(p.fullName, tf.variable(tf.zerosLike(p.variable), false));
+      this.v.set(p.fullName, tf.variable(tf.zerosLike(p.variable), false));
+    }
+  }
+
+  /** The global L2 norm of the gradients (NaN / Inf when one overflowed). */
+  static globalNorm(grads: Map<string, tf.Tensor>): number {
+    return tf.tidy(() => {
+      const sums = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+      return Math.sqrt(tf.addN(sums).dataSync()[0]!);
+    });
+  }
+
+  /** One update with learning rate lr; grads are multiplied by gradMultiplier (clipping and loss-scale undo) first. */
+  step(grads: Map<string, tf.Tensor>, lr: number, gradMultiplier: number): void {
+    this.t += 1;
+    const { beta1, beta2, eps, weightDecay } = this.opts;
+    const bc1 = 1 - beta1 ** this.t;
+    const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
+    for (const p of this.params) {
+      const g0 = grads.get(p.fullName);
+      if (!g0) throw new Error(`no gradient for ${p.fullName}`);
+      const m = this.m.get(p.fullName)!;
+      const v = this.v.get(p.fullName)!;
+      tf.tidy(() => {
+        const g = gradMultiplier === 1 ? g0 : tf.mul(g0, gradMultiplier);
+        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
+        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
+        m.assign(m1);
+        v.assign(v1);
+        const decayed = p.decay && weightDecay > 0 ? tf.mul(p.variable, 1 - lr * weightDecay) : p.variable;
+        const denom = tf.add(tf.div(tf.sqrt(v1), bc2Sqrt), eps);
+        p.variable.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), lr / bc1)));
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+  }
+}
+
+/** torch's clip_grad_norm_ coefficient: maxNorm / (norm + 1e-6), at most 1. */
+export function clipCoefficient(norm: number, maxNorm: number): number {
+  return Math.min(1, maxNorm / (norm + 1e-6));
+}
