@@ -68,6 +68,10 @@ test('stage 1 grows ranks and prunes; stage 2 continues at the pruned ranks with
   const prune = s1.events.find((e) => e.type === 'prune');
   assert.ok(prune?.type === 'prune');
   assert.ok(prune.ranks['h.0.mlp.fc1']! > 2, 'ranks grew from initModes');
+  const done1 = s1.events.find((e) => e.type === 'done');
+  assert.ok(done1?.type === 'done');
+  assert.deepEqual(done1.params, prune.params, 'stage 1 ends at its pruned size');
+  assert.equal(done1.flopsPerToken, prune.flopsPerToken);
   const prunedPath = join(dir, 's1', 'pruned.ckpt');
   const ck = readCheckpoint(prunedPath);
   assert.equal(ck.header.pruned, true);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type RunConfig } from '../config.ts';
-import type { DoneEvent, FinalMetrics, RunStatus, TrainEvent, ExitCode } from '../protocol.ts';
+import type { DoneEvent, ExitCode, FinalMetrics, ParamCounts, RunStatus, TrainEvent } from '../protocol.ts';
 import { EXIT } from '../protocol.ts';
 import { selectBackend } from '../backend/select.ts';
 import { loadCorpus } from '../data/corpus.ts';
@@ -179,7 +179,14 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       return loss;
     };
 
-    const finish = (status: RunStatus, reason: string, testLoss: number | null, checkpoint: string | null): ExitCode => {
+    // `size` overrides the model's own counts where the run ends smaller than it trained (stage 1's pruning).
+    const finish = (
+      status: RunStatus,
+      reason: string,
+      testLoss: number | null,
+      checkpoint: string | null,
+      size: { params: ParamCounts; flopsPerToken: number } = { params: model.paramCounts(), flopsPerToken: model.flopsPerToken() },
+    ): ExitCode => {
       const metrics: FinalMetrics = {
         trainLoss: state.lastTrainLoss,
         validLoss: state.lastValidLoss,
@@ -197,8 +204,8 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
         wallMs: wallBefore + (performance.now() - wallStart),
         trainMs: state.trainMs,
         skippedSteps: state.skippedSteps,
-        params: model.paramCounts(),
-        flopsPerToken: model.flopsPerToken(),
+        params: size.params,
+        flopsPerToken: size.flopsPerToken,
         ranks: ranksNow()?.current ?? null,
         checkpoint,
       };
@@ -296,7 +303,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       writeCheckpoint(prunedPath, { ...h, kind: 'pruned', pruned: true, ranks, params: prunedParams, layerStates: {} }, tensors);
       io.emit({ type: 'prune', step: state.step, ranks, params: prunedParams, flopsPerToken: prunedFlops });
       io.emit({ type: 'checkpoint', step: state.step, path: prunedPath, kind: 'pruned' });
-      return finish('done', 'stage 1 complete: pruned', null, prunedPath);
+      return finish('done', 'stage 1 complete: pruned', null, prunedPath, { params: prunedParams, flopsPerToken: prunedFlops });
     }
 
     if (state.lastValidLoss === null || stopReason === null) {
