@@ -43,6 +43,15 @@ export interface ComparisonTable {
   blocks: ComparisonBlock[];
 }
 
+function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | undefined {
+  let cur: unknown = obj;
+  for (const key of path) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
+}
+
 type PerSeed = { value: number } | { note: string };
 
 function mean(xs: number[]): number {
@@ -148,6 +157,7 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
   }
 
   const blocks = new Map<string, ComparisonBlock>();
+  const configOf = new Map<ComparisonRow, Record<string, unknown>>();
   for (const group of groups.values()) {
     const first = group[0]!;
     const baselines = group.map((e) => findBaseline(e, fulls));
@@ -181,9 +191,13 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
       blocks.set(row.profile, block);
     }
     block.rows.push(row);
+    const run = first.final ?? first.stage1;
+    if (run) configOf.set(row, run.config);
   }
 
-  // Only axes that actually take more than one value in a block are worth a column.
+  // Only axes that actually take more than one value in a block are worth a column. An axis
+  // that only some rows have (an `include` rule's setting, e.g. explained ratio 0.8) varies too:
+  // the other InRank rows show the value their config resolved to, other methods none.
   for (const block of blocks.values()) {
     const values = new Map<string, Set<string>>();
     for (const r of block.rows) {
@@ -192,10 +206,19 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
         values.get(k)!.add(JSON.stringify(v));
       }
     }
+    for (const [k, vs] of values) if (block.rows.some((r) => !(k in r.axes))) vs.add('absent');
     block.axisNames = [...values.entries()]
       .filter(([, vs]) => vs.size > 1)
       .map(([k]) => k)
       .sort();
+    for (const r of block.rows) {
+      if (r.method !== 'inrank') continue;
+      for (const k of block.axisNames) {
+        if (k in r.axes) continue;
+        const v = valueAt(configOf.get(r) ?? {}, k.split('.'));
+        if (v !== undefined) r.axes = { ...r.axes, [k]: v };
+      }
+    }
   }
 
   const s = data.sweep;
