@@ -49,10 +49,11 @@ export const profiles = defineProfiles({
   },
 
   // The same experiments scaled for 2 CPU cores: the whole paper-table (32 runs: 23 full-run
-  // equivalents, the claims' cells on 2 seeds) within 45 minutes, two runs at a time. A first
-  // version: its analytic cost is ~19 TFLOP (npm run sweep paper-table -- --profile cpu
-  // --dry-run prints it), i.e. it needs ~3.5 GFLOP/s per run on average over 2 x 45 minutes;
-  // the lead tunes maxSteps / globalBatch after measuring the trainer's throughput.
+  // equivalents, the claims' cells on 2 seeds) within 45 minutes, two runs at a time. Sized from
+  // a measured gpt2-large full-rank run of this profile (about 1,500-2,000 tokens/s with the
+  // OpenBLAS path, one BLAS thread per run): its analytic cost, ~55 TFLOP (npm run sweep
+  // paper-table -- --profile cpu --dry-run prints it), leaves a third of the budget for
+  // start-up, evaluation and the stage-1 rank determinations.
   cpu: {
     description: 'the paper-table scaled for a 2-core CPU: widths 96/128/160, depths 2/4/6, context 128, Brown corpus, top-4096 vocabulary',
     models: {
@@ -61,7 +62,7 @@ export const profiles = defineProfiles({
       // Fixed ranks keep the paper's fraction of max_rank = floor(n_embd / 2):
       // 254/384 = 66% -> 32 of 48; 287/512 = 56% -> 36 of 64; 313/640 = 49% -> 39 of 80.
       // Learning rates: the paper's 6e-4 / 1.5e-4 suit 100-epoch runs of 124M-774M models; runs of
-      // 100 steps on models ~1000x smaller need larger steps. The order is kept (small higher
+      // 300 steps on models ~1000x smaller need larger steps. The order is kept (small higher
       // than medium = large), at 2:1 instead of 4:1 because our sizes differ less.
       gpt2: { nEmbd: 96, nHead: 3, nLayer: 2, lr: 2e-3, microBatch: 8, fixedRank: 32 },
       'gpt2-medium': { nEmbd: 128, nHead: 4, nLayer: 4, lr: 1e-3, microBatch: 8, fixedRank: 36 },
@@ -78,21 +79,23 @@ export const profiles = defineProfiles({
       train: {
         weightDecay: 0.1,
         // 8 sequences x 128 tokens = 1024 tokens per optimizer step: one micro-batch of 8 (two
-        // of 4 for large, so accumulation is exercised).
+        // of 4 for large, so accumulation is exercised). Small batches and more steps learn
+        // more from a fixed token budget at this size than the paper's 512 sequences would.
         globalBatch: 8,
-        // 100 steps = 102K tokens, under a tenth of the Brown training split: well under one
+        // 300 steps = 307K tokens, about a quarter of the Brown training split: under one
         // epoch, so maxSteps (not maxEpochs) ends every run and early stopping is off.
-        maxSteps: 100,
+        maxSteps: 300,
         maxEpochs: 100,
         patience: null,
         // The paper warms up for one epoch of a 100-epoch schedule (1%); here a run is less than
         // an epoch, so warm up for 10% of the steps instead.
-        warmupSteps: 10,
+        warmupSteps: 30,
         gradClip: 1.0,
-        // Five validations per run (curves for the report) on a capped slice of the valid split.
-        evalEvery: 20,
-        evalBatches: 64,
-        checkpointEvery: 25,
+        // Six validations per run (curves for the report) on 128 windows (16K tokens) of the
+        // valid split; the test perplexity at the end uses the whole test split.
+        evalEvery: 50,
+        evalBatches: 16,
+        checkpointEvery: 50,
         seed: 1113,
       },
       inrank: {
@@ -105,14 +108,14 @@ export const profiles = defineProfiles({
         // One tick per micro-batch on one device: 1 tick per optimizer step (2 for large).
         microBatchesPerTick: 1,
         // The paper's stage 1: warmup 200 ticks = 25 optimizer steps = 19% of its 130 steps, then
-        // one determination every 25 ticks (~3 steps), ~33 in all. Ours: stage 1 = 25 steps
+        // one determination every 25 ticks (~3 steps), ~33 in all. Ours: stage 1 = 75 steps
         // (a quarter of the run, as the paper's stage 1 is an early phase), warmup 19% of it =
-        // 5 steps = 5 ticks, then a determination every tick (every step): ~20 in stage 1.
-        warmupIter: 5,
-        gapIter: 1,
+        // 15 steps = 15 ticks, then a determination every 2 ticks: ~30 in stage 1.
+        warmupIter: 15,
+        gapIter: 2,
         initScale: 1,
       },
-      stage: { stage1Steps: 25 },
+      stage: { stage1Steps: 75 },
       precision: { kind: 'fp32' },
       backend: 'auto',
     },
