@@ -10,14 +10,26 @@ export interface SignalStop {
 // wrapper (npm, tsx) relays it too. Signals this close to the first count as the same one.
 const SAME_SIGNAL_MS = 1500;
 
-export function stopOnSignals(log: (line: string) => void): SignalStop {
+export interface StopOptions {
+  /**
+   * Runs after the first signal and before the sweep is told to stop (e.g. asking whether to
+   * cancel cluster jobs or leave them running). A second signal meanwhile quits at once.
+   */
+  beforeAbort?: () => Promise<unknown>;
+}
+
+export function stopOnSignals(log: (line: string) => void, options: StopOptions = {}): SignalStop {
   const controller = new AbortController();
   let firstAt = 0;
+  let stopping = false;
   const handler = (sig: NodeJS.Signals): void => {
-    if (!controller.signal.aborted) {
+    if (!stopping) {
+      stopping = true;
       firstAt = Date.now();
       log(`${sig}: stopping; running trainings checkpoint and end as interrupted (again to quit at once)`);
-      controller.abort();
+      const abort = (): void => controller.abort();
+      if (options.beforeAbort) options.beforeAbort().then(abort, abort);
+      else abort();
     } else if (Date.now() - firstAt < SAME_SIGNAL_MS) {
       return;
     } else {

@@ -1,17 +1,25 @@
 // npm run sweep <spec> [-- options]: expand a spec into runs and train them on this machine's
-// devices, keeping every result in the database. See usage below.
+// devices or as Slurm batch jobs, keeping every result in the database. See usage below.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Table from 'cli-table3';
 import { detectDeviceEnv, gpuBackendAvailable, planSlots } from '../schedule/devices.ts';
+import type { Executor, Slot } from '../schedule/executor.ts';
 import { LocalExecutor } from '../schedule/local-executor.ts';
 import { TRAINER_ENTRY } from '../schedule/repo-root.ts';
 import { runSweep } from '../schedule/run-sweep.ts';
+import { collectSlurmRuns, submitDetached } from '../schedule/slurm-detach.ts';
+import { SlurmExecutor, slurmSlots } from '../schedule/slurm-executor.ts';
+import { askCancelOrLeave } from '../schedule/slurm-interrupt.ts';
+import { resourceArgs, SLURM_FLAGS, takeSlurmFlags, type SlurmOptionsInput } from '../schedule/slurm-options.ts';
 import { expandSweep } from '../spec/expand.ts';
 import { listSpecs, loadSpec, EXPERIMENTS_DIR } from '../spec/load.ts';
+import { placementOf } from '../spec/placement.ts';
+import type { ExecutorName } from '../spec/types.ts';
 import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from '../spec/profile.ts';
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
-import { openStore } from '../store/store.ts';
+import { openStore, type Store } from '../store/store.ts';
+import type { RunPlan } from '../spec/plan.ts';
 import { UserError } from '../train/config.ts';
 import {
   DEFAULT_RUNS_DIR, dbPath, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption, runCli,
@@ -22,9 +30,10 @@ import { stopOnSignals } from './signals.ts';
 const USAGE = `usage: npm run sweep <spec> [-- [key=value ...] [options]]
        npm run sweep -- --list
 
-Expands experiments/<spec>.ts into runs and trains them, one run per device slot; every
-result goes to the results database. Runs already done are not run again; interrupted runs
-resume from their checkpoints. Ctrl-C stops gracefully (runs checkpoint and end interrupted).
+Expands experiments/<spec>.ts into runs and trains them, one run per device slot (or one
+Slurm batch job per run); every result goes to the results database. Runs already done are
+not run again; interrupted runs resume from their checkpoints. Ctrl-C stops gracefully (runs
+checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or leave them).
 
   key=value             override a setting (dot path, e.g. train.lr=3e-4, or the paper's
                         names, e.g. trainer.precision=16); same as --set key=value
@@ -44,7 +53,22 @@ resume from their checkpoints. Ctrl-C stops gracefully (runs checkpoint and end 
   --list                list the specs with their run counts per profile
   --trainer FILE        another trainer entry point that speaks the protocol
   --specs-dir DIR       where specs live (default experiments/)
+  --executor local|slurm  where runs run (default local, or what the spec / profile says)
   -h, --help            this text
+
+With --executor slurm (the repository, --out and --data-dir on a filesystem the nodes share);
+these override the spec's or profile's slurm block:
+  --partition P         sbatch --partition
+  --account A           sbatch --account
+  --time T              each job's time limit (90, 4:00:00, 2-00:00:00); a run stopped by
+                        it continues from its checkpoint in a new job
+  --gpus-per-run N      sbatch --gres=gpu:N (the paper's table: 1)
+  --cpus-per-run N      sbatch --cpus-per-task
+  --mem-per-run M       sbatch --mem (64G)
+  --sbatch-arg ARG      any other sbatch argument, as given (repeatable: --sbatch-arg=--qos=long)
+  --detach              submit every run (each stage 2 held on its stage 1's job) and exit; a
+                        later npm run sweep <spec> or npm run report stores the results
+  --max-parallel N      at most N jobs queued or running at once (default: all)
 
 Exit code: 0 when every run ended with a result (done, or diverged: divergence is a finding),
 1 when some run failed or was skipped, 2 for a usage mistake, 130 when interrupted.`;
@@ -64,6 +88,8 @@ const OPTIONS = {
   list: { type: 'boolean' },
   trainer: { type: 'string' },
   'specs-dir': { type: 'string' },
+  executor: { type: 'string' },
+  detach: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -71,8 +97,12 @@ const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
 };
 
+const EXECUTORS: readonly ExecutorName[] = ['local', 'slurm'];
+
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCliArgs(argv, OPTIONS, 'sweep');
+  // The Slurm flags first: they take values (--time 4:00:00) the general parser does not know.
+  const { input: slurmFlags, rest: args } = takeSlurmFlags(argv);
+  const { values, positionals } = parseCliArgs(args, OPTIONS, 'sweep');
   if (values.help) {
     say(USAGE);
     return 0;
@@ -91,18 +121,36 @@ async function main(argv: string[]): Promise<number> {
   const maxParallel = positiveIntOption(values['max-parallel'], '--max-parallel');
   const retries = nonNegIntOption(values.retries, '--retries') ?? 2;
   const timeoutMs = durationOption(values.timeout, '--timeout');
+  if (values.executor !== undefined && !(EXECUTORS as readonly string[]).includes(values.executor)) {
+    throw new UserError(`--executor ${values.executor}: use local or slurm`);
+  }
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : null;
   if (dataDir && !existsSync(dataDir)) throw new UserError(`--data-dir ${dataDir} does not exist`);
   const runsDir = values.out ? resolve(values.out) : DEFAULT_RUNS_DIR;
   const trainer = values.trainer ? resolve(values.trainer) : TRAINER_ENTRY;
 
   const devices = detectDeviceEnv();
-  const slots = planSlots(values.devices, devices);
   const machine = { gpuBackend: gpuBackendAvailable(devices), wikitext103: findWikitext103(dataDir) };
   const spec = await loadSpec(specName, specsDir);
   const choice = values.profile ? { profile: values.profile, reason: 'chosen with --profile' } : chooseDefaultProfile(machine);
   const profile = choice.profile;
   checkProfileRequirements(profile, machine, spec);
+  const placement = placementOf(spec, profile);
+  const executorName: ExecutorName = (values.executor as ExecutorName | undefined) ?? placement.executor ?? 'local';
+  const slurm = executorName === 'slurm'
+    ? new SlurmExecutor({
+        ...placement.slurm,
+        ...slurmFlags,
+        retries,
+        detach: values.detach ?? false,
+        ...(values.trainer ? { command: [slurmFlags.node ?? 'node', '--import', 'tsx', trainer] } : {}),
+      } as SlurmOptionsInput)
+    : null;
+  if (!slurm) refuseSlurmOnlyFlags(slurmFlags, values.detach ?? false);
+  if (slurm && values.devices !== undefined) {
+    throw new UserError('--devices picks this machine\'s devices; with --executor slurm the cluster places the runs (use --gpus-per-run, --max-parallel)');
+  }
+  const slots = slurm ? null : planSlots(values.devices, devices);
 
   let t = performance.now();
   const plans = expandSweep(spec, { profile, overrides, filters, runsDir, dataDir });
@@ -113,25 +161,55 @@ async function main(argv: string[]): Promise<number> {
   if (values['dry-run']) {
     say(formatPlanTable(plans));
     say(formatPlanSummary(plans));
+    if (slurm) say(`executor: slurm (${resourceArgs(slurm.options).join(' ') || 'the cluster\'s default partition and resources'}), one batch job per run`);
     say(`expanded in ${expandMs.toFixed(0)} ms; nothing started (--dry-run)`);
     return 0;
   }
 
   if (!existsSync(trainer)) throw new UserError(`trainer entry point not found: ${trainer}`);
-  const parallel = Math.min(slots.length, maxParallel ?? Infinity);
-  const threads = slots[0]!.env.OMP_NUM_THREADS;
+  // A partition, account or GRES the cluster refuses is the user's to fix: before anything is stored.
+  if (slurm) await slurm.checkOptions();
+  let executor: Executor;
+  let runSlots: Slot[];
   say(`${formatPlanSummary(plans)}; expanded in ${expandMs.toFixed(0)} ms`);
-  say(`devices: ${slots.map((s) => s.name).join(', ')} (${threads} BLAS thread${threads === '1' ? '' : 's'} each); ${parallel} at a time`);
+  if (slurm) {
+    executor = slurm;
+    runSlots = slurmSlots(maxParallel ?? plans.length);
+    const sbatchArgs = resourceArgs(slurm.options).join(' ');
+    say(`executor: slurm, one batch job per run (${sbatchArgs || 'the cluster\'s default partition and resources'}); ${values.detach ? 'detached' : `${runSlots.length} at a time`}`);
+  } else {
+    executor = new LocalExecutor({ trainer });
+    runSlots = slots!;
+    const parallel = Math.min(runSlots.length, maxParallel ?? Infinity);
+    const threads = runSlots[0]!.env.OMP_NUM_THREADS;
+    say(`devices: ${runSlots.map((s) => s.name).join(', ')} (${threads} BLAS thread${threads === '1' ? '' : 's'} each); ${parallel} at a time`);
+  }
 
   const db = dbPath(values.db);
   const store = openStore(db);
-  const stop = stopOnSignals((line) => process.stderr.write(`\n${line}\n`));
+  const sweepArgs = {
+    overrides, filters, devices: values.devices ?? null, maxParallel: maxParallel ?? null, retries, timeoutMs, runsDir, dataDir,
+    executor: executorName, ...(slurm ? { slurm: slurm.options, detach: values.detach ?? false } : {}),
+  };
+  if (slurm) {
+    // Results of jobs that ran while no harness followed them (--detach, a harness that died).
+    const collected = await collectSlurmRuns(store, slurm);
+    if (collected.length) say(`stored the results of ${collected.length} slurm job(s) that ended while no harness followed them`);
+    if (values.detach) {
+      try {
+        return await detach(store, spec.name || specName, profile, plans, slurm, sweepArgs);
+      } finally {
+        store.close();
+      }
+    }
+  }
+  const stop = stopOnSignals((line) => process.stderr.write(`\n${line}\n`), slurm ? { beforeAbort: () => askCancelOrLeave(slurm) } : {});
   try {
     t = performance.now();
     const summary = await runSweep({
-      store, spec: spec.name || specName, profile, plans, slots, maxParallel, retries, timeoutMs,
-      executor: new LocalExecutor({ trainer }),
-      args: { overrides, filters, devices: values.devices ?? null, maxParallel: maxParallel ?? null, retries, timeoutMs, runsDir, dataDir },
+      store, spec: spec.name || specName, profile, plans, slots: runSlots, maxParallel, retries, timeoutMs,
+      executor,
+      args: sweepArgs,
       signal: stop.signal,
       progress: progressFor(process.stdout),
       log: say,
@@ -144,6 +222,25 @@ async function main(argv: string[]): Promise<number> {
     stop.dispose();
     store.close();
   }
+}
+
+/** --detach: record the sweep, submit its runs and exit; the jobs run on without this process. */
+async function detach(store: Store, spec: string, profile: string, plans: RunPlan[], slurm: SlurmExecutor, args: unknown): Promise<number> {
+  const sweepId = store.beginSweep(spec, profile, args);
+  store.addPlans(sweepId, plans);
+  const report = await submitDetached(store, plans, slurm);
+  for (const job of report.submitted) say(`submitted ${job.name}: slurm job ${job.jobId}${job.after ? ` (held until job ${job.after} succeeds)` : ''}`);
+  for (const left of report.left) say(`not submitted ${left.name}: ${left.why}`);
+  say(`sweep ${sweepId} detached: ${report.submitted.length} job(s) submitted; npm run sweep ${spec} -- --profile ${profile} --executor slurm (or npm run report) stores their results`);
+  return 0;
+}
+
+/** Slurm flags or --detach given for a local sweep: one line saying what is missing. */
+function refuseSlurmOnlyFlags(flags: SlurmOptionsInput, detaching: boolean): void {
+  const given = Object.keys(flags);
+  if (given.length === 0 && !detaching) return;
+  const flag = detaching ? '--detach' : Object.entries(SLURM_FLAGS).find(([, key]) => given.includes(key))![0];
+  throw new UserError(`${flag} applies to Slurm only: add --executor slurm (or set executor: 'slurm' in the spec)`);
 }
 
 function printSpecList(specs: Awaited<ReturnType<typeof listSpecs>>): void {

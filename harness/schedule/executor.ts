@@ -26,6 +26,11 @@ export interface LaunchRequest {
   onEvent: (event: TrainEvent) => void;
   /** Called once the executor knows the job's handle (a pid, a Slurm job id). */
   onJob: (jobId: string) => void;
+  /**
+   * Only for an executor that holdsDependencies: hold this run until that job has succeeded
+   * (the scheduler hands a stage 2 over while its stage 1 still runs).
+   */
+  after?: string | null;
 }
 
 export interface LaunchResult {
@@ -53,6 +58,16 @@ export interface JobRef {
 export interface Executor {
   /** Stored as the run's executor: 'local', 'slurm'. */
   readonly name: string;
+  /**
+   * The executor's cluster holds a run until its prerequisite's job has succeeded (Slurm's
+   * afterok): the scheduler may launch a stage 2 as soon as its stage 1 has a job id.
+   */
+  readonly holdsDependencies?: boolean;
+  /**
+   * Launching a run whose job (left by an earlier harness) is still alive follows that job
+   * instead of starting it again: an orphan's live job is left running, not stopped.
+   */
+  readonly reattaches?: boolean;
   launch(request: LaunchRequest): Promise<LaunchResult>;
   /** Whether a job started by an earlier harness process is still running. */
   isAlive(job: JobRef): Promise<boolean>;

@@ -45,7 +45,10 @@ export interface SweepSummary {
 export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
   const { store } = req;
   const orphans = await recoverOrphans(store, [req.executor]);
-  for (const o of orphans) req.log?.(`recovered ${o.name}: left running by a harness that is gone (${o.owner_host ?? '?'} pid ${o.owner_pid ?? '?'}); it resumes`);
+  for (const o of orphans) {
+    const reattach = store.getRun(o.id)?.reason?.includes('reattaches') ?? false;
+    req.log?.(`recovered ${o.name}: left running by a harness that is gone (${o.owner_host ?? '?'} pid ${o.owner_pid ?? '?'}); ${reattach ? `its job ${o.job_id} still runs, this sweep follows it` : 'it resumes'}`);
+  }
   const sweepId = store.beginSweep(req.spec, req.profile, req.args);
   const t0 = performance.now();
   store.addPlans(sweepId, req.plans);

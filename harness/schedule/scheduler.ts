@@ -2,6 +2,8 @@
 // first, a stage 2 only after its stage 1 is done (else it is skipped, with the reason, and so
 // are the runs that need it). Runs already done or diverged are not run again; interrupted ones
 // resume from their checkpoints; a run another live harness is training is waited for.
+// On an executor whose cluster holds dependencies (Slurm's afterok), a stage 2 is handed over
+// as soon as its stage 1 has a job id: the cluster starts it when the stage 1 has succeeded.
 import PQueue from 'p-queue';
 import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
@@ -45,6 +47,12 @@ export interface ScheduleResult {
   alreadyFinished: number;
 }
 
+/** How a run's turn in this sweep ended. */
+interface Ending {
+  status: StoredRunStatus;
+  reason: string;
+}
+
 const FINAL: ReadonlySet<StoredRunStatus> = new Set(['done', 'diverged']);
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -77,11 +85,22 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   const queue = new PQueue({ concurrency, autoStart: false });
   const watchers = new Set<Promise<void>>();
   const inFlight = new Set<string>();
+  /** Plans handed to the queue and not yet settled: never queued twice. */
+  const queued = new Set<string>();
+  /** The executor's current job of each plan in flight (for a dependent held on it). */
+  const jobOf = new Map<string, string>();
+  const settledWaiters = new Map<string, ((status: StoredRunStatus) => void)[]>();
+  /** Resolves with a plan's status once it settles in this sweep. */
+  const settledStatus = (id: string): Promise<StoredRunStatus> =>
+    outcome.has(id) ? Promise.resolve(outcome.get(id)!) : new Promise((resolve) => settledWaiters.set(id, [...(settledWaiters.get(id) ?? []), resolve]));
   const heartbeat = setInterval(() => store.heartbeat([...inFlight]), options.heartbeatMs ?? 15_000);
   heartbeat.unref();
 
   const settle = (plan: RunPlan, status: StoredRunStatus, reason: string | null): void => {
     outcome.set(plan.id, status);
+    queued.delete(plan.id);
+    for (const resolve of settledWaiters.get(plan.id) ?? []) resolve(status);
+    settledWaiters.delete(plan.id);
     progress.runEnded(plan, status, reason);
     for (const d of dependents.get(plan.id) ?? []) consider(d);
   };
@@ -93,7 +112,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
 
   /** Enqueues a plan whose prerequisite is done, skips one whose prerequisite ended otherwise, else waits. */
   const consider = (plan: RunPlan): void => {
-    if (signal.aborted || outcome.has(plan.id)) return;
+    if (signal.aborted || outcome.has(plan.id) || queued.has(plan.id)) return;
     const depId = plan.dependsOn;
     if (depId) {
       const dep = byId.get(depId);
@@ -105,13 +124,30 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
         depStatus = row?.status;
         if (depStatus !== 'done') return skip(plan, `prerequisite ${depName} is ${depStatus ?? 'not stored'} and not part of this sweep`);
       }
-      if (depStatus === undefined) return; // settle() of the prerequisite calls back
+      if (depStatus === undefined) {
+        // The cluster holds it on the prerequisite's job; otherwise settle() of the prerequisite calls back.
+        if (executor.holdsDependencies && jobOf.has(depId)) enqueue(plan, depId);
+        return;
+      }
       if (depStatus !== 'done') {
         const depReason = store.getRun(depId)?.reason;
         return skip(plan, `prerequisite ${depName} ${depStatus}${depReason ? ` (${depReason})` : ''}`);
       }
     }
-    void queue.add(() => execute(plan), { priority: plan.expectedCost });
+    enqueue(plan, null);
+  };
+
+  /** heldOn: the prerequisite still running whose job the cluster holds this plan on, else null. */
+  const enqueue = (plan: RunPlan, heldOn: string | null): void => {
+    queued.add(plan.id);
+    void queue.add(() => execute(plan, heldOn), { priority: plan.expectedCost });
+  };
+
+  const prerequisiteSkip = (plan: RunPlan, depId: string, depStatus: StoredRunStatus): Ending => {
+    const dep = store.getRun(depId);
+    const reason = `prerequisite ${dep?.name ?? depId} ${depStatus}${dep?.reason ? ` (${dep.reason})` : ''}`;
+    store.finishRun(plan.id, { status: 'skipped', reason });
+    return { status: 'skipped', reason };
   };
 
   /** Waits, off the queue, until another harness's run `watchedId` leaves 'running', then reconsiders `plan`. */
@@ -138,39 +174,53 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
     watchers.add(w);
   };
 
-  const execute = async (plan: RunPlan): Promise<void> => {
-    if (signal.aborted) return;
+  const execute = async (plan: RunPlan, heldOn: string | null): Promise<void> => {
+    if (signal.aborted) return void queued.delete(plan.id);
     const row = store.getRun(plan.id);
     if (row && FINAL.has(row.status)) return settle(plan, row.status, row.reason);
-    if (!store.claimRun(plan.id)) return watch(plan, plan.id);
+    if (!store.claimRun(plan.id)) {
+      queued.delete(plan.id);
+      return watch(plan, plan.id);
+    }
     const slot = freeSlots.shift()!;
     inFlight.add(plan.id);
-    let verdict: Verdict;
+    let verdict: Ending;
     try {
-      verdict = await attempts(plan, slot);
+      verdict = await attempts(plan, slot, heldOn);
     } finally {
       inFlight.delete(plan.id);
+      jobOf.delete(plan.id);
       freeSlots.push(slot);
     }
     settle(plan, verdict.status, verdict.reason);
   };
 
-  const attempts = async (plan: RunPlan, slot: Slot): Promise<Verdict> => {
+  const attempts = async (plan: RunPlan, slot: Slot, heldOn: string | null): Promise<Ending> => {
     for (let attempt = 1; ; attempt++) {
+      // Held on the prerequisite's current job while it has not settled; after that, an ordinary launch.
+      const after = heldOn && !outcome.has(heldOn) ? (jobOf.get(heldOn) ?? null) : undefined;
+      if (heldOn && after === undefined && outcome.get(heldOn) !== 'done') return prerequisiteSkip(plan, heldOn, outcome.get(heldOn)!);
       const row = store.getRun(plan.id)!;
       const config = launchConfig(store, row.config, row.attempts, row.depends_on);
       store.markStarted(plan.id, { executor: executor.name, jobId: null, device: slot.name });
       progress.runStarted(plan, slot.name, row.attempts + 1);
       let done: DoneEvent | undefined;
       let error: ErrorEvent | undefined;
+      let events = 0;
       const result = await executor.launch({
         runId: plan.id,
         config,
         slot,
         timeoutMs: options.timeoutMs ?? null,
         signal,
-        onJob: (jobId) => store.setJobId(plan.id, jobId),
+        ...(after !== undefined ? { after } : {}),
+        onJob: (jobId) => {
+          store.setJobId(plan.id, jobId);
+          jobOf.set(plan.id, jobId);
+          if (executor.holdsDependencies) for (const d of dependents.get(plan.id) ?? []) consider(d);
+        },
         onEvent: (event) => {
+          events++;
           // The done event is written with the final status, in one transaction.
           if (event.type === 'done') done = event;
           else store.recordEvent(plan.id, event);
@@ -178,6 +228,16 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
           progress.runEvent(plan, event);
         },
       });
+      if (after !== undefined && !done && !signal.aborted) {
+        // A held job that ended without a result: its prerequisite failed (the cluster never
+        // started it), or the prerequisite was resubmitted and this job waited on the old one.
+        const depStatus = await settledStatus(heldOn!);
+        if (depStatus !== 'done') return prerequisiteSkip(plan, heldOn!, depStatus);
+        if (events === 0) {
+          attempt--;
+          continue;
+        }
+      }
       const verdict = exitVerdict(result, done, error, signal.aborted);
       if (verdict.retry && attempt <= retries && !signal.aborted) {
         const delay = Math.min(60_000, backoffMs * 2 ** (attempt - 1));

@@ -84,7 +84,8 @@ export function takeSlurmFlags(argv: readonly string[]): { input: SlurmOptionsIn
     if (eq > 0 && flag !== arg) value = arg.slice(eq + 1);
     else {
       const next = argv[i + 1];
-      if (next === undefined) throw new UserError(`${flag} needs a value`);
+      // `--partition --profile smoke` forgot the value; only --sbatch-arg takes a flag as its value.
+      if (next === undefined || (next.startsWith('--') && key !== 'extraArgs')) throw new UserError(`${flag} needs a value`);
       value = next;
       i++;
     }

@@ -2,6 +2,7 @@
 // Playwright's defineConfig) and validated again here at run time, because a spec may also come
 // from plain JavaScript or be edited without a type check.
 import { z } from 'zod';
+import { slurmOptionsSchema } from '../schedule/slurm-options.ts';
 import { runConfigSchema, UserError } from '../train/config.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, isPlainObject } from './paths.ts';
@@ -28,6 +29,20 @@ const modelSettings = z.strictObject({
   fixedRank: z.number().int().positive(),
 });
 const patch = z.record(z.string(), z.unknown());
+// Where runs run: checked with the Slurm options' own rules (time and memory formats).
+const executorName = z.enum(['local', 'slurm']);
+const slurm = slurmOptionsSchema.shape;
+const slurmBlock = z.strictObject({
+  partition: slurm.partition.unwrap().optional(),
+  account: slurm.account.unwrap().optional(),
+  time: slurm.time.unwrap().optional(),
+  gpus: slurm.gpus.unwrap().optional(),
+  cpus: slurm.cpus.unwrap().optional(),
+  mem: slurm.mem.unwrap().optional(),
+  extraArgs: slurm.extraArgs.unwrap().optional(),
+});
+export const SLURM_SPEC_KEYS: readonly string[] = Object.keys(slurmBlock.shape);
+const placement = { executor: executorName.optional(), slurm: slurmBlock.optional() };
 
 const profilePatchSchema = z.strictObject({
   extends: z.string().optional(),
@@ -37,6 +52,7 @@ const profilePatchSchema = z.strictObject({
   axes: axes.optional(),
   seeds: seeds.optional(),
   seedsFor: z.array(seedRule).optional(),
+  ...placement,
 });
 
 const sweepSpecSchema = z.strictObject({
@@ -50,6 +66,7 @@ const sweepSpecSchema = z.strictObject({
   seedsFor: z.array(seedRule).optional(),
   pipeline: z.enum(['two-stage', 'single']).optional(),
   profiles: z.record(z.string(), profilePatchSchema).optional(),
+  ...placement,
 });
 
 export const profileSchema = z.strictObject({
@@ -58,6 +75,7 @@ export const profileSchema = z.strictObject({
   base: patch,
   seeds: seeds.optional(),
   requires: z.strictObject({ gpuBackend: z.boolean().optional(), wikitext103: z.boolean().optional() }).optional(),
+  ...placement,
 });
 
 function fail(where: string, what: string): never {
@@ -121,7 +139,7 @@ export function validateSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const key = issue.keys[0]!;
-      const known = path ? Object.keys(profilePatchSchema.shape) : Object.keys(sweepSpecSchema.shape);
+      const known = issue.path.at(-1) === 'slurm' ? [...SLURM_SPEC_KEYS] : path ? Object.keys(profilePatchSchema.shape) : Object.keys(sweepSpecSchema.shape);
       fail(`${where}: ${path ? `${path}.` : ''}${key}`, `unknown key${didYouMean(key, known)}`);
     }
     fail(`${where}: ${path || '(root)'}`, issue.message);

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { profiles as sharedProfiles } from '../../experiments/profiles.ts';
 import { UserError } from '../train/config.ts';
 import { didYouMean } from './closest.ts';
-import type { Axes, ConfigPatch, ModelSettings, Profile, SeedRule, SweepSpec } from './types.ts';
+import type { Axes, ConfigPatch, ModelSettings, Placement, Profile, SeedRule, SweepSpec } from './types.ts';
 
 export interface MachineEnv {
   /** A tensor backend that runs on a GPU (tfjs-node-gpu with CUDA) is loadable here. */
@@ -31,6 +31,9 @@ export interface EffectiveProfile {
   sharedSeeds: readonly number[] | null;
   seedsFor: readonly SeedRule[];
   requires: NonNullable<Profile['requires']>;
+  /** Where the shared profile's runs run (executor, slurm), and the spec's choice for this profile. */
+  sharedPlacement: Placement;
+  patchPlacement: Placement;
 }
 
 export const WIKITEXT_FILES = ['wiki.train.raw', 'wiki.valid.raw', 'wiki.test.raw'] as const;
@@ -91,6 +94,8 @@ export function resolveProfile(name: string, spec?: SweepSpec): EffectiveProfile
     sharedSeeds: shared.seeds ?? null,
     seedsFor: patch?.seedsFor ?? [],
     requires: shared.requires ?? {},
+    sharedPlacement: { executor: shared.executor, slurm: shared.slurm },
+    patchPlacement: { executor: patch?.executor, slurm: patch?.slurm },
   };
 }
 

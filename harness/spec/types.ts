@@ -47,8 +47,38 @@ export interface ModelSettings {
   readonly fixedRank: number;
 }
 
+/** Where a sweep's runs run: on this machine's devices, or as Slurm batch jobs. */
+export type ExecutorName = 'local' | 'slurm';
+
+/**
+ * What each run asks of a Slurm cluster (the sbatch options of --executor slurm). Command-line
+ * flags override these key by key.
+ */
+export interface SlurmSettings {
+  readonly partition?: string;
+  readonly account?: string;
+  /** Time limit per job: 90, 4:00:00, 2-00:00:00. */
+  readonly time?: string;
+  /** GPUs per run (--gres=gpu:N). */
+  readonly gpus?: number;
+  readonly cpus?: number;
+  /** Memory per run: 64G, 4000M. */
+  readonly mem?: string;
+  /** Further sbatch arguments, as given; replaces (not extends) extraArgs of a layer below. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * Where the runs run, settable in a profile, a spec or a spec's profile block. It never enters a
+ * run's config or id: the same training on a laptop or a cluster is the same run.
+ */
+export interface Placement {
+  readonly executor?: ExecutorName;
+  readonly slurm?: SlurmSettings;
+}
+
 /** Named settings shared by all specs: paper, cpu, smoke. */
-export interface Profile {
+export interface Profile extends Placement {
   readonly description: string;
   /** Model name -> sizes and settings; the first one is the model of runs that name none. */
   readonly models: Readonly<Record<string, ModelSettings>>;
@@ -60,7 +90,7 @@ export interface Profile {
 }
 
 /** A spec's change to a shared profile, or (with `extends`) a new profile of its own. */
-export interface ProfilePatch {
+export interface ProfilePatch extends Placement {
   /** For a profile the shared registry lacks: the shared profile it starts from. */
   readonly extends?: string;
   readonly description?: string;
@@ -75,7 +105,7 @@ export interface ProfilePatch {
 /** How a method inrank run is carried out: stage 1 then stage 2 (the reference), or one run. */
 export type Pipeline = 'two-stage' | 'single';
 
-export interface SweepSpecInput {
+export interface SweepSpecInput extends Placement {
   /** Defaults to the file name when loaded from experiments/. */
   readonly name?: string;
   readonly description: string;
