@@ -1,11 +1,20 @@
-// npm run bench [-- --backend wasm|cpu|tensorflow|auto] [--steps N] [--repeats R] [--fp16]
+// npm run bench [-- --path both|wasm|openblas] [--backend wasm|cpu|tensorflow|auto] [--steps N]
+//                  [--repeats R] [--threads T] [--fp16] [--profile]
 // Trains the fixed bench configuration (n_embd 256, 4 layers, 4 heads, context 128, micro-batch
 // 8, vocab 4096) for a few steps and prints tokens/s and GFLOP/s of the whole step and of its
-// parts, next to a plain 2-D matMul of the same backend measured in the same run (the ceiling):
-// the machine is shared, so the ratio is the figure to compare.
+// parts, next to a plain 2-D matMul of the same path measured in the same run (the ceiling).
+// By default it measures both matmul paths of the wasm backend, the wasm kernels and the
+// OpenBLAS addon, one after the other in the same invocation, and prints openblas / wasm: the
+// machine is shared, so the ratio is the figure to compare. Each path runs in its own child
+// process because the ops pick their formulation by the path at start-up (select.ts), so
+// switching kernels inside one process would not measure what the trainer runs.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendNames, modelSchema, UserError, type BackendName } from '../harness/train/config.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
+import { blasThreads, loadBlasAddon, NATIVE_MATMUL_ENV } from '../harness/train/backend/blas.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
 import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
@@ -13,33 +22,68 @@ import { precisionOf } from '../harness/train/precision/index.ts';
 import { runMicroBatch } from '../harness/train/trainer/micro-batch.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
 
+type PathChoice = 'both' | 'wasm' | 'openblas';
+
 interface Args {
-  backend: BackendName;
+  backend: BackendName | null;
+  path: PathChoice;
   steps: number;
   repeats: number;
+  threads: number | null;
   fp16: boolean;
+  profile: boolean;
 }
 
+/** The figures one path reports to the parent (one JSON line after RESULT_TAG). */
+interface PathResult {
+  path: string;
+  threads: number | null;
+  tokensPerS: number;
+  stepMs: number;
+  stepGf: number;
+  forwardGf: number;
+  backwardGf: number;
+  optimizerMs: number;
+  ceilingGf: number;
+}
+
+const RESULT_TAG = 'BENCH_RESULT ';
+const USAGE = 'usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile]';
+
 function parseArgs(argv: string[]): Args {
-  const args: Args = { backend: 'auto', steps: 3, repeats: 3, fp16: false };
+  const args: Args = { backend: null, path: 'both', steps: 3, repeats: 3, threads: null, fp16: false, profile: false };
+  const count = (flag: string, v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} ${v}: give a whole number of at least 1`);
+    return n;
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
       const v = argv[++i];
-      if (v === undefined) throw new UserError(`${a} needs a value`);
+      if (v === undefined) throw new UserError(`${a} needs a value; see --help`);
       return v;
     };
     if (a === '--backend') {
       const b = next();
       if (!(backendNames as readonly string[]).includes(b)) throw new UserError(`--backend ${b}: expected one of ${backendNames.join(', ')}`);
       args.backend = b as BackendName;
-    } else if (a === '--steps') args.steps = Math.max(1, Number.parseInt(next(), 10));
-    else if (a === '--repeats') args.repeats = Math.max(1, Number.parseInt(next(), 10));
+    } else if (a === '--path') {
+      const p = next();
+      if (p !== 'both' && p !== 'wasm' && p !== 'openblas') throw new UserError(`--path ${p}: expected both, wasm or openblas`);
+      args.path = p;
+    } else if (a === '--steps') args.steps = count(a, next());
+    else if (a === '--repeats') args.repeats = count(a, next());
+    else if (a === '--threads') args.threads = count(a, next());
     else if (a === '--fp16') args.fp16 = true;
+    else if (a === '--profile') args.profile = true;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--fp16]');
+      console.log(USAGE);
       process.exit(0);
     } else throw new UserError(`unknown argument ${a}; see --help`);
+  }
+  if (args.backend !== null && args.backend !== 'wasm' && args.path !== 'both') {
+    throw new UserError(`--path ${args.path} is a matmul path of the wasm backend; drop --backend ${args.backend} or use --backend wasm`);
   }
   return args;
 }
@@ -59,9 +103,18 @@ function matmulCeiling(): number {
   return (2 * 1024 * 256 * 1024) / (best / 1000) / 1e9;
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
-  const selected = await selectBackend(args.backend);
+/** Measures the path this process runs on; prints its table and returns its figures. */
+async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<PathResult> {
+  if (forcedPath === 'wasm') process.env[NATIVE_MATMUL_ENV] = '0';
+  if (forcedPath === 'openblas') {
+    delete process.env[NATIVE_MATMUL_ENV];
+    if (args.threads !== null) process.env.OPENBLAS_NUM_THREADS = String(args.threads);
+  }
+  const selected = await selectBackend(forcedPath ? 'wasm' : (args.backend ?? 'auto'));
+  if (forcedPath !== null && selected.matmul !== forcedPath) {
+    throw new UserError(`the ${forcedPath} matmul path did not start (${selected.note || selected.matmul}); build the addon with \`npm run install\``);
+  }
+  const threads = selected.matmul === 'openblas' ? blasThreads() : null;
   const cfg = modelSchema.parse({ name: 'bench', nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 });
   const batch = 8;
   const tokens = batch * cfg.context;
@@ -73,61 +126,156 @@ async function main(): Promise<void> {
   const ids = (step: number, shift: number) =>
     Int32Array.from({ length: tokens }, (_, i) => Math.floor(uniformAt(streamKey(7, step), i + shift) * cfg.vocabSize));
 
-  console.log(`backend ${selected.backend}, matmul path ${selected.matmul}${selected.note ? ` (${selected.note})` : ''}${args.fp16 ? ', fp16 emulated' : ''}`);
-  console.log(`model n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
+  const threadNote = threads !== null ? `, OpenBLAS threads ${threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? 'unset'})` : '';
+  console.log(`[${selected.matmul}] backend ${selected.backend}, matmul path ${selected.matmul}${threadNote}${selected.note ? ` (${selected.note})` : ''}${args.fp16 ? ', fp16 emulated' : ''}`);
+  console.log(`[${selected.matmul}] model n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
+
+  let step = 0;
+  /** One optimizer step on a fresh micro-batch; returns the forward / backward / optimizer split. */
+  const trainStep = () => {
+    const t0 = performance.now();
+    const micro = runMicroBatch(model, ids(step, 0), ids(step, 1), batch, { training: true, dropout: { p: cfg.dropout, seed: 1113, step, micro: 0 }, precision }, 1);
+    const grads = micro.grads;
+    const t2 = t0 + micro.forwardMs + micro.backwardMs;
+    const norm = AdamW.globalNorm(grads);
+    optim.step(grads, 1e-4, clipCoefficient(norm, 1));
+    optim.m.get('wte')!.dataSync();
+    tf.dispose([...grads.values()]);
+    const t3 = performance.now();
+    step++;
+    return { fwd: micro.forwardMs, bwd: micro.backwardMs, opt: t3 - t2, step: t3 - t0 };
+  };
 
   const gf = (flops: number, ms: number) => flops / (ms / 1000) / 1e9;
   const stepFlops = flopsPerToken * tokens;
   let best = { fwd: Infinity, bwd: Infinity, opt: Infinity, step: Infinity };
   let bestCeiling = 0;
-  let bestRatio = 0;
-  let step = 0;
+  trainStep(); // warm-up: kernel setup and heap growth
   for (let r = 0; r < args.repeats; r++) {
     const ceilingBefore = matmulCeiling();
     const sums = { fwd: 0, bwd: 0, opt: 0, step: 0 };
-    for (let s = 0; s < args.steps + (r === 0 ? 1 : 0); s++) {
-      const t0 = performance.now();
-      const micro = runMicroBatch(model, ids(step, 0), ids(step, 1), batch, { training: true, dropout: { p: cfg.dropout, seed: 1113, step, micro: 0 }, precision }, 1);
-      const grads = micro.grads;
-      const t1 = t0 + micro.forwardMs;
-      const t2 = t1 + micro.backwardMs;
-      const norm = AdamW.globalNorm(grads);
-      optim.step(grads, 1e-4, clipCoefficient(norm, 1));
-      optim.m.get('wte')!.dataSync();
-      tf.dispose([...grads.values()]);
-      const t3 = performance.now();
-      step++;
-      if (r === 0 && s === 0) continue; // warm-up step: kernel setup and heap growth
-      sums.fwd += t1 - t0;
-      sums.bwd += t2 - t1;
-      sums.opt += t3 - t2;
-      sums.step += t3 - t0;
+    for (let s = 0; s < args.steps; s++) {
+      const t = trainStep();
+      sums.fwd += t.fwd;
+      sums.bwd += t.bwd;
+      sums.opt += t.opt;
+      sums.step += t.step;
     }
     const n = args.steps;
     const avg = { fwd: sums.fwd / n, bwd: sums.bwd / n, opt: sums.opt / n, step: sums.step / n };
     // the ceiling measured right around this repeat: the machine's load changes between repeats
     const ceilingR = Math.max(ceilingBefore, matmulCeiling());
-    const ratio = gf(stepFlops, avg.step) / ceilingR;
-    bestRatio = Math.max(bestRatio, ratio);
+    console.log(
+      `[${selected.matmul}] repeat ${r + 1}: step ${avg.step.toFixed(0)} ms (forward ${avg.fwd.toFixed(0)}, backward ${avg.bwd.toFixed(0)}, optimizer ${avg.opt.toFixed(0)}); ` +
+        `${gf(stepFlops, avg.step).toFixed(2)} GFLOP/s vs plain matMul ${ceilingR.toFixed(2)} GFLOP/s = ${((100 * gf(stepFlops, avg.step)) / ceilingR).toFixed(0)}%`,
+    );
     if (avg.step < best.step) {
       best = avg;
       bestCeiling = ceilingR;
     }
-    console.log(
-      `repeat ${r + 1}: step ${avg.step.toFixed(0)} ms (forward ${avg.fwd.toFixed(0)}, backward ${avg.bwd.toFixed(0)}, optimizer ${avg.opt.toFixed(0)}); ` +
-        `${gf(stepFlops, avg.step).toFixed(2)} GFLOP/s vs plain matMul ${ceilingR.toFixed(2)} GFLOP/s = ${(100 * ratio).toFixed(0)}%`,
-    );
   }
-  const ceiling = bestCeiling;
-  const stepGf = gf(stepFlops, best.step);
+  const result: PathResult = {
+    path: selected.matmul,
+    threads,
+    tokensPerS: tokens / (best.step / 1000),
+    stepMs: best.step,
+    stepGf: gf(stepFlops, best.step),
+    forwardGf: gf(stepFlops / 3, best.fwd),
+    backwardGf: gf((2 * stepFlops) / 3, best.bwd),
+    optimizerMs: best.opt,
+    ceilingGf: bestCeiling,
+  };
+  const p = `[${selected.matmul}]`;
+  console.log(`${p} best of ${args.repeats} (${args.steps} steps each):`);
+  console.log(`${p}   step      ${best.step.toFixed(0).padStart(6)} ms  ${result.tokensPerS.toFixed(0)} tokens/s  ${result.stepGf.toFixed(2)} GFLOP/s`);
+  console.log(`${p}   forward   ${best.fwd.toFixed(0).padStart(6)} ms  ${result.forwardGf.toFixed(2)} GFLOP/s`);
+  console.log(`${p}   backward  ${best.bwd.toFixed(0).padStart(6)} ms  ${result.backwardGf.toFixed(2)} GFLOP/s`);
+  console.log(`${p}   optimizer ${best.opt.toFixed(0).padStart(6)} ms  (${model.paramCounts().total} params, AdamW + clipping; no matmul FLOPs)`);
+  console.log(`${p}   plain 2-D matMul 1024x256x1024 (ceiling): ${bestCeiling.toFixed(2)} GFLOP/s; the step reaches ${((100 * result.stepGf) / bestCeiling).toFixed(0)}% of it`);
+  if (args.profile) await printProfile(p, trainStep);
+  return result;
+}
+
+/** Runs one step under tf.profile and prints the kernels that took the most time. */
+async function printProfile(prefix: string, trainStep: () => { step: number }): Promise<void> {
+  let wallMs = 0;
+  const info = await tf.profile(() => {
+    wallMs = trainStep().step;
+  });
+  const byName = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    const entry = byName.get(k.name) ?? { ms: 0, calls: 0 };
+    entry.ms += k.kernelTimeMs as number;
+    entry.calls++;
+    byName.set(k.name, entry);
+  }
+  const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
+  const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10);
+  console.log(`${prefix} profile of one step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels of a ${wallMs.toFixed(0)} ms step (profiled; the rest is JavaScript between kernels)`);
+  console.log(`${prefix}   ${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}`);
+  for (const [name, e] of top) {
+    console.log(`${prefix}   ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ${`${((100 * e.ms) / total).toFixed(1)}%`.padStart(6)} ${String(e.calls).padStart(6)}`);
+  }
+}
+
+/** Runs `--path <path>` of this script in a child; streams its lines, returns its figures. */
+function runChild(path: 'wasm' | 'openblas', args: Args): Promise<PathResult> {
+  const script = fileURLToPath(import.meta.url);
+  const childArgs = ['--import', 'tsx', script, '--path', path, '--steps', String(args.steps), '--repeats', String(args.repeats)];
+  if (args.threads !== null) childArgs.push('--threads', String(args.threads));
+  if (args.fp16) childArgs.push('--fp16');
+  if (args.profile) childArgs.push('--profile');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_CHILD: '1' } });
+    let result: PathResult | null = null;
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith(RESULT_TAG)) result = JSON.parse(line.slice(RESULT_TAG.length)) as PathResult;
+      else console.log(line);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && result !== null) resolve(result);
+      else reject(new Error(`bench --path ${path} exited with code ${code}`));
+    });
+  });
+}
+
+function printComparison(wasm: PathResult, blas: PathResult): void {
+  const rows: [string, number, number, number][] = [
+    ['tokens/s', wasm.tokensPerS, blas.tokensPerS, 0],
+    ['step GFLOP/s', wasm.stepGf, blas.stepGf, 2],
+    ['forward GFLOP/s', wasm.forwardGf, blas.forwardGf, 2],
+    ['backward GFLOP/s', wasm.backwardGf, blas.backwardGf, 2],
+    ['optimizer ms', wasm.optimizerMs, blas.optimizerMs, 0],
+    ['plain matMul GFLOP/s', wasm.ceilingGf, blas.ceilingGf, 2],
+  ];
   console.log('');
-  console.log(`best of ${args.repeats} (${args.steps} steps each):`);
-  console.log(`  step      ${best.step.toFixed(0).padStart(6)} ms  ${(tokens / (best.step / 1000)).toFixed(0)} tokens/s  ${stepGf.toFixed(2)} GFLOP/s`);
-  console.log(`  forward   ${best.fwd.toFixed(0).padStart(6)} ms  ${gf(stepFlops / 3, best.fwd).toFixed(2)} GFLOP/s`);
-  console.log(`  backward  ${best.bwd.toFixed(0).padStart(6)} ms  ${gf((2 * stepFlops) / 3, best.bwd).toFixed(2)} GFLOP/s`);
-  console.log(`  optimizer ${best.opt.toFixed(0).padStart(6)} ms  (${model.paramCounts().total} params, AdamW + clipping; no matmul FLOPs)`);
-  console.log(`  plain 2-D matMul 1024x256x1024 (ceiling): ${ceiling.toFixed(2)} GFLOP/s; the step reaches ${((100 * stepGf) / ceiling).toFixed(0)}% of it (best ratio over repeats ${(100 * bestRatio).toFixed(0)}%)`);
-  console.log(`  target on wasm: >= 8 GFLOP/s for the whole step; ${stepGf >= 8 ? 'met' : 'not met'} on this run (${selected.matmul})`);
+  console.log(`both paths in this run (OpenBLAS threads ${blas.threads}):`);
+  console.log(`  ${''.padEnd(22)} ${'wasm'.padStart(10)} ${'openblas'.padStart(10)} ${'openblas/wasm'.padStart(14)}`);
+  for (const [label, w, b, digits] of rows) {
+    console.log(`  ${label.padEnd(22)} ${w.toFixed(digits).padStart(10)} ${b.toFixed(digits).padStart(10)} ${`${(b / w).toFixed(2)}x`.padStart(14)}`);
+  }
+  console.log(`  target with OpenBLAS: >= 1000 tokens/s; ${blas.tokensPerS >= 1000 ? 'met' : 'not met'} on this run`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const bothPaths = args.path === 'both' && (args.backend === null || args.backend === 'wasm');
+  if (!bothPaths) {
+    const result = await measure(args, args.path === 'both' ? null : args.path);
+    if (process.env.BENCH_CHILD === '1') console.log(RESULT_TAG + JSON.stringify(result));
+    return;
+  }
+  const wasm = await runChild('wasm', args);
+  const addon = loadBlasAddon();
+  if (!addon.loaded) {
+    console.log('');
+    console.log(`openblas path not measured: ${addon.reason}`);
+    return;
+  }
+  console.log('');
+  const blas = await runChild('openblas', args);
+  printComparison(wasm, blas);
 }
 
 main().catch((err: unknown) => {

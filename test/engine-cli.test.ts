@@ -21,7 +21,7 @@ interface ChildResult {
 function runTrainer(args: string[], onEvent?: (e: TrainEvent, kill: () => void) => void): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      env: { ...process.env, INRANK_NATIVE_MATMUL: '0' },
+      env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const events: TrainEvent[] = [];

@@ -38,9 +38,12 @@ export function directionalCheck(
   });
 }
 
-/** The wasm backend (plain 2-D matmul formulation), for the tests that train for a while. */
+/**
+ * The wasm backend, for the tests that train for a while, on the matmul path the environment
+ * selects: the OpenBLAS kernels where the addon is built, the wasm kernels with
+ * INRANK_NATIVE_MATMUL=0 (.ci/run runs these tests both ways).
+ */
 export async function useWasm(): Promise<void> {
-  process.env.INRANK_NATIVE_MATMUL = '0';
   const { selectBackend } = await import('../harness/train/backend/select.ts');
   await selectBackend('wasm');
 }

@@ -10,7 +10,6 @@ import { EXIT, type TrainEvent } from '../harness/train/protocol.ts';
 import { train } from '../harness/train/trainer/run.ts';
 import { readCheckpoint, writeCheckpoint } from '../harness/train/checkpoint.ts';
 
-process.env.INRANK_NATIVE_MATMUL = '0';
 const CACHE = join(tmpdir(), 'inrank-engine-test-cache');
 
 async function run(input: RunConfigInput, stopAfterStep?: number): Promise<{ code: number; events: TrainEvent[] }> {
