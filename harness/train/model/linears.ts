@@ -1,40 +1,10 @@
 // Picks the MLP linear layer for a run's method: full -> dense; fixed / inrank -> the low-rank
-// layer of harness/train/inrank (loaded lazily so a dense run never needs it).
+// layer of harness/train/inrank.
 import { maxRankOf, type RunConfig } from '../config.ts';
-import type { LinearFactory, LinearLayer } from './linear.ts';
+import type { LinearFactory } from './linear.ts';
 import { DenseLinear } from './dense-linear.ts';
+import { LowRankLinear } from '../inrank/lowrank-linear.ts';
 import { streamKey, stringId } from '../ops/random.ts';
-
-/** The low-rank layer's constructor options (harness/train/inrank/lowrank-linear.ts). */
-export interface LowRankOptions {
-  inFeatures: number;
-  outFeatures: number;
-  maxRank: number;
-  initModes: number;
-  bufferModes: number;
-  determineRank: boolean;
-  explainedRatio: number;
-  warmupIter: number;
-  gapIter: number;
-  microBatchesPerTick: number;
-  initScale: number;
-  seed: number;
-  /** The cap rank() reports; a stage-2 layer built at its pruned rank reports its stage-1 cap. */
-  nominalMaxRank?: number;
-}
-
-/** What the trainer needs of a low-rank layer beyond LinearLayer. */
-export interface LowRankLayer extends LinearLayer {
-  currentModes: number;
-  pruned(): { A: import('@tensorflow/tfjs-core').Tensor2D; B: import('@tensorflow/tfjs-core').Tensor2D; bias: import('@tensorflow/tfjs-core').Tensor1D; rank: number };
-}
-
-type LowRankCtor = new (opts: LowRankOptions) => LowRankLayer;
-
-async function loadLowRank(): Promise<LowRankCtor> {
-  const mod = (await import('../inrank/lowrank-linear.ts')) as { LowRankLinear: LowRankCtor };
-  return mod.LowRankLinear;
-}
 
 export function denseFactory(): LinearFactory {
   return (spec) =>
@@ -50,13 +20,12 @@ export function denseFactory(): LinearFactory {
  * The factory for cfg.method. fixedRanks (stage 2): every layer is low-rank at exactly its
  * recorded rank, no buffer, no determination.
  */
-export async function linearFactoryFor(
+export function linearFactoryFor(
   cfg: RunConfig,
   fixedRanks?: Record<string, number>,
   nominalMaxRanks?: Record<string, number>,
-): Promise<LinearFactory> {
+): LinearFactory {
   if (cfg.method === 'full' && !fixedRanks) return denseFactory();
-  const LowRankLinear = await loadLowRank();
   const ir = cfg.inrank;
   return (spec) => {
     const common = {

@@ -80,7 +80,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const fixedRanks = cfg.stage.kind === 'stage2' ? (source!.header.ranks ?? undefined) : undefined;
   const nominalMax = cfg.stage.kind === 'stage2' ? (source!.header.maxRanks ?? undefined) : undefined;
 
-  const model = new GPT(cfg.model, cfg.train.seed, await linearFactoryFor(cfg, fixedRanks, nominalMax));
+  const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax));
   const params = model.params();
   const optim = new AdamW(params, cfg.train);
   try {
