@@ -27,10 +27,10 @@ test('each way a child can end is stored with the right status; only crashes are
   const crashAlways = script(mk('crash-always', 4), { kind: 'crash', crashAt: 1 });
   const diverge = script(mk('diverge', 5), { kind: 'diverge', crashAt: 2 });
   const userError = script(mk('user-error', 6), { kind: 'userError' });
-  const stage1Bad = script(mk('s1-bad', 7, { method: 'inrank', stage: { kind: 'stage1' } }), { kind: 'crash', crashAt: 1 });
+  const stage1Bad = script(mk('s1-bad', 0.5, { method: 'inrank', stage: { kind: 'stage1' } }), { kind: 'crash', crashAt: 1 });
   const stage2Bad = script(testPlan({ name: 's2-bad', runsDir, dependsOn: stage1Bad, expectedCost: 100 }), { kind: 'ok' });
   const stage3Bad = testPlan({ name: 's3-bad', runsDir, dependsOn: stage2Bad, expectedCost: 100 });
-  const stage1 = script(mk('s1', 8, { method: 'inrank', stage: { kind: 'stage1' } }), { kind: 'ok' });
+  const stage1 = script(mk('s1', 0.6, { method: 'inrank', stage: { kind: 'stage1' } }), { kind: 'ok' });
   const stage2 = script(testPlan({ name: 's2', runsDir, dependsOn: stage1, expectedCost: 100 }), { kind: 'ok' });
   // Stage 2 listed first: it must still wait for its stage 1.
   const plans = [stage2, stage2Bad, stage3Bad, ok, crashOnce, sigkillOnce, crashAlways, diverge, userError, stage1Bad, stage1];
@@ -76,8 +76,9 @@ test('each way a child can end is stored with the right status; only crashes are
   assert.equal(status(stage2).status, 'done');
   assert.equal(invocations(stage2)[0]!.stageFrom, join(stage1.config.outDir, 'pruned.ckpt'));
   assert.ok(started.indexOf('s1') < started.indexOf('s2'));
-  // Longest expected run first among the ready ones (stage 2s are not ready at the start).
-  assert.deepEqual(started.slice(0, 2), ['s1', 's1-bad']);
+  // Longest expected chain first among the ready ones: the cheap stage 1s go before every single
+  // run because their stage 2s (and s2-bad's stage 3) wait on them.
+  assert.deepEqual(started.slice(0, 2), ['s1-bad', 's1']);
   // Each child on a CPU slot: its own BLAS thread count, no GPU.
   assert.equal(invocations(ok)[0]!.env.OMP_NUM_THREADS, '1');
   assert.equal(invocations(ok)[0]!.env.CUDA_VISIBLE_DEVICES, '');

@@ -65,7 +65,7 @@ test('--detach submits the whole sweep at once; a later collection stores the re
   await collectSlurmRuns(store, collector);
   assert.ok(looks > 1, 'collected while jobs were still running, too');
   assert.equal(store.getRun(stage1.id)!.status, 'done');
-  assert.equal(store.getRun(stage2.id)!.status, 'done');
+  assert.equal(store.getRun(stage2.id)!.status, 'done', JSON.stringify(store.getRun(stage2.id)));
   assert.equal(store.getRun(diverge.id)!.status, 'diverged');
   assert.deepEqual(store.metrics(stage1.id, 'train').map((m) => m.step), [1, 2, 3, 4, 5, 6], 'each event stored once');
   assert.deepEqual(store.metrics(stage2.id, 'train').map((m) => m.step), [1, 2, 3, 4]);

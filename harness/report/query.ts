@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { UserError } from '../train/config.ts';
+import type { RankEvent } from '../train/protocol.ts';
 import type { MetricRow, RankEventRow, RunRow, SweepRow } from '../store/rows.ts';
 
 export type AxisValue = string | number | boolean;
@@ -29,15 +30,8 @@ export interface TrainPoint {
   trainMs: number;
 }
 
-export interface RankPoint {
-  step: number;
-  counter: number;
-  layer: string;
-  currentModes: number;
-  maxRank: number;
-  explainedRatio: number;
-  singularValues: number[];
-}
+/** One layer's rank determination, as the trainer reported it. */
+export type RankPoint = Omit<RankEvent, 'type'>;
 
 export interface SweepData {
   sweep: SweepRow;

@@ -1,29 +1,16 @@
 // One sweep, start to end: recover what a dead harness left behind, record the sweep and its
 // plans, schedule them, close the sweep with its status. The CLI and the tests' driver both
 // run sweeps through this.
-import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
-import type { Store } from '../store/store.ts';
-import type { Executor, Slot } from './executor.ts';
-import type { ProgressSink } from './progress-sink.ts';
 import { recoverOrphans } from './recover.ts';
-import { runSchedule } from './scheduler.ts';
+import { runSchedule, type ScheduleOptions } from './scheduler.ts';
 
-export interface SweepRequest {
-  store: Store;
+/** What runSchedule takes, less the sweep id this records, plus what the sweep is. */
+export interface SweepRequest extends Omit<ScheduleOptions, 'sweepId'> {
   spec: string;
   profile: string;
   /** Stored with the sweep: the overrides, filters and options it was started with. */
   args: unknown;
-  plans: RunPlan[];
-  executor: Executor;
-  slots: Slot[];
-  maxParallel?: number;
-  retries?: number;
-  backoffMs?: number;
-  timeoutMs?: number | null;
-  signal?: AbortSignal;
-  progress?: ProgressSink;
   /** Lines for the user about what the sweep did before scheduling (orphans recovered). */
   log?: (line: string) => void;
 }
@@ -55,10 +42,8 @@ export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
   const storeMs = performance.now() - t0;
   let result;
   try {
-    result = await runSchedule({
-      store, sweepId, plans: req.plans, executor: req.executor, slots: req.slots, maxParallel: req.maxParallel,
-      retries: req.retries, backoffMs: req.backoffMs, timeoutMs: req.timeoutMs, signal: req.signal, progress: req.progress,
-    });
+    const { spec: _spec, profile: _profile, args: _args, log: _log, ...schedule } = req;
+    result = await runSchedule({ ...schedule, sweepId });
   } catch (err) {
     store.finishSweep(sweepId, 'failed');
     throw err;

@@ -80,6 +80,17 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   const byId = new Map(plans.map((p) => [p.id, p]));
   const dependents = new Map<string, RunPlan[]>();
   for (const p of plans) if (p.dependsOn) dependents.set(p.dependsOn, [...(dependents.get(p.dependsOn) ?? []), p]);
+  // Longest first by the whole chain a run starts, not its own cost alone: a short stage 1 that
+  // a long stage 2 waits on goes early, so the sweep does not end on a lone stage 2.
+  const chainCost = new Map<string, number>();
+  const costOfChain = (plan: RunPlan): number => {
+    let cost = chainCost.get(plan.id);
+    if (cost === undefined) {
+      cost = plan.expectedCost + Math.max(0, ...(dependents.get(plan.id) ?? []).map(costOfChain));
+      chainCost.set(plan.id, cost);
+    }
+    return cost;
+  };
   const outcome = new Map<string, StoredRunStatus>();
   // Paused until every initially ready plan is queued, so the first to start are the most expensive.
   const queue = new PQueue({ concurrency, autoStart: false });
@@ -140,7 +151,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   /** heldOn: the prerequisite still running whose job the cluster holds this plan on, else null. */
   const enqueue = (plan: RunPlan, heldOn: string | null): void => {
     queued.add(plan.id);
-    void queue.add(() => execute(plan, heldOn), { priority: plan.expectedCost });
+    void queue.add(() => execute(plan, heldOn), { priority: costOfChain(plan) });
   };
 
   const prerequisiteSkip = (plan: RunPlan, depId: string, depStatus: StoredRunStatus): Ending => {

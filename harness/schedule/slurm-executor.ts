@@ -216,7 +216,11 @@ export class SlurmExecutor implements Executor {
     if (!found || found.record.runId !== runId) return null;
     let record = this.drain(onEvent, outDir, found.record);
     if (isActive(found.info.phase)) return null;
-    const exitCode = this.exitCode(outDir, record.jobId, found.info);
+    // A job the cluster already lists as failed may still be flushing its exit file to a busy
+    // (shared) filesystem: give the file the same grace as a followed launch does.
+    const exitCode = found.info.phase === 'failed'
+      ? await this.awaitExitCode(outDir, record.jobId, found.info)
+      : this.exitCode(outDir, record.jobId, found.info);
     record = this.drain(onEvent, outDir, record);
     this.finishRecord(outDir, record);
     const resumable = RESUMABLE.has(found.info.phase) || found.info.phase === 'cancelled';
