@@ -27,6 +27,9 @@ import {
   type BatchJob,
 } from './slurm-script.ts';
 
+
+/** How long a submitted job may be missing from squeue before it counts as lost (ms). */
+const UNLISTED_GRACE_MS = 5 * 60_000;
 export interface SlurmExecutorOptions extends SlurmOptionsInput {
   /** The child command before its config path; default: <node> --import tsx <repo>/harness/train/main.ts. */
   command?: string[];
@@ -216,6 +219,10 @@ export class SlurmExecutor implements Executor {
     if (!found || found.record.runId !== runId) return null;
     let record = this.drain(onEvent, outDir, found.record);
     if (isActive(found.info.phase)) return null;
+    // A busy controller may not list a job it accepted moments ago: until its exit file shows
+    // it ended, a job submitted in the last minutes is still on its way, not lost.
+    const recent = Date.now() - Date.parse(found.record.submittedAt) < UNLISTED_GRACE_MS;
+    if (found.info.phase === 'unknown' && recent && !existsSync(exitFile(outDir, record.jobId))) return null;
     // A job the cluster already lists as failed may still be flushing its exit file to a busy
     // (shared) filesystem: give the file the same grace as a followed launch does.
     const exitCode = found.info.phase === 'failed'
