@@ -10,7 +10,7 @@ import { LocalExecutor } from '../harness/schedule/local-executor.ts';
 import { planSlots } from '../harness/schedule/devices.ts';
 import { runSchedule } from '../harness/schedule/scheduler.ts';
 import { squeueJobs } from '../harness/schedule/slurm-commands.ts';
-import { SlurmExecutor, slurmSlots, type SlurmExecutorOptions, type SlurmLaunchRequest } from '../harness/schedule/slurm-executor.ts';
+import { slurmSlots } from '../harness/schedule/slurm-executor.ts';
 import { readJobRecord } from '../harness/schedule/slurm-job-file.ts';
 import type { RunPlan } from '../harness/spec/plan.ts';
 import { openStore } from '../harness/store/store.ts';
@@ -18,30 +18,16 @@ import { UserError } from '../harness/train/config.ts';
 import type { TrainEvent } from '../harness/train/protocol.ts';
 import { SCRIPTED_CHILD, invocations, script } from './fixtures/harness-scripts.ts';
 import { testPlan } from './fixtures/harness-plans.ts';
-import { ensureCluster } from './slurm-cluster-fixture.ts';
+import { ensureCluster, launchRequest, quietProgress, scriptedSlurm } from './slurm-cluster-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'slurm-exec-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 before(ensureCluster);
 
-const CHILD = [process.execPath, '--import', 'tsx', SCRIPTED_CHILD];
-const executor = (extra: SlurmExecutorOptions = {}): SlurmExecutor =>
-  new SlurmExecutor({ command: CHILD, pollMs: 200, exitFileWaitMs: 5000, ...extra });
-const quiet = { sweepStarted() {}, runEvent() {}, runRetrying() {}, runWaiting() {}, runEnded() {}, runStarted() {}, close() {} };
+const executor = scriptedSlurm;
+const quiet = quietProgress;
+const request = launchRequest;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function request(plan: RunPlan, events: TrainEvent[], extra: Partial<SlurmLaunchRequest> = {}): SlurmLaunchRequest {
-  return {
-    runId: plan.id,
-    config: plan.config,
-    slot: slurmSlots(1)[0]!,
-    timeoutMs: null,
-    signal: new AbortController().signal,
-    onEvent: (e) => events.push(e),
-    onJob: () => {},
-    ...extra,
-  };
-}
 
 /** The same sweep of scripted runs, planned into its own folder. */
 function sweepPlans(runsDir: string): RunPlan[] {

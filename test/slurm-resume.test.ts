@@ -9,35 +9,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runSchedule } from '../harness/schedule/scheduler.ts';
-import { SlurmExecutor, slurmSlots, type SlurmExecutorOptions, type SlurmLaunchRequest } from '../harness/schedule/slurm-executor.ts';
-import type { RunPlan } from '../harness/spec/plan.ts';
+import { slurmSlots } from '../harness/schedule/slurm-executor.ts';
 import { openStore } from '../harness/store/store.ts';
 import type { TrainEvent } from '../harness/train/protocol.ts';
-import { SCRIPTED_CHILD, invocations, script } from './fixtures/harness-scripts.ts';
+import { invocations, script } from './fixtures/harness-scripts.ts';
 import { testPlan } from './fixtures/harness-plans.ts';
-import { ensureCluster } from './slurm-cluster-fixture.ts';
+import { ensureCluster, launchRequest, quietProgress, scriptedSlurm } from './slurm-cluster-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'slurm-resume-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 before(ensureCluster);
 
-const CHILD = [process.execPath, '--import', 'tsx', SCRIPTED_CHILD];
-const executor = (extra: SlurmExecutorOptions = {}): SlurmExecutor =>
-  new SlurmExecutor({ command: CHILD, pollMs: 200, exitFileWaitMs: 5000, ...extra });
-const quiet = { sweepStarted() {}, runEvent() {}, runRetrying() {}, runWaiting() {}, runEnded() {}, runStarted() {}, close() {} };
-
-function request(plan: RunPlan, events: TrainEvent[], extra: Partial<SlurmLaunchRequest> = {}): SlurmLaunchRequest {
-  return {
-    runId: plan.id,
-    config: plan.config,
-    slot: slurmSlots(1)[0]!,
-    timeoutMs: null,
-    signal: new AbortController().signal,
-    onEvent: (e) => events.push(e),
-    onJob: () => {},
-    ...extra,
-  };
-}
+const executor = scriptedSlurm;
+const quiet = quietProgress;
+const request = launchRequest;
 
 test('a restarted harness reattaches to the running job and stores each event once', async () => {
   const runsDir = join(dir, 'reattach');
