@@ -12,7 +12,7 @@ import { loadSweep } from '../harness/report/query.ts';
 import { buildEntries } from '../harness/report/entries.ts';
 import { buildComparison, type ComparisonRow, type ComparisonTable, type Figure } from '../harness/report/table.ts';
 import { renderTable } from '../harness/report/format.ts';
-import { paperNumbers } from '../harness/report/paper-numbers.ts';
+import { paperNumbers } from '../harness/report/paper.ts';
 import { openStore } from '../harness/store/store.ts';
 import { UserError } from '../harness/train/config.ts';
 

@@ -1,5 +1,7 @@
 // The paper's reference numbers for a table cell. The numbers themselves live as data in
 // experiments/paper-numbers.ts; this file only looks a cell up there.
+import { paperCell } from '../../experiments/paper-numbers.ts';
+
 export interface PaperCell {
   /** WikiText-103 test perplexity, or 'diverges' where the paper reports the run diverging. */
   ppl: number | 'diverges' | null;
@@ -17,3 +19,9 @@ export interface CellQuery {
 }
 
 export type PaperLookup = (cell: CellQuery) => PaperCell | null;
+
+/** The lookup the report uses by default: the cells of experiments/paper-numbers.ts. */
+export const paperNumbers: PaperLookup = (q) => {
+  const cell = paperCell(q);
+  return cell ? { ppl: cell.ppl, smaller: cell.smaller, faster: cell.faster } : null;
+};

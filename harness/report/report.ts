@@ -7,8 +7,7 @@ import { buildComparison, type ComparisonTable } from './table.ts';
 import { renderTable, type Format } from './format.ts';
 import { buildCharts, renderCharts, type RenderedChart } from './charts.ts';
 import { renderHtml } from './html.ts';
-import type { PaperLookup } from './paper.ts';
-import { paperNumbers } from './paper-numbers.ts';
+import { paperNumbers, type PaperLookup } from './paper.ts';
 
 export interface ReportOptions {
   db: string;
