@@ -217,12 +217,19 @@ export class SlurmExecutor implements Executor {
   async collect(runId: string, outDir: string, onEvent: (event: TrainEvent) => void): Promise<SlurmLaunchResult | null> {
     const found = await this.knownJob(readJobRecord(outDir));
     if (!found || found.record.runId !== runId) return null;
-    let record = this.drain(onEvent, outDir, found.record);
-    if (isActive(found.info.phase)) return null;
     // A busy controller may not list a job it accepted moments ago: until its exit file shows
     // it ended, a job submitted in the last minutes is still on its way, not lost.
     const recent = Date.now() - Date.parse(found.record.submittedAt) < UNLISTED_GRACE_MS;
-    if (found.info.phase === 'unknown' && recent && !existsSync(exitFile(outDir, record.jobId))) return null;
+    const unlisted = found.info.phase === 'unknown' && recent && !existsSync(exitFile(outDir, found.record.jobId));
+    const ongoing = isActive(found.info.phase) || unlisted;
+    // Why the done event is held back while the job is ongoing: the trainer writes it before it
+    // exits, so a look between that write and Slurm listing the job as ended would hand the done
+    // over (and move the stored offset past it) while returning null. The caller keeps no state
+    // between looks (a later look may be another process), so the look that finally sees the job
+    // end would find no done event and store a completed run as "exited 0 without a done event".
+    // Left unread, the done event comes with the look that also returns the job's result.
+    let record = this.drain(onEvent, outDir, found.record, ongoing);
+    if (ongoing) return null;
     // A job the cluster already lists as failed may still be flushing its exit file to a busy
     // (shared) filesystem: give the file the same grace as a followed launch does.
     const exitCode = found.info.phase === 'failed'
@@ -368,9 +375,12 @@ export class SlurmExecutor implements Executor {
     this.dependents.set(next, held);
   }
 
-  /** Hands the events appended since the record's offset to the harness, then moves the offset. */
-  private drain(onEvent: (event: TrainEvent) => void, outDir: string, record: JobRecord): JobRecord {
-    const { events, offset } = readEventsSince(outDir, record.offset);
+  /**
+   * Hands the events appended since the record's offset to the harness, then moves the offset;
+   * with holdFinalDone, a done event that is the last one so far stays unread (see collect()).
+   */
+  private drain(onEvent: (event: TrainEvent) => void, outDir: string, record: JobRecord, holdFinalDone = false): JobRecord {
+    const { events, offset } = readEventsSince(outDir, record.offset, holdFinalDone);
     if (offset === record.offset) return record;
     for (const event of events) onEvent(event);
     const next = { ...record, offset };

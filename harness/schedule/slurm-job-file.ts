@@ -65,9 +65,10 @@ export function findRecordAbove(path: string, levels = 3): JobRecord | null {
 /**
  * Reads the complete lines appended to the events file since `offset`. A line still being
  * written (no newline yet) is left for the next read. Returns the events in order with the
- * offset just after the last complete line.
+ * offset just after the last complete line. With `holdFinalDone`, a done event that is the
+ * last event read is left unread (the offset stops before its line) for a later read.
  */
-export function readEventsSince(outDir: string, offset: number): { events: TrainEvent[]; offset: number } {
+export function readEventsSince(outDir: string, offset: number, holdFinalDone = false): { events: TrainEvent[]; offset: number } {
   const path = join(outDir, EVENTS_FILE);
   if (!existsSync(path)) return { events: [], offset };
   const size = statSync(path).size;
@@ -86,9 +87,19 @@ export function readEventsSince(outDir: string, offset: number): { events: Train
     const end = buffer.lastIndexOf(0x0a, read - 1);
     if (end < 0) return { events: [], offset: from };
     const events: TrainEvent[] = [];
-    for (const line of buffer.subarray(0, end).toString('utf8').split('\n')) {
-      const event = decodeEvent(line);
-      if (event) events.push(event);
+    let lastStart = 0;
+    for (let start = 0; start <= end; ) {
+      const stop = buffer.indexOf(0x0a, start);
+      const event = decodeEvent(buffer.subarray(start, stop).toString('utf8'));
+      if (event) {
+        events.push(event);
+        lastStart = start;
+      }
+      start = stop + 1;
+    }
+    if (holdFinalDone && events.at(-1)?.type === 'done') {
+      events.pop();
+      return { events, offset: from + lastStart };
     }
     return { events, offset: from + end + 1 };
   } finally {
