@@ -3,9 +3,10 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
-import { singularValuesOfFactors } from '../harness/train/inrank/spectrum.ts';
+import { factorGramArrays, singularValuesOfFactors } from '../harness/train/inrank/spectrum.ts';
+import { congruenceArray, singularValuesFromGrams } from '../harness/train/inrank/gram-spectrum.ts';
 import { pruneFactors } from '../harness/train/inrank/prune.ts';
-import { choleskyLower, symmetricEigenvalues } from '../harness/train/inrank/symmetric-eigen.ts';
+import { choleskyLower, linalgPath, lowerCongruenceNative, setLinalgPath, symmetricEigenvalues } from '../harness/train/inrank/linalg.ts';
 import { EigenvalueDecomposition } from 'ml-matrix';
 import { denseProduct, denseSingularValues, denseTruncation, factorsWithSpectrum, maxAbs, randomMatrix, useCpuBackend } from './inrank-fixtures.ts';
 
@@ -64,6 +65,33 @@ test('a rank-deficient active block (A rows repeated) still gives the right nonz
   for (let i = 6; i < k; i++) assert.ok(got[i]! <= 1e-3 * want[0]!, `s[${i}] should be ~0, got ${got[i]}`);
 });
 
+test('from the two Grams alone, in float64 (the worker-thread path): the same accuracy, rank-deficient blocks too', () => {
+  const fromGrams = (a: Float32Array, b: Float32Array, inF: number, outF: number, k: number): Float64Array => {
+    const [ta, tb] = [tf.tensor2d(a, [k, inF]), tf.tensor2d(b, [outF, k])];
+    try {
+      const { gramA, gramB } = factorGramArrays(ta, tb);
+      return singularValuesFromGrams(gramA, gramB, k);
+    } finally {
+      tf.dispose([ta, tb]);
+    }
+  };
+  const [inF, outF, k] = [160, 64, 40];
+  const a = randomMatrix(k, inF, 2, 1 / Math.sqrt(inF));
+  const b = randomMatrix(outF, k, 12, 1 / Math.sqrt(k));
+  const want = denseSingularValues(denseProduct(b, a, outF, k, inF));
+  const got = fromGrams(a, b, inF, outF, k);
+  for (let i = 0; i < k; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-4 * want[i]!, `s[${i}] ${got[i]} vs ${want[i]}`);
+
+  const deficient = randomMatrix(12, 80, 5, 0.1);
+  deficient.copyWithin(80 * 6, 0, 80 * 6); // rank 6: Cholesky refuses, the eigen root takes over
+  const b2 = randomMatrix(60, 12, 6, 0.3);
+  const want2 = denseSingularValues(denseProduct(b2, deficient, 60, 12, 80));
+  const got2 = fromGrams(deficient, b2, 80, 60, 12);
+  for (let i = 0; i < 6; i++) assert.ok(Math.abs(got2[i]! - want2[i]!) <= 1e-4 * want2[i]!, `s[${i}] ${got2[i]} vs ${want2[i]}`);
+  for (let i = 6; i < 12; i++) assert.ok(got2[i]! <= 1e-3 * want2[0]!, `s[${i}] should be ~0, got ${got2[i]}`);
+  assert.throws(() => singularValuesFromGrams(new Float64Array(4), new Float64Array(9), 2), /must be 2 x 2/);
+});
+
 test('pruning equals the dense truncated SVD within 1e-4, with sqrt(s) in each factor', () => {
   for (const [inF, outF, k, r, seed] of [
     [96, 160, 24, 7, 31],
@@ -95,22 +123,34 @@ test('pruning equals the dense truncated SVD within 1e-4, with sqrt(s) in each f
   }
 });
 
-test('values-only symmetric eigenvalues match ml-matrix; Cholesky refuses a singular matrix', () => {
-  for (const [n, seed] of [[1, 1], [2, 2], [7, 3], [60, 4], [150, 5]] as const) {
-    const X = new Matrix(n, n);
-    const g = randomMatrix(n, n, seed);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) X.set(i, j, g[i * n + j]!);
-    const S = X.add(X.transpose()); // indefinite symmetric
-    const want = new EigenvalueDecomposition(S, { assumeSymmetric: true }).realEigenvalues.sort((p, q) => q - p);
-    const got = symmetricEigenvalues(Float64Array.from(S.to1DArray()), n);
-    const scale = Math.max(...want.map(Math.abs));
-    for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-10 * scale, `n=${n} eig[${i}] ${got[i]} vs ${want[i]}`);
-    const spd = X.mmul(X.transpose());
-    const L = choleskyLower(Float64Array.from(spd.to1DArray()), n)!;
-    const Lm = new Matrix(n, n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Lm.set(i, j, L[i * n + j]!);
-    assert.ok(maxAbs(Matrix.sub(Lm.mmul(Lm.transpose()), spd)) <= 1e-10 * maxAbs(spd), `n=${n}: L L^T = a`);
-  }
-  // rank 1: [[1, 2], [2, 4]]
-  assert.equal(choleskyLower(Float64Array.from([1, 2, 2, 4]), 2, 1e-6), null);
-});
+for (const path of ['javascript', 'lapack'] as const) {
+  test(`values-only symmetric eigenvalues match ml-matrix; Cholesky and the congruence are exact; Cholesky refuses a singular matrix (${path})`, () => {
+    setLinalgPath(path); // 'lapack' throws when the addon or its LAPACK is missing: .ci/run builds it
+    try {
+      for (const [n, seed] of [[1, 1], [2, 2], [7, 3], [60, 4], [150, 5]] as const) {
+        const X = new Matrix(n, n);
+        const g = randomMatrix(n, n, seed);
+        for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) X.set(i, j, g[i * n + j]!);
+        const S = X.add(X.transpose()); // indefinite symmetric
+        const want = new EigenvalueDecomposition(S, { assumeSymmetric: true }).realEigenvalues.sort((p, q) => q - p);
+        const got = symmetricEigenvalues(Float64Array.from(S.to1DArray()), n);
+        const scale = Math.max(...want.map(Math.abs));
+        for (let i = 0; i < n; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-10 * scale, `n=${n} eig[${i}] ${got[i]} vs ${want[i]}`);
+        const spd = X.mmul(X.transpose());
+        const L = choleskyLower(Float64Array.from(spd.to1DArray()), n)!;
+        const Lm = Matrix.from1DArray(n, n, L);
+        for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) assert.equal(L[i * n + j], 0, `n=${n}: L is lower triangular`);
+        assert.ok(maxAbs(Matrix.sub(Lm.mmul(Lm.transpose()), spd)) <= 1e-10 * maxAbs(spd), `n=${n}: L L^T = a`);
+        const core = lowerCongruenceNative(L, Float64Array.from(S.to1DArray()), n) ?? congruenceArray(L, Float64Array.from(S.to1DArray()), n, true);
+        const wantCore = Lm.transpose().mmul(S).mmul(Lm);
+        assert.ok(maxAbs(Matrix.sub(Matrix.from1DArray(n, n, core), wantCore)) <= 1e-10 * maxAbs(wantCore), `n=${n}: L^T S L`);
+      }
+      // rank 1: [[1, 2], [2, 4]]
+      assert.equal(choleskyLower(Float64Array.from([1, 2, 2, 4]), 2, 1e-6), null);
+      assert.equal(choleskyLower(Float64Array.from([1, 2, 2, 1]), 2), null, 'indefinite');
+      assert.equal(linalgPath(), path);
+    } finally {
+      setLinalgPath('lapack');
+    }
+  });
+}

@@ -2,13 +2,17 @@
 // the tfjs wasm backend's heap (an ArrayBuffer), plus the bias + activation epilogue of
 // _FusedMatMul. The BLAS library is opened with dlopen at run time, so the addon builds
 // without BLAS headers and loads (reporting "no BLAS") on a machine without the library.
+// The float64 LAPACK entry points for rank determinations live in lapack.cc.
 #include <node_api.h>
 #include <dlfcn.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <string>
+
+#include "blas_library.h"
 
 namespace {
 
@@ -32,6 +36,8 @@ struct Blas {
 };
 
 Blas blas;
+// load() may run on the main thread and on spectrum worker threads at once.
+std::mutex loadMutex;
 
 // Activation codes match tfjs-backend-wasm's FusableActivation enum.
 enum Activation { kLinear = 0, kRelu = 1, kRelu6 = 2, kPrelu = 3, kLeakyRelu = 4, kSigmoid = 5, kElu = 6 };
@@ -69,6 +75,7 @@ bool TryLoad(const char* name, std::string* errors) {
 
 // load(): opens OpenBLAS (else the system libblas) once; returns the library name or throws.
 napi_value Load(napi_env env, napi_callback_info) {
+  std::lock_guard<std::mutex> lock(loadMutex);
   if (blas.sgemm == nullptr) {
     std::string errors;
     const char* candidates[] = {"libopenblas.so.0", "libblas.so.3"};
@@ -287,11 +294,20 @@ napi_value Init(napi_env env, napi_value exports) {
       {"epilogue", nullptr, Epilogue, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lapackAvailable", nullptr, inrank::LapackAvailable, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cholesky", nullptr, inrank::LapackCholesky, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"congruence", nullptr, inrank::LapackCongruence, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"symmetricEigenvalues", nullptr, inrank::LapackSymmetricEigenvalues, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }
 
 }  // namespace
+
+void* inrank::LoadedBlasHandle() {
+  std::lock_guard<std::mutex> lock(loadMutex);
+  return blas.handle;
+}
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -8,9 +8,11 @@
 // (non-float32 data, a bias or prelu weight shape the epilogue cannot broadcast, an unknown
 // activation) is passed to the original wasm kernel. Set INRANK_NATIVE_MATMUL=0 to keep the
 // wasm kernels. OpenBLAS reads OPENBLAS_NUM_THREADS itself when the library is opened.
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { type BlasAddon, loadBlasAddon, loadedAddon } from './native-addon.ts';
+
+export { loadBlasAddon, NATIVE_ADDON_PATH_ENV } from './native-addon.ts';
 
 export type MatmulPath = 'openblas' | 'wasm';
 
@@ -21,18 +23,6 @@ export interface NativeMatmulStatus {
   reason: string;
 }
 
-/** The addon's functions (native/src/blas_addon.cc). Offsets count floats, not bytes. */
-interface BlasAddon {
-  load(): string;
-  getThreads(): number;
-  setThreads(threads: number): void;
-  gemm(heap: ArrayBuffer, transA: boolean, transB: boolean, m: number, n: number, k: number,
-    aOffsets: Float64Array, bOffsets: Float64Array, cOffset: number): void;
-  epilogue(heap: ArrayBuffer, cOffset: number, batch: number, m: number, n: number,
-    biasOffset: number, biasRows: number, biasCols: number, activation: number,
-    preluOffset: number, preluRows: number, preluCols: number, leakyAlpha: number): void;
-}
-
 /** The parts of tfjs-backend-wasm's BackendWasm this module reads (they are public fields there). */
 interface WasmHeapBackend {
   wasm: { HEAPU8: Uint8Array };
@@ -41,9 +31,6 @@ interface WasmHeapBackend {
 }
 
 export const NATIVE_MATMUL_ENV = 'INRANK_NATIVE_MATMUL';
-/** Overrides where the built addon is looked for (tests point it at a missing file). */
-export const NATIVE_ADDON_PATH_ENV = 'INRANK_NATIVE_ADDON';
-const DEFAULT_ADDON_PATH = '../../../native/build/Release/inrank_blas.node';
 const KERNELS = ['BatchMatMul', '_FusedMatMul'] as const;
 
 /** Codes shared with the addon (and with tfjs-backend-wasm's FusableActivation enum). */
@@ -51,45 +38,11 @@ const ACTIVATION_CODES: Readonly<Record<string, number>> = {
   linear: 0, relu: 1, relu6: 2, prelu: 3, leakyrelu: 4, sigmoid: 5, elu: 6,
 };
 
-let addonCache: { addon: BlasAddon | null; library: string; reason: string } | null = null;
 /** The wasm kernels replaced by enableNativeMatmul, kept for fallback and for disableNativeMatmul. */
 let replaced: Map<string, KernelConfig> | null = null;
 let status: NativeMatmulStatus = { enabled: false, path: 'wasm', reason: 'native matmul not enabled yet' };
 /** Counts kernel calls by the path that served them; tests and benches read it. */
 const calls = { openblas: 0, wasm: 0 };
-
-/** Loads the addon and opens BLAS once; on failure says why, in one line. */
-export function loadBlasAddon(): { loaded: boolean; library: string; reason: string } {
-  if (addonCache === null) {
-    const require = createRequire(import.meta.url);
-    let addon: BlasAddon;
-    try {
-      addon = require(process.env[NATIVE_ADDON_PATH_ENV] || DEFAULT_ADDON_PATH) as BlasAddon;
-    } catch (err) {
-      addonCache = {
-        addon: null, library: '',
-        reason: `native addon not built (${firstLine(err)}); build it with \`npm run install\` (needs a C++ compiler)`,
-      };
-      return publicAddonState();
-    }
-    try {
-      const library = addon.load();
-      addonCache = { addon, library, reason: `cblas_sgemm from ${library}` };
-    } catch (err) {
-      addonCache = { addon: null, library: '', reason: `${firstLine(err)}; install libopenblas0-pthread` };
-    }
-  }
-  return publicAddonState();
-}
-
-function publicAddonState(): { loaded: boolean; library: string; reason: string } {
-  const state = addonCache!;
-  return { loaded: state.addon !== null, library: state.library, reason: state.reason };
-}
-
-function firstLine(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
-}
 
 /** OpenBLAS's thread count (its OPENBLAS_NUM_THREADS unless setBlasThreads changed it). */
 export function blasThreads(): number {
@@ -101,11 +54,6 @@ export function setBlasThreads(threads: number): void {
   loadedAddon().setThreads(threads);
 }
 
-function loadedAddon(): BlasAddon {
-  const state = loadBlasAddon();
-  if (!state.loaded) throw new Error(`OpenBLAS matmul unavailable: ${state.reason}`);
-  return addonCache!.addon!;
-}
 
 /**
  * Registers the OpenBLAS kernels in place of the wasm BatchMatMul and _FusedMatMul.
@@ -132,7 +80,7 @@ export function enableNativeMatmul(): NativeMatmulStatus {
     }
     originals.set(name, original);
   }
-  const addon = addonCache!.addon!;
+  const addon = loadedAddon();
   const kernels: Record<(typeof KERNELS)[number], KernelFunc> = {
     BatchMatMul: (args) => batchMatMul(addon, args, originals.get('BatchMatMul')!),
     _FusedMatMul: (args) => fusedMatMul(addon, args, originals.get('_FusedMatMul')!),

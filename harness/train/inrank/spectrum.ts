@@ -8,7 +8,8 @@
 // C = L^T (B^T B) L, which the backend forms in float32 (B^T B never leaves it). The
 // core's eigenvalues are taken in float64 on the host (symmetric-eigen.ts). When GA is
 // not numerically positive definite, L is replaced by P diag(sqrt(lambda)) from GA's
-// eigen-decomposition (ml-matrix).
+// eigen-decomposition (gram-spectrum.ts). This is the inline path (the reference's timing);
+// gram-spectrum.ts does the same from the Grams alone, in float64, for worker threads.
 //
 // Accuracy: the Grams and the core are formed in float32, so each s_i^2 carries an
 // absolute error of order eps32 * s_max^2. The top singular values come out to ~1e-6
@@ -17,9 +18,10 @@
 // depends on s through sums of s_i and s_i^2 over the spectrum, which these errors
 // barely move (measured in the tests and by scripts/bench-rank.ts).
 import * as tf from '@tensorflow/tfjs-core';
-import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+import { Matrix } from 'ml-matrix';
+import { gramRootArray, symmetrized } from './gram-spectrum.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
-import { choleskyLower, symmetricEigenvalues } from './symmetric-eigen.ts';
+import { symmetricEigenvalues } from './linalg.ts';
 
 export interface FactorGrams {
   /** A A^T (k x k), float64, exactly symmetric. */
@@ -28,32 +30,24 @@ export interface FactorGrams {
   gramB: Matrix;
 }
 
-/** Reads a k x k float32 tensor into an exactly symmetric float64 matrix. */
-function symmetricFrom(t: tf.Tensor2D): Matrix {
-  const [k] = t.shape;
-  const data = t.dataSync();
-  const m = new Matrix(k, k);
-  for (let i = 0; i < k; i++) {
-    for (let j = i; j < k; j++) {
-      const v = 0.5 * (data[i * k + j]! + data[j * k + i]!);
-      m.set(i, j, v);
-      m.set(j, i, v);
-    }
-  }
-  return m;
-}
-
-/** Gram matrices of the active factors a = A[:k] (k x in) and b = B[:, :k] (out x k). */
-export function factorGrams(a: tf.Tensor2D, b: tf.Tensor2D): FactorGrams {
+/** Gram matrices of the active factors a = A[:k] (k x in) and b = B[:, :k] (out x k), as row-major float64 arrays. */
+export function factorGramArrays(a: tf.Tensor2D, b: tf.Tensor2D): { gramA: Float64Array; gramB: Float64Array } {
   if (a.shape[0] !== b.shape[1]) throw new Error(`factor shapes do not chain: A ${a.shape}, B ${b.shape}`);
   const ga = matMulNT(a, a);
   const gb = matMulTN(b, b);
   try {
-    return { gramA: symmetricFrom(ga), gramB: symmetricFrom(gb) };
+    return { gramA: symmetricArray(ga), gramB: symmetricArray(gb) };
   } finally {
     ga.dispose();
     gb.dispose();
   }
+}
+
+/** Gram matrices of the active factors as ml-matrix matrices. */
+export function factorGrams(a: tf.Tensor2D, b: tf.Tensor2D): FactorGrams {
+  const k = a.shape[0];
+  const { gramA, gramB } = factorGramArrays(a, b);
+  return { gramA: Matrix.from1DArray(k, k, gramA), gramB: Matrix.from1DArray(k, k, gramB) };
 }
 
 /** C = S^T G S for k x k float64 matrices, with plain loops over row-major arrays (ml-matrix's get/set is slow here). */
@@ -96,39 +90,9 @@ export function congruence(s: Matrix, g: Matrix): Matrix {
   return out;
 }
 
-/** A square root S of the Gram GA (GA = S S^T): Cholesky when positive definite, else from the eigen-decomposition. */
-export function gramRoot(gramA: Matrix, preferCholesky = true): Matrix {
-  if (preferCholesky) {
-    const chol = new CholeskyDecomposition(gramA);
-    if (chol.isPositiveDefinite()) return chol.lowerTriangularMatrix;
-  }
-  const eig = new EigenvalueDecomposition(gramA, { assumeSymmetric: true });
-  const P = eig.eigenvectorMatrix;
-  const lam = eig.realEigenvalues;
-  const k = gramA.rows;
-  const S = new Matrix(k, k);
-  for (let j = 0; j < k; j++) {
-    const root = Math.sqrt(Math.max(0, lam[j]!));
-    for (let i = 0; i < k; i++) S.set(i, j, P.get(i, j) * root);
-  }
-  return S;
-}
-
-const CHOLESKY_FLOOR = 1e-6;
-
 /** Row-major float64 copy of a k x k tensor, symmetrized exactly. */
-function symmetricArray(t: tf.Tensor2D): Float64Array {
-  const [k] = t.shape;
-  const data = t.dataSync();
-  const out = new Float64Array(k * k);
-  for (let i = 0; i < k; i++) {
-    for (let j = i; j < k; j++) {
-      const v = 0.5 * (data[i * k + j]! + data[j * k + i]!);
-      out[i * k + j] = v;
-      out[j * k + i] = v;
-    }
-  }
-  return out;
+export function symmetricArray(t: tf.Tensor2D): Float64Array {
+  return symmetrized(t.dataSync(), t.shape[0]);
 }
 
 /** Where a spectrum's time went (ms): the backend's matMuls and read-backs, and the host's float64 work. */
@@ -146,14 +110,7 @@ export function singularValuesOfFactors(a: tf.Tensor2D, b: tf.Tensor2D, timings?
   const gramA = symmetricArray(gaTensor);
   gaTensor.dispose();
   const t1 = performance.now();
-  // A pivot under CHOLESKY_FLOOR x the largest diagonal means A is singular to float32
-  // precision (condition number over ~1e3): its noise pivots would blow up L.
-  let root = choleskyLower(gramA, k, CHOLESKY_FLOOR);
-  if (!root) {
-    const m = new Matrix(k, k);
-    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) m.set(i, j, gramA[i * k + j]!);
-    root = Float64Array.from(gramRoot(m, false).to1DArray());
-  }
+  const { root } = gramRootArray(gramA, k);
   const rootF32 = Float32Array.from(root);
   const t2 = performance.now();
   const core = tf.tidy(() => {
