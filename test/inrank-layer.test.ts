@@ -149,7 +149,7 @@ test('counter: microBatchesPerTick groups micro-batches into one tick', () => {
   }
   // Tick c starts at micro-batch 3 (c - 1) + 1: counters 15 and 20 at micro-batches 43 and 58.
   assert.deepEqual(at, [43, 58]);
-  assert.deepEqual(l.getState(), { microBatches: 60, counter: 20, currentModes: l.currentModes });
+  assert.deepEqual(l.getState(), { microBatches: 60, counter: 20, currentModes: l.currentModes, inFlight: null });
   l.dispose();
 });
 

@@ -21,6 +21,12 @@ export function normalizeForId(config: RunConfig, stage1Id: string | null = null
   if (c.stage.kind !== 'stage2') delete stage.resetMoments;
   if (c.stage.kind === 'single') delete stage.stage1Steps;
   out.stage = stage;
+  if (c.method === 'inrank') {
+    // Workers never change a result; lag 0 (the default) is left out so ids from before it existed hold.
+    const { determinationWorkers: _workers, ...inrank } = c.inrank;
+    if (inrank.determinationLag === 0) delete (inrank as Partial<typeof inrank>).determinationLag;
+    out.inrank = inrank;
+  }
   if (c.method === 'full') delete out.inrank;
   if (c.method === 'fixed') out.inrank = { initModes: c.inrank.initModes, initScale: c.inrank.initScale };
   if (c.precision.kind === 'fp32') out.precision = { kind: 'fp32' }; // loss scaling is fp16 only

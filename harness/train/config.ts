@@ -40,6 +40,14 @@ export const inrankSchema = z.strictObject({
    * devices in parallel; a single-device run reproducing an 8-device schedule sets 8.
    */
   microBatchesPerTick: positiveInt.default(1),
+  /**
+   * Counter ticks from measuring a spectrum to applying its rank. 0 is the reference (both at
+   * the due tick, on the training thread); L > 0 (below gapIter) moves the float64 work of each
+   * determination to worker threads and applies the rank L ticks later, deterministically.
+   */
+  determinationLag: nonNegInt.default(0),
+  /** Worker threads for determinations when determinationLag > 0. Does not change results. */
+  determinationWorkers: positiveInt.default(2),
 });
 
 export const trainSchema = z.strictObject({
@@ -148,6 +156,11 @@ export function parseRunConfig(raw: unknown): RunConfig {
   }
   if (cfg.stage.kind !== 'single' && cfg.method !== 'inrank') {
     throw new UserError(`run config: stage.kind ${cfg.stage.kind} needs method inrank (got ${cfg.method})`);
+  }
+  if (cfg.method === 'inrank' && cfg.inrank.determinationLag >= cfg.inrank.gapIter) {
+    throw new UserError(
+      `run config: inrank.determinationLag (${cfg.inrank.determinationLag}) must be below inrank.gapIter (${cfg.inrank.gapIter}), so that one determination per layer is in flight at a time`,
+    );
   }
   if (cfg.data.corpus !== 'brown' && !cfg.data.dataDir) {
     throw new UserError(`run config: data.corpus ${cfg.data.corpus} needs data.dataDir, the folder with wiki.train.raw / wiki.valid.raw / wiki.test.raw`);

@@ -11,6 +11,7 @@ import { matMulNT, matMulTN } from './matmul.ts';
 import { pruneFactors } from './prune.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors } from './spectrum.ts';
+import type { PendingSpectrum, SpectrumPool } from './spectrum-pool.ts';
 
 export interface LowRankOptions {
   inFeatures: number;
@@ -42,6 +43,31 @@ export interface LowRankOptions {
   spectrumLength?: 'full' | 'active';
   /** The cap rank() reports (default maxRank); a stage-2 layer built at its pruned rank reports its stage-1 cap. */
   nominalMaxRank?: number;
+  /**
+   * Counter ticks between measuring a spectrum and applying the rank it gives. 0 (the
+   * reference): measured and applied at the due tick, on the training thread. L > 0: the
+   * Grams are read back at the due tick and their float64 work runs on spectrumPool's worker
+   * threads; the rule applies at tick due + L (on the spectrum of the due tick's weights),
+   * and the training thread waits only if the worker has not finished by then. Must be
+   * below gapIter, so at most one determination per layer is in flight.
+   */
+  determinationLag?: number;
+  /** Worker threads for determinations; required when determinationLag > 0. */
+  spectrumPool?: SpectrumPool | null;
+}
+
+/** A spectrum measured at counter `counter`, whose rule applies at counter `applyAt`. */
+interface InFlight {
+  counter: number;
+  applyAt: number;
+  spectrum: PendingSpectrum | Float64Array;
+}
+
+/** A measured spectrum not yet applied, as a checkpoint keeps it. */
+export interface InFlightState {
+  counter: number;
+  applyAt: number;
+  singularValues: number[];
 }
 
 /** What a checkpoint must keep for the counter and the rule to resume exactly. */
@@ -49,6 +75,8 @@ export interface LowRankState {
   microBatches: number;
   counter: number;
   currentModes: number;
+  /** A determination measured but not yet applied (determinationLag > 0 only). */
+  inFlight?: InFlightState | null;
 }
 
 interface Decision {
@@ -80,12 +108,15 @@ export class LowRankLinear implements LinearLayer {
   private counter = 0;
   private tickedSinceReport = false;
   private decisions: Decision[] = [];
+  private inFlight: InFlight | null = null;
 
   constructor(options: LowRankOptions) {
     const opts: Required<LowRankOptions> = {
       timing: 'before-forward',
       spectrumLength: 'full',
       nominalMaxRank: options.maxRank,
+      determinationLag: 0,
+      spectrumPool: null,
       ...options,
     };
     checkInt('inFeatures', opts.inFeatures, 1);
@@ -96,6 +127,13 @@ export class LowRankLinear implements LinearLayer {
     checkInt('warmupIter', opts.warmupIter, 0);
     checkInt('gapIter', opts.gapIter, 1);
     checkInt('microBatchesPerTick', opts.microBatchesPerTick, 1);
+    checkInt('determinationLag', opts.determinationLag, 0);
+    if (opts.determineRank && opts.determinationLag >= opts.gapIter) {
+      throw new UserError(`low-rank layer: determinationLag (${opts.determinationLag}) must be below gapIter (${opts.gapIter}); lower it`);
+    }
+    if (opts.determineRank && opts.determinationLag > 0 && !opts.spectrumPool) {
+      throw new Error('low-rank layer: determinationLag > 0 needs a spectrumPool');
+    }
     if (opts.initModes > opts.maxRank) {
       throw new UserError(`low-rank layer: initModes (${opts.initModes}) exceeds maxRank (${opts.maxRank}); lower initModes`);
     }
@@ -114,7 +152,7 @@ export class LowRankLinear implements LinearLayer {
 
   /** Modes the forward pass uses: k = min(currentModes + bufferModes, maxRank). */
   get activeModes(): number {
-    return Math.min(this.currentModes + this.bufferModes, this.maxRank);
+    return this.activeModesAt(this.currentModes);
   }
 
   params(): Param[] {
@@ -203,24 +241,28 @@ export class LowRankLinear implements LinearLayer {
     this.microBatches += 1;
     if ((this.microBatches - 1) % this.opts.microBatchesPerTick !== 0) return;
     this.counter += 1;
-    const { determineRank, warmupIter, gapIter } = this.opts;
+    if (this.inFlight && this.inFlight.applyAt <= this.counter) this.applyInFlight();
+    const { determineRank, warmupIter, gapIter, determinationLag } = this.opts;
     if (determineRank && this.counter > warmupIter && this.counter % gapIter === 0) {
-      this.decisions.push({ counter: this.counter, ...this.determine() });
+      if (determinationLag === 0) this.decisions.push({ counter: this.counter, ...this.determine() });
+      else this.submitDetermination();
     }
   }
 
   /** The rank determination on the current weights: spectrum of B[:, :k] A[:k] from the factors, then the rule. */
   determine(): Omit<Decision, 'counter'> {
-    const k = this.activeModes;
-    const a = tf.slice(this.A, [0, 0], [k, this.inFeatures]) as tf.Tensor2D;
-    const b = tf.slice(this.B, [0, 0], [this.outFeatures, k]) as tf.Tensor2D;
+    const [a, b] = this.activeFactors();
     let s: Float64Array;
     try {
       s = singularValuesOfFactors(a, b);
     } finally {
-      a.dispose();
-      b.dispose();
+      tf.dispose([a, b]);
     }
+    return this.applyRule(s);
+  }
+
+  /** The rule on a measured spectrum s (length k): sets currentModes. */
+  private applyRule(s: Float64Array): Omit<Decision, 'counter'> {
     const spectrum = this.opts.spectrumLength === 'full' ? padSpectrum(s, Math.min(this.inFeatures, this.outFeatures)) : s;
     const decision = decideRank(spectrum, {
       currentModes: this.currentModes,
@@ -234,6 +276,42 @@ export class LowRankLinear implements LinearLayer {
       explainedRatio: decision.explainedRatio,
       singularValues: Array.from(s.subarray(0, EVENT_SINGULAR_VALUES)),
     };
+  }
+
+  /** Reads the active factors' Grams back and hands their float64 work to the pool. */
+  private submitDetermination(): void {
+    const k = this.activeModes;
+    const grams = tf.tidy(() => {
+      const [a, b] = this.activeFactors();
+      return [matMulNT(a, a), matMulTN(b, b)];
+    });
+    try {
+      const spectrum = this.opts.spectrumPool!.submit(grams[0]!.dataSync() as Float32Array, grams[1]!.dataSync() as Float32Array, k);
+      this.inFlight = { counter: this.counter, applyAt: this.counter + this.opts.determinationLag, spectrum };
+    } finally {
+      tf.dispose(grams);
+    }
+  }
+
+  /** The in-flight spectrum, waiting for its worker if needed (its event keeps the counter it was measured at). */
+  private spectrumOf(flight: InFlight): Float64Array {
+    if (flight.spectrum instanceof Float64Array) return flight.spectrum;
+    flight.spectrum = flight.spectrum.wait();
+    return flight.spectrum;
+  }
+
+  private applyInFlight(): void {
+    const flight = this.inFlight!;
+    this.inFlight = null;
+    this.decisions.push({ counter: flight.counter, ...this.applyRule(this.spectrumOf(flight)) });
+  }
+
+  private activeFactors(): [tf.Tensor2D, tf.Tensor2D] {
+    const k = this.activeModes;
+    return [
+      tf.slice(this.A, [0, 0], [k, this.inFeatures]) as tf.Tensor2D,
+      tf.slice(this.B, [0, 0], [this.outFeatures, k]) as tf.Tensor2D,
+    ];
   }
 
   effectiveParamCount(): number {
@@ -255,10 +333,8 @@ export class LowRankLinear implements LinearLayer {
 
   /** Best rank-currentModes factors of B[:, :k] A[:k] (truncated SVD, sqrt(s) into each factor), and a copy of the bias. */
   pruned(): { A: tf.Tensor2D; B: tf.Tensor2D; bias: tf.Tensor1D; rank: number } {
-    const k = this.activeModes;
     const rank = this.currentModes;
-    const a = tf.slice(this.A, [0, 0], [k, this.inFeatures]) as tf.Tensor2D;
-    const b = tf.slice(this.B, [0, 0], [this.outFeatures, k]) as tf.Tensor2D;
+    const [a, b] = this.activeFactors();
     try {
       const p = pruneFactors(a, b, rank);
       return { A: p.A, B: p.B, bias: this.bias.clone() as tf.Tensor1D, rank };
@@ -269,7 +345,11 @@ export class LowRankLinear implements LinearLayer {
   }
 
   getState(): LowRankState {
-    return { microBatches: this.microBatches, counter: this.counter, currentModes: this.currentModes };
+    const flight = this.inFlight;
+    const inFlight = flight
+      ? { counter: flight.counter, applyAt: flight.applyAt, singularValues: Array.from(this.spectrumOf(flight)) }
+      : null;
+    return { microBatches: this.microBatches, counter: this.counter, currentModes: this.currentModes, inFlight };
   }
 
   setState(state: LowRankState): void {
@@ -279,12 +359,23 @@ export class LowRankLinear implements LinearLayer {
     if (state.currentModes > this.maxRank) {
       throw new UserError(`low-rank layer: checkpoint rank ${state.currentModes} exceeds this layer's maxRank ${this.maxRank}`);
     }
+    const flight = state.inFlight ?? null;
+    if (flight && !(flight.applyAt > state.counter && Array.isArray(flight.singularValues) && flight.singularValues.length === this.activeModesAt(state.currentModes))) {
+      throw new UserError(`low-rank layer: checkpoint's in-flight determination does not fit this layer (applyAt ${flight.applyAt}, counter ${state.counter}); resume with the config it was written with`);
+    }
     this.microBatches = state.microBatches;
     this.counter = state.counter;
     this.currentModes = state.currentModes;
+    this.inFlight = flight && { counter: flight.counter, applyAt: flight.applyAt, spectrum: Float64Array.from(flight.singularValues) };
+  }
+
+  private activeModesAt(currentModes: number): number {
+    return Math.min(currentModes + this.bufferModes, this.maxRank);
   }
 
   dispose(): void {
+    if (this.inFlight && !(this.inFlight.spectrum instanceof Float64Array)) this.inFlight.spectrum.cancel();
+    this.inFlight = null;
     tf.dispose([this.A, this.B, this.bias]);
   }
 }

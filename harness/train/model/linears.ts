@@ -2,6 +2,7 @@
 // layer of harness/train/inrank.
 import { maxRankOf, type RunConfig } from '../config.ts';
 import type { LinearFactory } from './linear.ts';
+import type { SpectrumPool } from '../inrank/spectrum-pool.ts';
 import { DenseLinear } from './dense-linear.ts';
 import { LowRankLinear } from '../inrank/lowrank-linear.ts';
 import { streamKey, stringId } from '../ops/random.ts';
@@ -18,12 +19,14 @@ export function denseFactory(): LinearFactory {
 
 /**
  * The factory for cfg.method. fixedRanks (stage 2): every layer is low-rank at exactly its
- * recorded rank, no buffer, no determination.
+ * recorded rank, no buffer, no determination. spectrumPool: the worker threads InRank layers
+ * hand determinations to when cfg.inrank.determinationLag > 0.
  */
 export function linearFactoryFor(
   cfg: RunConfig,
   fixedRanks?: Record<string, number>,
   nominalMaxRanks?: Record<string, number>,
+  spectrumPool: SpectrumPool | null = null,
 ): LinearFactory {
   if (cfg.method === 'full' && !fixedRanks) return denseFactory();
   const ir = cfg.inrank;
@@ -48,6 +51,9 @@ export function linearFactoryFor(
     if (cfg.method === 'fixed') {
       return new LowRankLinear({ ...common, maxRank, initModes: Math.min(ir.initModes, maxRank), bufferModes: 0, determineRank: false });
     }
-    return new LowRankLinear({ ...common, maxRank, initModes: ir.initModes, bufferModes: ir.bufferModes, determineRank: true });
+    return new LowRankLinear({
+      ...common, maxRank, initModes: ir.initModes, bufferModes: ir.bufferModes, determineRank: true,
+      determinationLag: ir.determinationLag, spectrumPool,
+    });
   };
 }

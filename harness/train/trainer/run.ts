@@ -12,6 +12,7 @@ import { loadCorpus } from '../data/corpus.ts';
 import { TokenWindows } from '../data/windows.ts';
 import { GPT } from '../model/gpt.ts';
 import { linearFactoryFor } from '../model/linears.ts';
+import { SpectrumPool } from '../inrank/spectrum-pool.ts';
 import { paramCounts, trainingFlopsPerToken, lowRankLinearCost, type MlpCost } from '../model/counts.ts';
 import { AdamW, clipCoefficient } from '../optim/adamw.ts';
 import { linearWarmupDecay } from '../optim/schedule.ts';
@@ -80,7 +81,12 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const fixedRanks = cfg.stage.kind === 'stage2' ? (source!.header.ranks ?? undefined) : undefined;
   const nominalMax = cfg.stage.kind === 'stage2' ? (source!.header.maxRanks ?? undefined) : undefined;
 
-  const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax));
+  const determinesOffThread = cfg.method === 'inrank' && cfg.stage.kind !== 'stage2' && cfg.inrank.determinationLag > 0;
+  const spectrumPool = determinesOffThread ? await SpectrumPool.start(cfg.inrank.determinationWorkers) : null;
+  if (spectrumPool) {
+    io.log(`rank determinations on ${spectrumPool.size} worker thread(s) (float64 work in ${spectrumPool.linalgPath}), applied ${cfg.inrank.determinationLag} tick(s) after measurement`);
+  }
+  const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax, spectrumPool));
   const params = model.params();
   const optim = new AdamW(params, cfg.train);
   try {
@@ -318,5 +324,6 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
     // in-process callers (tests, sweeps) run many trainings: free the tensors of this one
     model.dispose();
     optim.dispose();
+    await spectrumPool?.close();
   }
 }
