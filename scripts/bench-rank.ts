@@ -1,5 +1,6 @@
 // Cost of one rank determination for every InRank layer of gpt2-medium, relative to one
-// training step. Run: npx tsx scripts/bench-rank.ts [--backend wasm|cpu] [--repeats N]
+// training step, inline (the reference) and off the training thread (inrank.determinationLag).
+// Run: npx tsx scripts/bench-rank.ts [--backend wasm|cpu] [--repeats N] [--workers W (default cores - 1)]
 //
 // gpt2-medium has 48 InRank layers: fc1 (1024 -> 4096) and fc2 (4096 -> 1024) in 24 blocks,
 // max_rank 512, and a determination works on k = current + buffer modes. A gpt2-medium step
@@ -7,12 +8,17 @@
 // (a) a plain 2-D tf.matMul measured in this run on this backend (an optimistic bound for a
 //     step here: a real step runs slower than its largest matmuls), and
 // (b) the throughput the paper's GPU setup is assumed to reach (stated below).
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { decideRank, explainedRatio, padSpectrum } from '../harness/train/inrank/rank-rule.ts';
 import { singularValuesOfFactors, type SpectrumTimings } from '../harness/train/inrank/spectrum.ts';
+import { matMulNT, matMulTN } from '../harness/train/inrank/matmul.ts';
+import { singularValuesFromGrams } from '../harness/train/inrank/gram-spectrum.ts';
+import { linalgPath, type LinalgPath, setLinalgPath } from '../harness/train/inrank/linalg.ts';
+import { SpectrumPool } from '../harness/train/inrank/spectrum-pool.ts';
 import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
 
 // The paper trains on 8 GPUs (micro-batch 8 x 8 devices x 8 accumulation steps = 512
@@ -165,6 +171,68 @@ function layerCost(repeats: number): void {
 
 const pct = (x: number): string => `${(100 * x).toPrecision(3)}%`;
 
+interface OffThreadCost {
+  /** Training thread, per layer: the Gram matMuls and their read-back on the backend. */
+  backendMs: number;
+  /** Training thread, per layer: symmetrizing the read-back into float64 and posting it to a worker. */
+  hostMs: number;
+  /** Wall time until the pool has answered all 48 layers. */
+  poolWallMs: number;
+  /** The same float64 work done inline on one thread, for all 48 layers. */
+  inlineMs: number;
+}
+
+/**
+ * One determination of all 48 layers at k modes with the float64 work on the pool. The phases
+ * are timed apart: on a GPU the backend's Gram products take microseconds, so the pool's work
+ * cannot hide behind them there, and is not allowed to here.
+ */
+async function offThreadCost(pool: SpectrumPool, k: number, repeats: number): Promise<OffThreadCost> {
+  const shapes = Array.from({ length: MODEL.nLayer }, () => [[1024, 4096], [4096, 1024]] as const).flat();
+  const factors = shapes.map(([inF, outF]) => ({
+    a: tf.randomUniform([k, inF], -1 / Math.sqrt(inF), 1 / Math.sqrt(inF)) as tf.Tensor2D,
+    b: tf.randomUniform([outF, k], -1 / Math.sqrt(512), 1 / Math.sqrt(512)) as tf.Tensor2D,
+  }));
+  const runs: OffThreadCost[] = [];
+  for (let rep = 0; rep <= repeats; rep++) {
+    const tb = performance.now();
+    const grams = factors.map(({ a, b }) => {
+      const [ga, gb] = [matMulNT(a, a), matMulTN(b, b)];
+      const read = [ga.dataSync().slice(), gb.dataSync().slice()] as [Float32Array, Float32Array];
+      tf.dispose([ga, gb]);
+      return read;
+    });
+    const th = performance.now();
+    const pending = grams.map(([ga, gb]) => pool.submit(ga, gb, k));
+    const tw = performance.now();
+    for (const p of pending) p.wait();
+    const done = performance.now();
+    for (const [ga, gb] of grams) singularValuesFromGrams(ga, gb, k);
+    const inlineMs = performance.now() - done;
+    if (rep > 0) runs.push({ backendMs: (th - tb) / factors.length, hostMs: (tw - th) / factors.length, poolWallMs: done - th, inlineMs });
+  }
+  for (const f of factors) tf.dispose([f.a, f.b]);
+  const out = {} as OffThreadCost;
+  for (const key of ['backendMs', 'hostMs', 'poolWallMs', 'inlineMs'] as const) out[key] = median(runs.map((r) => r[key]));
+  return out;
+}
+
+/** The float64 host work of one layer's determination from its Grams, in JavaScript and in LAPACK, in this run. */
+function hostPathRatio(k: number, repeats: number): { jsMs: number; lapackMs: number } {
+  const a = tf.randomUniform([k, 1024], -1 / 32, 1 / 32) as tf.Tensor2D;
+  const b = tf.randomUniform([4096, k], -1 / Math.sqrt(512), 1 / Math.sqrt(512)) as tf.Tensor2D;
+  const [ga, gb] = [matMulNT(a, a), matMulTN(b, b)];
+  const [gaData, gbData] = [ga.dataSync().slice(), gb.dataSync().slice()];
+  tf.dispose([a, b, ga, gb]);
+  const time = (path: LinalgPath): number => {
+    setLinalgPath(path);
+    return timeIt(() => void singularValuesFromGrams(gaData, gbData, k), repeats);
+  };
+  const jsMs = time('javascript');
+  const lapackMs = time('lapack');
+  return { jsMs, lapackMs };
+}
+
 async function main(): Promise<void> {
   const backend = arg('backend', 'wasm');
   const repeats = Number(arg('repeats', '3'));
@@ -185,6 +253,18 @@ async function main(): Promise<void> {
   console.log('');
   layerCost(repeats);
   console.log('');
+  const lapackThere = linalgPath() === 'lapack';
+  if (lapackThere) {
+    console.log('float64 host work of one determination (fc1 1024 -> 4096, from its Grams: Cholesky, core, eigenvalues), ms:');
+    for (const k of [102, 200, 300]) {
+      const r = hostPathRatio(k, repeats);
+      console.log(`  k = ${k}: JavaScript ${r.jsMs.toFixed(2)}, LAPACK ${r.lapackMs.toFixed(2)} (${(r.jsMs / r.lapackMs).toFixed(1)}x faster)`);
+    }
+  } else {
+    console.log('float64 host work: JavaScript only (no LAPACK from the native addon, or INRANK_NATIVE_LAPACK=0)');
+  }
+  console.log('');
+  console.log(`inline determinations (the reference timing; float64 host work in ${linalgPath()}):`);
   console.log('k    layer          backend  host   rule   total (ms, median)');
   for (const k of [102, 200, 300]) {
     const fc1 = determinationCost(1024, 4096, k, repeats);
@@ -200,8 +280,30 @@ async function main(): Promise<void> {
     console.log(`       / one step at the measured matMul rate:          ${pct(all / 1000 / stepHereS)}`);
     console.log(`       / one full-rank step on the assumed GPUs (host part only; matMuls on the GPU ~0): ${pct(hostOnly / 1000 / stepGpuS)}` +
       `; per step amortised over ${(GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE).toFixed(3)} steps: ${pct(hostOnly / 1000 / stepGpuS / (GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE))}`);
-    console.log(`       / one InRank step at rank ${k} on the assumed GPUs (${stepAtRankGpuS.toFixed(3)} s): ${pct(hostOnly / 1000 / stepAtRankGpuS)}`);
+    console.log(`       / one InRank step at rank ${k} on the assumed GPUs (${stepAtRankGpuS.toFixed(3)} s): ${pct(hostOnly / 1000 / stepAtRankGpuS)}` +
+      `; amortised over ${(GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE).toFixed(3)} steps: ${pct(hostOnly / 1000 / stepAtRankGpuS / (GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE))}`);
   }
+
+  // Off the training thread: what stays on it, and how long the pool needs.
+  // One core stays with the training thread, as it would beside a GPU run.
+  const workers = Number(arg('workers', String(Math.max(1, availableParallelism() - 1))));
+  const pool = await SpectrumPool.start(workers);
+  console.log('');
+  console.log(`off the training thread (inrank.determinationLag > 0), ${workers} worker thread(s) (float64 work in ${linalgPath()}), all 48 layers:`);
+  console.log('k    training thread: backend  host (ms, per layer)   pool wall   same work inline (s, 48 layers)');
+  for (const k of [102, 200, 300]) {
+    const c = await offThreadCost(pool, k, repeats);
+    const stepAtRankGpuS = (trainFlopsPerToken(k) * tokens) / (GPUS * GPU_TFLOPS * 1e12);
+    const tickGpuS = stepAtRankGpuS / MICRO_BATCHES_PER_STEP_PER_DEVICE;
+    const hostS = (c.hostMs * 2 * MODEL.nLayer) / 1000;
+    const lagNeeded = Math.ceil(c.poolWallMs / 1000 / tickGpuS);
+    console.log(`${String(k).padEnd(4)} ${c.backendMs.toFixed(2).padStart(24)} ${c.hostMs.toFixed(2).padStart(6)} ${(c.poolWallMs / 1000).toFixed(3).padStart(19)} ${(c.inlineMs / 1000).toFixed(3).padStart(10)}`);
+    console.log(`     training-thread host part, 48 layers: ${(hostS * 1000).toFixed(1)} ms = ${pct(hostS / stepAtRankGpuS)} of one InRank step at rank ${k} on the assumed GPUs (${stepAtRankGpuS.toFixed(3)} s)` +
+      `; amortised over ${(GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE).toFixed(3)} steps: ${pct(hostS / stepAtRankGpuS / (GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE))}`);
+    console.log(`     pool wall / inline: ${(c.poolWallMs / c.inlineMs).toFixed(2)}; the pool's work is hidden at GPU speed (${(tickGpuS * 1000).toFixed(1)} ms per tick) by a lag of >= ${lagNeeded} ticks` +
+      `${lagNeeded < GAP_ITER ? ` (below gap_iter ${GAP_ITER})` : ` (NOT below gap_iter ${GAP_ITER}: more workers needed)`}`);
+  }
+  await pool.close();
 }
 
 await main();

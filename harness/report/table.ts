@@ -4,6 +4,7 @@
 import type { AxisValue, SweepData } from './query.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
+import { runConfigSchema } from '../train/config.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -50,6 +51,12 @@ function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | unde
     cur = (cur as Record<string, unknown>)[key];
   }
   return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
+}
+
+/** A stored config with today's defaults filled in: a run stored before a setting existed ran at its default. */
+function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
+  const parsed = runConfigSchema.safeParse(config);
+  return parsed.success ? parsed.data : config;
 }
 
 type PerSeed = { value: number } | { note: string };
@@ -192,7 +199,7 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
     }
     block.rows.push(row);
     const run = first.final ?? first.stage1;
-    if (run) configOf.set(row, run.config);
+    if (run) configOf.set(row, withDefaults(run.config));
   }
 
   // Only axes that actually take more than one value in a block are worth a column. An axis
