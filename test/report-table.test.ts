@@ -196,3 +196,29 @@ test('--sweep picks a sweep; the latest is the default; an unknown id is a user 
   assert.throws(() => loadSweep(other, 99), (e: unknown) => e instanceof UserError && /sweep 99 not found/.test(e.message));
   assert.throws(() => loadSweep(join(dir, 'absent.db'), null), (e: unknown) => e instanceof UserError && /no results database/.test(e.message));
 });
+
+test('a run stored before a setting existed shows the setting\'s default in its column', () => {
+  const other = join(dir, 'old-config.db');
+  const store = openStore(other);
+  try {
+    const lagged = makePlan({ model: 'gpt2', method: 'inrank', precision: 'fp32', seed: 3 });
+    lagged.config.inrank.determinationLag = 1;
+    lagged.axes['inrank.determinationLag'] = 1;
+    lagged.id = 'lagged0000000001';
+    const older = makePlan({ model: 'gpt2', method: 'inrank', precision: 'fp32', seed: 3 });
+    const { determinationLag: _gone, ...inrankBefore } = older.config.inrank;
+    (older.config as { inrank: unknown }).inrank = inrankBefore; // as an earlier version stored it
+    const id = store.beginSweep('ablation-determination-lag', 'tiny', {});
+    store.addPlans(id, [older, lagged]);
+    for (const plan of [older, lagged]) {
+      play(store, plan, {
+        params: FULL_PARAMS, flops: FULL_FLOPS, toStep: 20, msStart: 10, msEnd: 2_000, ppl: () => 50, outcome: { status: 'done', testPpl: 50 },
+      });
+    }
+  } finally {
+    store.close();
+  }
+  const block = buildComparison(loadSweep(other, null), paperNumbers).blocks[0]!;
+  assert.deepEqual(block.axisNames, ['inrank.determinationLag']);
+  assert.deepEqual(block.rows.map((r) => r.axes['inrank.determinationLag']).sort(), [0, 1]);
+});
