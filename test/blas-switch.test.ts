@@ -17,6 +17,7 @@ import {
 } from '../harness/train/backend/blas.ts';
 
 const blasModule = pathToFileURL(path.resolve('harness/train/backend/blas.ts')).href;
+const linalgModule = pathToFileURL(path.resolve('harness/train/inrank/linalg.ts')).href;
 // The child lives in a temporary folder, so it names the project's packages by their files.
 const resolveHere = createRequire(import.meta.url).resolve;
 const tfjsCore = pathToFileURL(resolveHere('@tensorflow/tfjs-core')).href;
@@ -93,10 +94,12 @@ test('enable registers both kernels once; disable restores the wasm ones', () =>
   ['BatchMatMul', '_FusedMatMul'].forEach((name, i) => assert.equal(tf.getKernel(name, 'wasm')!.kernelFunc, originals[i]!.kernelFunc));
 });
 
-test('a missing addon leaves the wasm path in place and working', () => {
+test('a missing addon leaves the wasm path in place and working, and rank determinations on JavaScript', () => {
   const result = runChild(`${PRODUCT_CHECK}
 const status = blas.enableNativeMatmul();
-console.log(JSON.stringify({ status, c, ct, after: tf.matMul(tf.tensor2d([[2]]), tf.tensor2d([[3]])).arraySync() }));`,
+const linalg = await import(${JSON.stringify(linalgModule)});
+const eig = Array.from(linalg.symmetricEigenvalues(Float64Array.of(2, 1, 1, 2), 2));
+console.log(JSON.stringify({ status, c, ct, after: tf.matMul(tf.tensor2d([[2]]), tf.tensor2d([[3]])).arraySync(), linalg: linalg.linalgPath(), eig }));`,
   { [NATIVE_ADDON_PATH_ENV]: path.join(tmpdir(), 'no-such-dir', 'inrank_blas.node') });
   const status = result.status as { enabled: boolean; path: string; reason: string };
   assert.equal(status.enabled, false);
@@ -105,6 +108,8 @@ console.log(JSON.stringify({ status, c, ct, after: tf.matMul(tf.tensor2d([[2]]),
   assert.deepEqual(result.c, [[4, 5], [10, 11]]);
   assert.deepEqual(result.ct, [[4, 5], [10, 11]]);
   assert.deepEqual(result.after, [[6]]);
+  assert.equal(result.linalg, 'javascript');
+  assert.deepEqual((result.eig as number[]).map((v) => Math.round(v * 1e9) / 1e9), [3, 1]);
 });
 
 test('OPENBLAS_NUM_THREADS reaches OpenBLAS and the status line', () => {
