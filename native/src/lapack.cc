@@ -71,6 +71,21 @@ bool Dimension(napi_env env, napi_value value, int* n) {
   return true;
 }
 
+// The common start of every call: exactly `count` arguments, and the routines resolved; on
+// failure an exception is pending and the caller returns nullptr.
+bool Begin(napi_env env, napi_callback_info info, size_t count, napi_value* argv, Lapack* lapack, const char* usage) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != count) {
+    Throw(env, usage);
+    return false;
+  }
+  if (!Resolve(lapack)) {
+    Throw(env, "no LAPACK (dpotrf_, dsyev_, cblas_dtrmm) in the loaded BLAS, or load() not called");
+    return false;
+  }
+  return true;
+}
+
 napi_value NewFloat64Array(napi_env env, const std::vector<double>& values) {
   void* raw = nullptr;
   napi_value buffer, array;
@@ -93,16 +108,14 @@ napi_value LapackAvailable(napi_env env, napi_callback_info) {
 // cholesky(a, n, relativeFloor): row-major lower L with a = L L^T, or null when a pivot is at
 // or below relativeFloor x a's largest diagonal entry (not positive definite to its precision).
 napi_value LapackCholesky(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 3) return Throw(env, "cholesky(a, n, relativeFloor)");
+  Lapack lapack;
+  if (!Begin(env, info, 3, argv, &lapack, "cholesky(a, n, relativeFloor)")) return nullptr;
   int n = 0;
   const double* a = nullptr;
   double relativeFloor = 0;
   if (!Dimension(env, argv[1], &n) || !SquareMatrix(env, argv[0], n, &a) || napi_get_value_double(env, argv[2], &relativeFloor) != napi_ok)
     return Throw(env, "cholesky: a must be a Float64Array of n * n entries, n >= 1, relativeFloor a number");
-  Lapack lapack;
-  if (!Resolve(&lapack)) return Throw(env, "cholesky: no LAPACK in the loaded BLAS (call load() first)");
   std::vector<double> u(a, a + static_cast<size_t>(n) * n);
   double maxDiag = 0;
   for (int j = 0; j < n; j++) maxDiag = std::max(maxDiag, u[static_cast<size_t>(j) * n + j]);
@@ -124,16 +137,14 @@ napi_value LapackCholesky(napi_env env, napi_callback_info info) {
 
 // congruence(l, g, n): C = L^T G L for row-major lower-triangular L and symmetric G.
 napi_value LapackCongruence(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 3) return Throw(env, "congruence(l, g, n)");
+  Lapack lapack;
+  if (!Begin(env, info, 3, argv, &lapack, "congruence(l, g, n)")) return nullptr;
   int n = 0;
   const double* l = nullptr;
   const double* g = nullptr;
   if (!Dimension(env, argv[2], &n) || !SquareMatrix(env, argv[0], n, &l) || !SquareMatrix(env, argv[1], n, &g))
     return Throw(env, "congruence: l and g must be Float64Arrays of n * n entries, n >= 1");
-  Lapack lapack;
-  if (!Resolve(&lapack)) return Throw(env, "congruence: no CBLAS dtrmm in the loaded BLAS (call load() first)");
   // Column-major, the buffer l is U = L^T, so C = U G U^T: first T = G U^T, then C = U T.
   std::vector<double> c(g, g + static_cast<size_t>(n) * n);
   lapack.dtrmm(kColMajor, kRight, kUpper, kTrans, kNonUnit, n, n, 1.0, l, n, c.data(), n);
@@ -150,15 +161,13 @@ napi_value LapackCongruence(napi_env env, napi_callback_info info) {
 
 // symmetricEigenvalues(a, n): the eigenvalues of symmetric a, descending.
 napi_value LapackSymmetricEigenvalues(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != 2) return Throw(env, "symmetricEigenvalues(a, n)");
+  Lapack lapack;
+  if (!Begin(env, info, 2, argv, &lapack, "symmetricEigenvalues(a, n)")) return nullptr;
   int n = 0;
   const double* a = nullptr;
   if (!Dimension(env, argv[1], &n) || !SquareMatrix(env, argv[0], n, &a))
     return Throw(env, "symmetricEigenvalues: a must be a Float64Array of n * n entries, n >= 1");
-  Lapack lapack;
-  if (!Resolve(&lapack)) return Throw(env, "symmetricEigenvalues: no LAPACK in the loaded BLAS (call load() first)");
   std::vector<double> work(a, a + static_cast<size_t>(n) * n);
   std::vector<double> w(n);
   int infoCode = 0;

@@ -35,35 +35,36 @@ export function gramRootArray(gramA: Float64Array, k: number): { root: Float64Ar
 }
 
 /**
- * C = S^T G S (k x k, row-major, symmetric). A lower-triangular S skips its zeros, which
- * takes the cost from 2k^3 to about k^3 multiply-adds.
+ * C = S^T G S for a k x r matrix S and a symmetric k x k G (row-major), an exactly symmetric
+ * r x r matrix. A lower-triangular S (r = k) skips its zeros: about k^3 multiply-adds, not 2k^3.
  */
-export function congruenceArray(S: Float64Array, G: Float64Array, k: number, lowerTriangular: boolean): Float64Array {
-  // T = G S: column j of S is nonzero from row j down when S is lower triangular.
-  const T = new Float64Array(k * k);
+export function congruenceArray(S: Float64Array, G: Float64Array, k: number, r = k, lowerTriangular = false): Float64Array {
+  if (lowerTriangular && r !== k) throw new Error(`a lower-triangular S must be square (got ${k} x ${r})`);
+  // T = G S (k x r); row p of a lower-triangular S is zero past column p.
+  const T = new Float64Array(k * r);
   for (let i = 0; i < k; i++) {
-    const ti = i * k;
+    const ti = i * r;
     for (let p = 0; p < k; p++) {
       const gip = G[i * k + p]!;
       if (gip === 0) continue;
-      const sp = p * k;
-      const last = lowerTriangular ? p : k - 1;
+      const sp = p * r;
+      const last = lowerTriangular ? p : r - 1;
       for (let j = 0; j <= last; j++) T[ti + j] += gip * S[sp + j]!;
     }
   }
-  // C = S^T T, upper triangle then mirrored; S[p][i] is zero for p < i when lower triangular.
-  const C = new Float64Array(k * k);
+  // C = S^T T: the upper triangle, then mirrored.
+  const C = new Float64Array(r * r);
   for (let p = 0; p < k; p++) {
-    const sp = p * k;
-    const last = lowerTriangular ? p : k - 1;
+    const sp = p * r;
+    const last = lowerTriangular ? p : r - 1;
     for (let i = 0; i <= last; i++) {
       const spi = S[sp + i]!;
       if (spi === 0) continue;
-      const ci = i * k;
-      for (let j = i; j < k; j++) C[ci + j] += spi * T[sp + j]!;
+      const ci = i * r;
+      for (let j = i; j < r; j++) C[ci + j] += spi * T[sp + j]!;
     }
   }
-  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) C[j * k + i] = C[i * k + j]!;
+  for (let i = 0; i < r; i++) for (let j = i + 1; j < r; j++) C[j * r + i] = C[i * r + j]!;
   return C;
 }
 
@@ -88,6 +89,6 @@ export function singularValuesFromGrams(gramA: ArrayLike<number>, gramB: ArrayLi
   const ga = symmetrized(gramA, k);
   const gb = symmetrized(gramB, k);
   const { root, lowerTriangular } = gramRootArray(ga, k);
-  const core = (lowerTriangular ? lowerCongruenceNative(root, gb, k) : null) ?? congruenceArray(root, gb, k, lowerTriangular);
+  const core = (lowerTriangular ? lowerCongruenceNative(root, gb, k) : null) ?? congruenceArray(root, gb, k, k, lowerTriangular);
   return symmetricEigenvalues(core, k).map((v) => Math.sqrt(Math.max(0, v)));
 }

@@ -19,7 +19,7 @@
 // barely move (measured in the tests and by scripts/bench-rank.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
-import { gramRootArray, symmetrized } from './gram-spectrum.ts';
+import { congruenceArray, gramRootArray, symmetrized } from './gram-spectrum.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
 import { symmetricEigenvalues } from './linalg.ts';
 
@@ -50,44 +50,10 @@ export function factorGrams(a: tf.Tensor2D, b: tf.Tensor2D): FactorGrams {
   return { gramA: Matrix.from1DArray(k, k, gramA), gramB: Matrix.from1DArray(k, k, gramB) };
 }
 
-/** C = S^T G S for k x k float64 matrices, with plain loops over row-major arrays (ml-matrix's get/set is slow here). */
+/** C = S^T G S for a k x r matrix S and a symmetric k x k G (gram-spectrum.ts does the arithmetic on flat arrays). */
 export function congruence(s: Matrix, g: Matrix): Matrix {
-  const k = s.rows;
-  const r = s.columns;
-  const S = Float64Array.from(s.to1DArray());
-  const G = Float64Array.from(g.to1DArray());
-  // T = G S (k x r)
-  const T = new Float64Array(k * r);
-  for (let i = 0; i < k; i++) {
-    const ti = i * r;
-    for (let p = 0; p < k; p++) {
-      const gip = G[i * k + p]!;
-      if (gip === 0) continue;
-      const sp = p * r;
-      for (let j = 0; j < r; j++) T[ti + j] += gip * S[sp + j]!;
-    }
-  }
-  // C = S^T T (r x r), symmetric: fill the upper triangle and mirror.
-  const C = new Float64Array(r * r);
-  for (let p = 0; p < k; p++) {
-    const sp = p * r;
-    const tp = p * r;
-    for (let i = 0; i < r; i++) {
-      const spi = S[sp + i]!;
-      if (spi === 0) continue;
-      const ci = i * r;
-      for (let j = i; j < r; j++) C[ci + j] += spi * T[tp + j]!;
-    }
-  }
-  const out = new Matrix(r, r);
-  for (let i = 0; i < r; i++) {
-    for (let j = i; j < r; j++) {
-      const v = C[i * r + j]!;
-      out.set(i, j, v);
-      out.set(j, i, v);
-    }
-  }
-  return out;
+  const C = congruenceArray(Float64Array.from(s.to1DArray()), Float64Array.from(g.to1DArray()), s.rows, s.columns);
+  return Matrix.from1DArray(s.columns, s.columns, C);
 }
 
 /** Row-major float64 copy of a k x k tensor, symmetrized exactly. */
