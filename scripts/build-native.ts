@@ -1,6 +1,6 @@
-// Builds the optional OpenBLAS matmul addon (native/) with node-gyp. Run by `npm install` /
+// Builds the optional OpenBLAS addon (native/: matmuls, LAPACK) with node-gyp. Run by `npm install` /
 // `npm ci`; it never fails the install: without a compiler, headers or node-gyp, the trainer
-// simply keeps the wasm matmul kernels, and this prints one line saying so.
+// simply keeps the wasm matmul kernels and JavaScript linear algebra, and this prints one line saying so.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -27,7 +27,7 @@ function localNodeDir(): string | null {
 function main(): void {
   const nodeGyp = findNodeGyp();
   if (nodeGyp === null) {
-    console.log('native matmul addon: skipped (node-gyp not found); training uses the wasm matmul kernels');
+    console.log('native OpenBLAS addon: skipped (node-gyp not found); training uses the wasm matmul kernels and JavaScript rank determinations');
     return;
   }
   const nodeDir = localNodeDir();
@@ -35,13 +35,13 @@ function main(): void {
   const started = Date.now();
   const result = spawnSync(nodeGyp[0]!, args, { encoding: 'utf8' });
   if (result.status === 0) {
-    console.log(`native matmul addon: built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`native OpenBLAS addon (matmul, LAPACK): built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return;
   }
   const lines = (result.error?.message ?? result.stderr ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
   // node-gyp ends with "gyp ERR! not ok"; the first error line says what actually went wrong.
   const why = lines.find((l) => /error/i.test(l) && !/not ok$/.test(l)) ?? lines.at(-1) ?? `exit ${result.status}`;
-  console.log(`native matmul addon: build failed (${why}); training uses the wasm matmul kernels`);
+  console.log(`native OpenBLAS addon: build failed (${why}); training uses the wasm matmul kernels and JavaScript rank determinations`);
 }
 
 main();

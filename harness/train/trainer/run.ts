@@ -84,7 +84,8 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const determinesOffThread = cfg.method === 'inrank' && cfg.stage.kind !== 'stage2' && cfg.inrank.determinationLag > 0;
   const spectrumPool = determinesOffThread ? await SpectrumPool.start(cfg.inrank.determinationWorkers) : null;
   if (spectrumPool) {
-    io.log(`rank determinations on ${spectrumPool.size} worker thread(s) (float64 work in ${spectrumPool.linalgPath}), applied ${cfg.inrank.determinationLag} tick(s) after measurement`);
+    const pinned = spectrumPool.size > 1 ? '; OpenBLAS at 1 thread' : '';
+    io.log(`rank determinations on ${spectrumPool.size} worker thread(s) (float64 work in ${spectrumPool.linalgPath}${pinned}), applied ${cfg.inrank.determinationLag} tick(s) after measurement`);
   }
   const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax, spectrumPool));
   const params = model.params();
