@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { UserError } from '../harness/train/config.ts';
+import { parseCliArgs, runCli } from '../harness/cli/common.ts';
 import {
   blasThreads, disableNativeMatmul, enableNativeMatmul, loadBlasAddon, setBlasThreads,
 } from '../harness/train/backend/blas.ts';
@@ -57,34 +58,31 @@ function measure(c: Case, a: tf.Tensor, b: tf.Tensor, seconds: number): number {
   return (flops(c) * reps) / (elapsed / 1000) / 1e9;
 }
 
-function parseArgs(argv: string[]): { seconds: number; threads: number[] } {
-  let seconds = 0.5;
-  let threads = [1, 2];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const value = argv[i + 1];
-    if (arg === '--seconds') {
-      seconds = Number(value);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new UserError(`--seconds ${value}: expected a positive number of seconds per measurement`);
-      i++;
-    } else if (arg === '--threads') {
-      threads = (value ?? '').split(',').map(Number);
-      if (threads.length === 0 || threads.some((t) => !Number.isInteger(t) || t < 1)) {
-        throw new UserError(`--threads ${value}: expected a comma-separated list of thread counts, e.g. 1,2`);
-      }
-      i++;
-    } else if (arg === '--help') {
-      console.log('usage: npx tsx scripts/bench-matmul.ts [--seconds 0.5] [--threads 1,2]');
-      process.exit(0);
-    } else {
-      throw new UserError(`unknown argument ${arg}; usage: npx tsx scripts/bench-matmul.ts [--seconds S] [--threads 1,2]`);
-    }
+const USAGE = 'usage: npx tsx scripts/bench-matmul.ts [--seconds 0.5] [--threads 1,2]';
+
+function parseMatmulArgs(argv: string[]): { seconds: number; threads: number[] } | null {
+  const { values: v } = parseCliArgs(argv, {
+    seconds: { type: 'string', default: '0.5' },
+    threads: { type: 'string', default: '1,2' },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const, 'npx tsx scripts/bench-matmul.ts --help');
+  if (v.help) return null;
+  const seconds = Number(v.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new UserError(`--seconds ${v.seconds}: expected a positive number of seconds per measurement`);
+  const threads = v.threads.split(',').map(Number);
+  if (threads.some((t) => !Number.isInteger(t) || t < 1)) {
+    throw new UserError(`--threads ${v.threads}: expected a comma-separated list of thread counts, e.g. 1,2`);
   }
   return { seconds, threads };
 }
 
-async function main(): Promise<void> {
-  const { seconds, threads } = parseArgs(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  const args = parseMatmulArgs(argv);
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { seconds, threads } = args;
   const addon = loadBlasAddon();
   if (!addon.loaded) {
     throw new UserError(`OpenBLAS matmul unavailable: ${addon.reason}`);
@@ -112,6 +110,7 @@ async function main(): Promise<void> {
     printRow(header, rows[rows.length - 1]!, rows.length === 1);
   }
   setBlasThreads(defaultThreads);
+  return 0;
 }
 
 function printRow(header: string[], row: string[], withHeader: boolean): void {
@@ -124,10 +123,4 @@ function printRow(header: string[], row: string[], withHeader: boolean): void {
   console.log(line(row));
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof UserError) {
-    console.error(err.message);
-    process.exit(2);
-  }
-  throw err;
-});
+runCli(main);

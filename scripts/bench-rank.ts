@@ -20,6 +20,8 @@ import { singularValuesFromGrams } from '../harness/train/inrank/gram-spectrum.t
 import { linalgPath, type LinalgPath, setLinalgPath } from '../harness/train/inrank/linalg.ts';
 import { SpectrumPool } from '../harness/train/inrank/spectrum-pool.ts';
 import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
+import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
+import { UserError } from '../harness/train/config.ts';
 
 // The paper trains on 8 GPUs (micro-batch 8 x 8 devices x 8 accumulation steps = 512
 // sequences). Assumed: an H100-class GPU sustains 400 TFLOP/s on this model in mixed
@@ -31,9 +33,23 @@ const GAP_ITER = 25;
 
 const MODEL = { nEmbd: 1024, nLayer: 24, context: 1024, vocab: 50257, globalBatch: 512 };
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+const USAGE = 'usage: npx tsx scripts/bench-rank.ts [--backend wasm|cpu] [--repeats N] [--workers W (default cores - 1)]';
+
+function parseRankArgs(argv: string[]): { backend: string; repeats: number; workers: number } | null {
+  const { values: v } = parseCliArgs(argv, {
+    backend: { type: 'string', default: 'wasm' },
+    repeats: { type: 'string' },
+    workers: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const, 'npx tsx scripts/bench-rank.ts --help');
+  if (v.help) return null;
+  if (v.backend !== 'wasm' && v.backend !== 'cpu') throw new UserError(`--backend ${v.backend}: expected wasm or cpu`);
+  return {
+    backend: v.backend,
+    repeats: positiveIntOption(v.repeats, '--repeats') ?? 3,
+    // One core stays with the training thread, as it would beside a GPU run.
+    workers: positiveIntOption(v.workers, '--workers') ?? Math.max(1, availableParallelism() - 1),
+  };
 }
 
 /** Training FLOPs per token (forward + backward = 3 x forward, 2 FLOPs per multiply-add) at a given MLP rank (null = dense). */
@@ -233,9 +249,13 @@ function hostPathRatio(k: number, repeats: number): { jsMs: number; lapackMs: nu
   return { jsMs, lapackMs };
 }
 
-async function main(): Promise<void> {
-  const backend = arg('backend', 'wasm');
-  const repeats = Number(arg('repeats', '3'));
+async function main(argv: string[]): Promise<number> {
+  const args = parseRankArgs(argv);
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { backend, repeats, workers } = args;
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
   await tf.ready();
   const gflops = matmulGflops(5);
@@ -285,8 +305,6 @@ async function main(): Promise<void> {
   }
 
   // Off the training thread: what stays on it, and how long the pool needs.
-  // One core stays with the training thread, as it would beside a GPU run.
-  const workers = Number(arg('workers', String(Math.max(1, availableParallelism() - 1))));
   const pool = await SpectrumPool.start(workers);
   console.log('');
   console.log(`off the training thread (inrank.determinationLag > 0), ${workers} worker thread(s) (float64 work in ${linalgPath()}), all 48 layers:`);
@@ -304,6 +322,7 @@ async function main(): Promise<void> {
       `${lagNeeded < GAP_ITER ? ` (below gap_iter ${GAP_ITER})` : ` (NOT below gap_iter ${GAP_ITER}: more workers needed)`}`);
   }
   await pool.close();
+  return 0;
 }
 
-await main();
+runCli(main);

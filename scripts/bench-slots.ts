@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { UserError } from '../harness/train/config.ts';
+import { parseCliArgs, runCli } from '../harness/cli/common.ts';
 import { REPO_ROOT } from '../harness/schedule/repo-root.ts';
 
 interface Args {
@@ -22,26 +22,18 @@ interface Args {
 
 const DEFAULT_FILTERS = ['model=gpt2', 'method=full,fixed'];
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { spec: 'paper-table', profile: 'cpu', filters: [], keep: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new UserError(`${a} needs a value; see --help`);
-      return v;
-    };
-    if (a === '--spec') args.spec = next();
-    else if (a === '--profile') args.profile = next();
-    else if (a === '--filter') args.filters.push(next());
-    else if (a === '--keep') args.keep = true;
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: tsx scripts/bench-slots.ts [--spec paper-table] [--profile cpu] [--filter key=value ...] [--keep]');
-      process.exit(0);
-    } else throw new UserError(`unknown argument ${a}; see --help`);
-  }
-  if (args.filters.length === 0) args.filters = DEFAULT_FILTERS;
-  return args;
+const USAGE = 'usage: npx tsx scripts/bench-slots.ts [--spec paper-table] [--profile cpu] [--filter key=value ...] [--keep]';
+
+function parseSlotArgs(argv: string[]): Args | null {
+  const { values: v } = parseCliArgs(argv, {
+    spec: { type: 'string', default: 'paper-table' },
+    profile: { type: 'string', default: 'cpu' },
+    filter: { type: 'string', multiple: true, default: [] },
+    keep: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const, 'npx tsx scripts/bench-slots.ts --help');
+  if (v.help) return null;
+  return { spec: v.spec, profile: v.profile, filters: v.filter.length ? v.filter : DEFAULT_FILTERS, keep: v.keep };
 }
 
 /** Runs one sweep through npm; returns its wall time and the lines that say how it went. */
@@ -69,8 +61,12 @@ function runSweep(args: Args, devices: string, dir: string): Promise<{ seconds: 
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  const args = parseSlotArgs(argv);
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
+  }
   const cores = availableParallelism();
   console.log(`${cores} cores; subset: ${args.spec} --profile ${args.profile} ${args.filters.map((f) => `--filter ${f}`).join(' ')}`);
   console.log(`load average before: ${load()}`);
@@ -93,13 +89,7 @@ async function main(): Promise<void> {
   console.log(`2 slots x ${Math.max(1, Math.floor(cores / 2))} thread(s): ${two.toFixed(1)} s`);
   console.log(`1 slot  x ${cores} thread(s): ${one.toFixed(1)} s`);
   console.log(`ratio (1 slot / 2 slots): ${(one / two).toFixed(2)}; faster: ${two <= one ? '2 slots with one thread each' : '1 slot with all threads'}`);
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof UserError) {
-    console.error(`bench-slots: ${err.message}`);
-    process.exit(2);
-  }
-  console.error(err);
-  process.exit(1);
-});
+runCli(main);

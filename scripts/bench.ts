@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendNames, modelSchema, UserError, type BackendName } from '../harness/train/config.ts';
+import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
 import { blasThreads, loadBlasAddon, NATIVE_MATMUL_ENV } from '../harness/train/backend/blas.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
@@ -50,38 +51,31 @@ interface PathResult {
 const RESULT_TAG = 'BENCH_RESULT ';
 const USAGE = 'usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile]';
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = { backend: null, path: 'both', steps: 3, repeats: 3, threads: null, fp16: false, profile: false };
-  const count = (flag: string, v: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} ${v}: give a whole number of at least 1`);
-    return n;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new UserError(`${a} needs a value; see --help`);
-      return v;
-    };
-    if (a === '--backend') {
-      const b = next();
-      if (!(backendNames as readonly string[]).includes(b)) throw new UserError(`--backend ${b}: expected one of ${backendNames.join(', ')}`);
-      args.backend = b as BackendName;
-    } else if (a === '--path') {
-      const p = next();
-      if (p !== 'both' && p !== 'wasm' && p !== 'openblas') throw new UserError(`--path ${p}: expected both, wasm or openblas`);
-      args.path = p;
-    } else if (a === '--steps') args.steps = count(a, next());
-    else if (a === '--repeats') args.repeats = count(a, next());
-    else if (a === '--threads') args.threads = count(a, next());
-    else if (a === '--fp16') args.fp16 = true;
-    else if (a === '--profile') args.profile = true;
-    else if (a === '--help' || a === '-h') {
-      console.log(USAGE);
-      process.exit(0);
-    } else throw new UserError(`unknown argument ${a}; see --help`);
+function parseBenchArgs(argv: string[]): Args | null {
+  const { values: v } = parseCliArgs(argv, {
+    path: { type: 'string', default: 'both' },
+    backend: { type: 'string' },
+    steps: { type: 'string' },
+    repeats: { type: 'string' },
+    threads: { type: 'string' },
+    fp16: { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const, 'npm run bench -- --help');
+  if (v.help) return null;
+  if (v.backend !== undefined && !(backendNames as readonly string[]).includes(v.backend)) {
+    throw new UserError(`--backend ${v.backend}: expected one of ${backendNames.join(', ')}`);
   }
+  if (v.path !== 'both' && v.path !== 'wasm' && v.path !== 'openblas') throw new UserError(`--path ${v.path}: expected both, wasm or openblas`);
+  const args: Args = {
+    backend: (v.backend as BackendName | undefined) ?? null,
+    path: v.path,
+    steps: positiveIntOption(v.steps, '--steps') ?? 3,
+    repeats: positiveIntOption(v.repeats, '--repeats') ?? 3,
+    threads: positiveIntOption(v.threads, '--threads') ?? null,
+    fp16: v.fp16,
+    profile: v.profile,
+  };
   if (args.backend !== null && args.backend !== 'wasm' && args.path !== 'both') {
     throw new UserError(`--path ${args.path} is a matmul path of the wasm backend; drop --backend ${args.backend} or use --backend wasm`);
   }
@@ -258,31 +252,29 @@ function printComparison(wasm: PathResult, blas: PathResult): void {
   console.log(`  target with OpenBLAS: >= 1000 tokens/s; ${blas.tokensPerS >= 1000 ? 'met' : 'not met'} on this run`);
 }
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+async function main(argv: string[]): Promise<number> {
+  const args = parseBenchArgs(argv);
+  if (args === null) {
+    console.log(USAGE);
+    return 0;
+  }
   const bothPaths = args.path === 'both' && (args.backend === null || args.backend === 'wasm');
   if (!bothPaths) {
     const result = await measure(args, args.path === 'both' ? null : args.path);
     if (process.env.BENCH_CHILD === '1') console.log(RESULT_TAG + JSON.stringify(result));
-    return;
+    return 0;
   }
   const wasm = await runChild('wasm', args);
   const addon = loadBlasAddon();
   if (!addon.loaded) {
     console.log('');
     console.log(`openblas path not measured: ${addon.reason}`);
-    return;
+    return 0;
   }
   console.log('');
   const blas = await runChild('openblas', args);
   printComparison(wasm, blas);
+  return 0;
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof UserError) {
-    console.error(`bench: ${err.message}`);
-    process.exit(2);
-  }
-  console.error(err);
-  process.exit(1);
-});
+runCli(main);

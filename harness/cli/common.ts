@@ -31,13 +31,13 @@ export function runCli(main: (argv: string[]) => Promise<number>): void {
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** node:util parseArgs, strict, with its complaints turned into one-line UserErrors. */
-export function parseCliArgs<O extends Options>(argv: string[], options: O, command: string) {
+/** node:util parseArgs, strict, with its complaints turned into one-line UserErrors pointing at helpCommand. */
+export function parseCliArgs<O extends Options>(argv: string[], options: O, helpCommand: string) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (err) {
     const message = (err as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
-    throw new UserError(`${message}; see npm run ${command} -- --help`);
+    throw new UserError(`${message}; see ${helpCommand}`);
   }
 }
 

@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(
     argv,
     { sweep: { type: 'string' }, status: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const,
-    'runs',
+    'npm run runs -- --help',
   );
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);

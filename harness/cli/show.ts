@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(
     argv,
     { db: { type: 'string' }, steps: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const,
-    'show',
+    'npm run show -- --help',
   );
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);

@@ -102,7 +102,7 @@ const EXECUTORS: readonly ExecutorName[] = ['local', 'slurm'];
 async function main(argv: string[]): Promise<number> {
   // The Slurm flags first: they take values (--time 4:00:00) the general parser does not know.
   const { input: slurmFlags, rest: args } = takeSlurmFlags(argv);
-  const { values, positionals } = parseCliArgs(args, OPTIONS, 'sweep');
+  const { values, positionals } = parseCliArgs(args, OPTIONS, 'npm run sweep -- --help');
   if (values.help) {
     say(USAGE);
     return 0;
