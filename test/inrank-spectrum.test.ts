@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
 import { factorGramArrays, singularValuesOfFactors } from '../harness/train/inrank/spectrum.ts';
-import { congruenceArray, singularValuesFromGrams } from '../harness/train/inrank/gram-spectrum.ts';
+import { singularValuesFromGrams } from '../harness/train/inrank/gram-spectrum.ts';
 import { pruneFactors } from '../harness/train/inrank/prune.ts';
-import { choleskyLower, linalgPath, lowerCongruenceNative, setLinalgPath, symmetricEigenvalues } from '../harness/train/inrank/linalg.ts';
+import { choleskyLower, linalgPath, lowerCongruence, setLinalgPath, symmetricEigenvalues } from '../harness/train/inrank/linalg.ts';
 import { EigenvalueDecomposition } from 'ml-matrix';
 import { denseProduct, denseSingularValues, denseTruncation, factorsWithSpectrum, maxAbs, randomMatrix, useCpuBackend } from './inrank-fixtures.ts';
 
@@ -141,7 +141,7 @@ for (const path of ['javascript', 'lapack'] as const) {
         const Lm = Matrix.from1DArray(n, n, L);
         for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) assert.equal(L[i * n + j], 0, `n=${n}: L is lower triangular`);
         assert.ok(maxAbs(Matrix.sub(Lm.mmul(Lm.transpose()), spd)) <= 1e-10 * maxAbs(spd), `n=${n}: L L^T = a`);
-        const core = lowerCongruenceNative(L, Float64Array.from(S.to1DArray()), n) ?? congruenceArray(L, Float64Array.from(S.to1DArray()), n, n, true);
+        const core = lowerCongruence(L, Float64Array.from(S.to1DArray()), n);
         const wantCore = Lm.transpose().mmul(S).mmul(Lm);
         assert.ok(maxAbs(Matrix.sub(Matrix.from1DArray(n, n, core), wantCore)) <= 1e-10 * maxAbs(wantCore), `n=${n}: L^T S L`);
       }

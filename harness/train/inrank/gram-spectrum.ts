@@ -4,7 +4,8 @@
 // B A are the square roots of the eigenvalues of the core C = S^T GB S. Here the core is also
 // formed in float64, so the only float32 rounding left is in the two Grams.
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { choleskyLower, lowerCongruenceNative, symmetricEigenvalues } from './linalg.ts';
+import { choleskyLower, lowerCongruence, symmetricEigenvalues } from './linalg.ts';
+import { congruenceArray } from './symmetric-eigen.ts';
 
 /** Pivots under this fraction of GA's largest diagonal mean A is singular to float32 precision (condition over ~1e3). */
 export const CHOLESKY_FLOOR = 1e-6;
@@ -34,40 +35,6 @@ export function gramRootArray(gramA: Float64Array, k: number): { root: Float64Ar
   return { root: Float64Array.from(eigenRoot(m).to1DArray()), lowerTriangular: false };
 }
 
-/**
- * C = S^T G S for a k x r matrix S and a symmetric k x k G (row-major), an exactly symmetric
- * r x r matrix. A lower-triangular S (r = k) skips its zeros: about k^3 multiply-adds, not 2k^3.
- */
-export function congruenceArray(S: Float64Array, G: Float64Array, k: number, r = k, lowerTriangular = false): Float64Array {
-  if (lowerTriangular && r !== k) throw new Error(`a lower-triangular S must be square (got ${k} x ${r})`);
-  // T = G S (k x r); row p of a lower-triangular S is zero past column p.
-  const T = new Float64Array(k * r);
-  for (let i = 0; i < k; i++) {
-    const ti = i * r;
-    for (let p = 0; p < k; p++) {
-      const gip = G[i * k + p]!;
-      if (gip === 0) continue;
-      const sp = p * r;
-      const last = lowerTriangular ? p : r - 1;
-      for (let j = 0; j <= last; j++) T[ti + j] += gip * S[sp + j]!;
-    }
-  }
-  // C = S^T T: the upper triangle, then mirrored.
-  const C = new Float64Array(r * r);
-  for (let p = 0; p < k; p++) {
-    const sp = p * r;
-    const last = lowerTriangular ? p : r - 1;
-    for (let i = 0; i <= last; i++) {
-      const spi = S[sp + i]!;
-      if (spi === 0) continue;
-      const ci = i * r;
-      for (let j = i; j < r; j++) C[ci + j] += spi * T[sp + j]!;
-    }
-  }
-  for (let i = 0; i < r; i++) for (let j = i + 1; j < r; j++) C[j * r + i] = C[i * r + j]!;
-  return C;
-}
-
 /** Row-major float64 copy of a k x k matrix, made exactly symmetric (a float32 Gram product is symmetric only to rounding). */
 export function symmetrized(g: ArrayLike<number>, k: number): Float64Array {
   const out = new Float64Array(k * k);
@@ -89,6 +56,6 @@ export function singularValuesFromGrams(gramA: ArrayLike<number>, gramB: ArrayLi
   const ga = symmetrized(gramA, k);
   const gb = symmetrized(gramB, k);
   const { root, lowerTriangular } = gramRootArray(ga, k);
-  const core = (lowerTriangular ? lowerCongruenceNative(root, gb, k) : null) ?? congruenceArray(root, gb, k, k, lowerTriangular);
+  const core = lowerTriangular ? lowerCongruence(root, gb, k) : congruenceArray(root, gb, k);
   return symmetricEigenvalues(core, k).map((v) => Math.sqrt(Math.max(0, v)));
 }

@@ -1,6 +1,6 @@
 // The float64 small-matrix routines of a rank determination (Cholesky, the congruence
 // L^T G L, symmetric eigenvalues), from LAPACK through the native addon when it is built and
-// the system OpenBLAS has them, else in JavaScript (symmetric-eigen.ts, gram-spectrum.ts).
+// the system OpenBLAS has them, else in JavaScript (symmetric-eigen.ts).
 // At k = 300 the JavaScript loops take tens of milliseconds per layer; LAPACK a few
 // (scripts/bench-rank.ts measures both). INRANK_NATIVE_LAPACK=0 keeps the JavaScript path.
 import { type BlasAddon, loadBlasAddon, loadedAddon } from '../backend/native-addon.ts';
@@ -48,8 +48,8 @@ export function symmetricEigenvalues(a: Float64Array, n: number): Float64Array {
   return native ? native.symmetricEigenvalues(a, n) : js.symmetricEigenvalues(a, n);
 }
 
-/** C = L^T G L for row-major lower-triangular L and symmetric G; null when only the JavaScript path is there. */
-export function lowerCongruenceNative(L: Float64Array, G: Float64Array, n: number): Float64Array | null {
+/** C = L^T G L for row-major lower-triangular L and symmetric G, exactly symmetric. */
+export function lowerCongruence(L: Float64Array, G: Float64Array, n: number): Float64Array {
   const native = nativeLapack();
-  return native ? native.congruence(L, G, n) : null;
+  return native ? native.congruence(L, G, n) : js.congruenceArray(L, G, n, n, true);
 }

@@ -19,7 +19,8 @@
 // barely move (measured in the tests and by scripts/bench-rank.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
-import { congruenceArray, gramRootArray, symmetrized } from './gram-spectrum.ts';
+import { gramRootArray, symmetrized } from './gram-spectrum.ts';
+import { congruenceArray } from './symmetric-eigen.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
 import { symmetricEigenvalues } from './linalg.ts';
 
@@ -50,7 +51,7 @@ export function factorGrams(a: tf.Tensor2D, b: tf.Tensor2D): FactorGrams {
   return { gramA: Matrix.from1DArray(k, k, gramA), gramB: Matrix.from1DArray(k, k, gramB) };
 }
 
-/** C = S^T G S for a k x r matrix S and a symmetric k x k G (gram-spectrum.ts does the arithmetic on flat arrays). */
+/** C = S^T G S for a k x r matrix S and a symmetric k x k G (symmetric-eigen.ts does the arithmetic on flat arrays). */
 export function congruence(s: Matrix, g: Matrix): Matrix {
   const C = congruenceArray(Float64Array.from(s.to1DArray()), Float64Array.from(g.to1DArray()), s.rows, s.columns);
   return Matrix.from1DArray(s.columns, s.columns, C);
