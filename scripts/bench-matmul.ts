@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, runCli } from '../harness/cli/common.ts';
 import {
   blasThreads, disableNativeMatmul, enableNativeMatmul, loadBlasAddon, setBlasThreads,

@@ -21,7 +21,7 @@ import { linalgPath, type LinalgPath, setLinalgPath } from '../harness/train/inr
 import { SpectrumPool } from '../harness/train/inrank/spectrum-pool.ts';
 import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 
 // The paper trains on 8 GPUs (micro-batch 8 x 8 devices x 8 accumulation steps = 512
 // sequences). Assumed: an H100-class GPU sustains 400 TFLOP/s on this model in mixed

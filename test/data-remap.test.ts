@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 import { applyVocabRemap, buildVocabRemap, unknownFraction } from '../harness/train/data/vocab-remap.ts';
 
 // Training frequencies: id 7 x4, id 3 x3, id 9 x3, id 1 x2, id 5 x1.

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import { cp, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 import { loadCorpus, type DataConfig } from '../harness/train/data/corpus.ts';
 import { Gpt2Tokenizer, isBlankLine } from '../harness/train/data/tokenizer.ts';
 import { locateWikiText, readLines } from '../harness/train/data/wikitext.ts';

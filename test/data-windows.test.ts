@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 import { TokenWindows } from '../harness/train/data/windows.ts';
 
 const ramp = (n: number) => Uint16Array.from({ length: n }, (_, i) => i);

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeEvent, EXIT, type TrainEvent, type StepEvent } from '../harness/train/protocol.ts';
+import { decodeEvent, EXIT, type TrainEvent, type StepEvent } from '../harness/contract/protocol.ts';
 
 const MAIN = join(import.meta.dirname, '..', 'harness', 'train', 'main.ts');
 const CACHE = join(tmpdir(), 'inrank-engine-test-cache');

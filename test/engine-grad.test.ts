@@ -13,7 +13,7 @@ import { embeddingGrad, embeddingLookup } from '../harness/train/ops/embedding.t
 import { fp32 } from '../harness/train/precision/index.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
-import { modelSchema } from '../harness/train/config.ts';
+import { modelSchema } from '../harness/contract/config.ts';
 import { dropoutMask } from '../harness/train/ops/dropout.ts';
 
 const TOL = 2e-2;

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpu, useWasm } from './engine-helpers.ts';
-import { MODEL_PRESETS, modelSchema } from '../harness/train/config.ts';
+import { MODEL_PRESETS, modelSchema } from '../harness/contract/config.ts';
 import { paramCounts, trainingFlopsPerToken, denseMlpCost, lowRankLinearCost } from '../harness/train/model/counts.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';

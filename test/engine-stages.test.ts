@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseRunConfig, UserError, type RunConfigInput } from '../harness/train/config.ts';
-import { EXIT, type TrainEvent } from '../harness/train/protocol.ts';
+import { parseRunConfig, type RunConfigInput } from '../harness/contract/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
+import { EXIT, type TrainEvent } from '../harness/contract/protocol.ts';
 import { train } from '../harness/train/trainer/run.ts';
 import { readCheckpoint, writeCheckpoint } from '../harness/train/checkpoint.ts';
 

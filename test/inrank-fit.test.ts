@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { Matrix } from 'ml-matrix';
 import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
-import type { RankEvent } from '../harness/train/protocol.ts';
+import type { RankEvent } from '../harness/contract/protocol.ts';
 import { fp32, gaussian, orthonormal, useCpuBackend } from './inrank-fixtures.ts';
 
 before(useCpuBackend);

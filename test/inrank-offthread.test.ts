@@ -7,7 +7,7 @@ import { LowRankLinear, type LowRankOptions } from '../harness/train/inrank/lowr
 import { singularValuesFromGrams } from '../harness/train/inrank/gram-spectrum.ts';
 import { SpectrumPool } from '../harness/train/inrank/spectrum-pool.ts';
 import { factorGramArrays } from '../harness/train/inrank/spectrum.ts';
-import { parseRunConfig, type RunConfigInput } from '../harness/train/config.ts';
+import { parseRunConfig, type RunConfigInput } from '../harness/contract/config.ts';
 import { runIdOf } from '../harness/spec/run-id.ts';
 import { fp32, gaussian, randomMatrix, useCpuBackend } from './inrank-fixtures.ts';
 

@@ -4,9 +4,9 @@
 // work the expected table out by hand.
 import { createHash } from 'node:crypto';
 import { openStore, type Store } from '../harness/store/store.ts';
-import { parseRunConfig, type RunConfigInput } from '../harness/train/config.ts';
+import { parseRunConfig, type RunConfigInput } from '../harness/contract/config.ts';
 import type { RunPlan } from '../harness/spec/plan.ts';
-import type { DoneEvent, RunStatus } from '../harness/train/protocol.ts';
+import type { DoneEvent, RunStatus } from '../harness/contract/protocol.ts';
 
 export const LAYERS = ['h.0.mlp.fc1', 'h.0.mlp.fc2', 'h.1.mlp.fc1', 'h.1.mlp.fc2'];
 /** Per-token training FLOPs outside the MLP, and per unit of an MLP layer's active width k (6 x (in + out)). */

@@ -14,7 +14,7 @@ import { buildComparison, type ComparisonRow, type ComparisonTable, type Figure 
 import { renderTable } from '../harness/report/format.ts';
 import { paperNumbers } from '../harness/report/paper.ts';
 import { openStore } from '../harness/store/store.ts';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 
 let dir: string;
 let db: string;

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { planSlots } from '../harness/schedule/devices.ts';
 import type { LaunchResult } from '../harness/schedule/executor.ts';
 import { errorLine, exitVerdict } from '../harness/schedule/exit-verdict.ts';
-import { UserError } from '../harness/train/config.ts';
-import { EXIT } from '../harness/train/protocol.ts';
+import { UserError } from '../harness/contract/errors.ts';
+import { EXIT } from '../harness/contract/protocol.ts';
 
 const twoGpus = { gpus: [{ index: 0, name: 'A' }, { index: 1, name: 'B' }], cores: 16 };
 const cpuOnly = { gpus: [], cores: 4 };

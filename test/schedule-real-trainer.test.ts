@@ -12,7 +12,7 @@ import { runSchedule } from '../harness/schedule/scheduler.ts';
 import { expandSweep } from '../harness/spec/expand.ts';
 import { loadSpec } from '../harness/spec/load.ts';
 import { openStore } from '../harness/store/store.ts';
-import { decodeEvent, encodeEvent, type TrainEvent } from '../harness/train/protocol.ts';
+import { decodeEvent, encodeEvent, type TrainEvent } from '../harness/contract/protocol.ts';
 import { SCRIPTED_CHILD, script } from './fixtures/harness-scripts.ts';
 import { testPlan } from './fixtures/harness-plans.ts';
 

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { clusterAnswers } from '../harness/schedule/slurm-commands.ts';
 import { SlurmExecutor, slurmSlots, type SlurmExecutorOptions, type SlurmLaunchRequest } from '../harness/schedule/slurm-executor.ts';
 import type { RunPlan } from '../harness/spec/plan.ts';
-import type { TrainEvent } from '../harness/train/protocol.ts';
+import type { TrainEvent } from '../harness/contract/protocol.ts';
 import { SCRIPTED_CHILD } from './fixtures/harness-scripts.ts';
 
 const SCRIPT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', 'scripts', 'slurm-cluster.sh');

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { runSchedule } from '../harness/schedule/scheduler.ts';
 import { slurmSlots } from '../harness/schedule/slurm-executor.ts';
 import { openStore } from '../harness/store/store.ts';
-import type { TrainEvent } from '../harness/train/protocol.ts';
+import type { TrainEvent } from '../harness/contract/protocol.ts';
 import { invocations, script } from './fixtures/harness-scripts.ts';
 import { testPlan } from './fixtures/harness-plans.ts';
 import { ensureCluster, launchRequest, quietProgress, scriptedSlurm } from './slurm-cluster-fixture.ts';

@@ -7,7 +7,7 @@ import { expandSweep } from '../harness/spec/expand.ts';
 import { loadSpec } from '../harness/spec/load.ts';
 import { canonicalJson, runIdOf } from '../harness/spec/run-id.ts';
 import { formatPlanSummary, formatPlanTable } from '../harness/spec/table.ts';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 
 const runsDir = join('results', 'runs');
 

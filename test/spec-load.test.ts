@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { defineSweep } from '../harness/spec/define.ts';
 import { listSpecs, loadSpec } from '../harness/spec/load.ts';
 import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from '../harness/spec/profile.ts';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 
 const defineUrl = new URL('../harness/spec/define.ts', import.meta.url).href;
 const dir = mkdtempSync(join(tmpdir(), 'spec-load-'));

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { applyOverrides, OVERRIDE_KEYS, parseOverrides } from '../harness/spec/overrides.ts';
 import { defineSweep } from '../harness/spec/define.ts';
 import { expandSweep } from '../harness/spec/expand.ts';
-import { parseRunConfig, UserError } from '../harness/train/config.ts';
+import { parseRunConfig } from '../harness/contract/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 
 const base = parseRunConfig({});
 

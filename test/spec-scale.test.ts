@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { defineSweep } from '../harness/spec/define.ts';
 import { expandSweep } from '../harness/spec/expand.ts';
 import { formatPlanSummary } from '../harness/spec/table.ts';
-import { parseRunConfig } from '../harness/train/config.ts';
+import { parseRunConfig } from '../harness/contract/config.ts';
 
 test('a 10,000-run grid expands in well under a few seconds', () => {
   // 10 lrs x 10 fixed ranks x 10 weight decays x 10 seeds of single-stage fixed-rank runs:

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../harness/store/schema.ts';
 import { openStore } from '../harness/store/store.ts';
-import { UserError } from '../harness/train/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
 import { testPlan } from './fixtures/harness-plans.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'store-mig-'));

@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import { defineSweep } from '../harness/spec/define.ts';
 import { expandSweep } from '../harness/spec/expand.ts';
 import { openStore } from '../harness/store/store.ts';
-import type { TrainEvent } from '../harness/train/protocol.ts';
+import type { TrainEvent } from '../harness/contract/protocol.ts';
 import { testPlan } from './fixtures/harness-plans.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'store-rt-'));

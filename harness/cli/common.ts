@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { REPO_ROOT } from '../schedule/repo-root.ts';
 import { openStore, type Store } from '../store/store.ts';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 
 export const DEFAULT_DB = resolve(REPO_ROOT, 'results', 'inrank.db');
 export const DEFAULT_RUNS_DIR = resolve(REPO_ROOT, 'results', 'runs');

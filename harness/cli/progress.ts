@@ -5,7 +5,7 @@
 import type { ProgressSink } from '../schedule/progress-sink.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
-import type { TrainEvent } from '../train/protocol.ts';
+import type { TrainEvent } from '../contract/protocol.ts';
 import { formatDuration, formatNumber } from './common.ts';
 
 interface ActiveRun {

@@ -5,7 +5,7 @@ import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { FORMATS, type Format } from '../report/format.ts';
 import { makeReport } from '../report/report.ts';

@@ -1,7 +1,7 @@
 // npm run runs [-- options]: the stored runs as a table.
 import Table from 'cli-table3';
 import type { RunFilter, StoredRunStatus } from '../store/rows.ts';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { dbPath, formatCount, formatDuration, formatNumber, openExistingStore, parseCliArgs, runCli } from './common.ts';
 
 const USAGE = `usage: npm run runs [-- options]

@@ -1,6 +1,6 @@
 // npm run show <run> [-- options]: one run in full: what it was, how it ended, its config,
 // its metrics over steps, its rank history and checkpoints, its error.
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { dbPath, openExistingStore, parseCliArgs, runCli } from './common.ts';
 import { describeRun } from './describe-run.ts';
 

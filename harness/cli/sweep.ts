@@ -11,7 +11,8 @@ import { runSweep } from '../schedule/run-sweep.ts';
 import { collectSlurmRuns, submitDetached } from '../schedule/slurm-detach.ts';
 import { SlurmExecutor, slurmSlots } from '../schedule/slurm-executor.ts';
 import { askCancelOrLeave } from '../schedule/slurm-interrupt.ts';
-import { resourceArgs, SLURM_FLAGS, takeSlurmFlags, type SlurmOptionsInput } from '../schedule/slurm-options.ts';
+import type { SlurmOptionsInput } from '../contract/slurm-options.ts';
+import { resourceArgs, SLURM_FLAGS, takeSlurmFlags } from '../schedule/slurm-options.ts';
 import { expandSweep } from '../spec/expand.ts';
 import { listSpecs, loadSpec, EXPERIMENTS_DIR } from '../spec/load.ts';
 import { placementOf } from '../spec/placement.ts';
@@ -20,7 +21,7 @@ import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from 
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import type { RunPlan } from '../spec/plan.ts';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import {
   DEFAULT_RUNS_DIR, dbPath, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption, runCli,
 } from './common.ts';

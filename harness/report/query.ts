@@ -3,8 +3,8 @@
 // sweep is still writing (WAL readers do not block the writer).
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { UserError } from '../train/config.ts';
-import type { RankEvent } from '../train/protocol.ts';
+import { UserError } from '../contract/errors.ts';
+import type { RankEvent } from '../contract/protocol.ts';
 import type { MetricRow, RankEventRow, RunRow, SweepRow } from '../store/rows.ts';
 
 export type AxisValue = string | number | boolean;

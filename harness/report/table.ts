@@ -4,7 +4,7 @@
 import type { AxisValue, SweepData } from './query.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
-import { runConfigSchema } from '../train/config.ts';
+import { runConfigSchema } from '../contract/config.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import type { Slot } from './executor.ts';
 import { REPO_ROOT } from './repo-root.ts';
 

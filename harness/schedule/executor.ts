@@ -1,8 +1,8 @@
 // Where a run's child runs is the executor's business alone: the scheduler hands it a config
 // and a slot, and gets back the child's events as they arrive and how the child ended.
 // A local executor (child processes on this machine) exists; a Slurm one implements the same.
-import type { RunConfig } from '../train/config.ts';
-import type { TrainEvent } from '../train/protocol.ts';
+import type { RunConfig } from '../contract/config.ts';
+import type { TrainEvent } from '../contract/protocol.ts';
 
 /** One place a run can run: a GPU, a CPU core, a cluster allocation. */
 export interface Slot {

@@ -1,7 +1,7 @@
 // How a child's end maps to a run status, and whether it is worth another attempt:
 // only crashes (exit 1, death by a signal, a silent exit) are retried; divergence and user
 // errors would end the same way again.
-import { EXIT, type DoneEvent, type ErrorEvent } from '../train/protocol.ts';
+import { EXIT, type DoneEvent, type ErrorEvent } from '../contract/protocol.ts';
 import type { LaunchResult } from './executor.ts';
 
 export interface Verdict {

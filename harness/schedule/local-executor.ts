@@ -7,7 +7,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync }
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-import { decodeEvent } from '../train/protocol.ts';
+import { decodeEvent } from '../contract/protocol.ts';
 import type { Executor, JobRef, LaunchRequest, LaunchResult } from './executor.ts';
 import { REPO_ROOT, TRAINER_ENTRY } from './repo-root.ts';
 

@@ -1,7 +1,7 @@
 // What the scheduler tells whoever shows progress (a live terminal view, plain log lines).
 import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
-import type { TrainEvent } from '../train/protocol.ts';
+import type { TrainEvent } from '../contract/protocol.ts';
 
 export interface ProgressSink {
   /** The sweep's runs, and those already finished by an earlier sweep (not run again). */

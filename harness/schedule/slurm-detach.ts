@@ -5,8 +5,8 @@
 // reattaches to jobs still running through the executor.
 import type { RunPlan } from '../spec/plan.ts';
 import type { Store } from '../store/store.ts';
-import type { RunConfig } from '../train/config.ts';
-import type { DoneEvent, ErrorEvent } from '../train/protocol.ts';
+import type { RunConfig } from '../contract/config.ts';
+import type { DoneEvent, ErrorEvent } from '../contract/protocol.ts';
 import { exitVerdict } from './exit-verdict.ts';
 import { ownerAlive } from './recover.ts';
 import { SlurmExecutor, slurmSlots } from './slurm-executor.ts';

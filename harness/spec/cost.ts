@@ -1,6 +1,6 @@
 // Expected cost of a run: analytic training FLOPs, used only to order runs (longest first) and
 // to show a dry run's size. The trainer reports its own exact FLOPs per token.
-import { maxRankOf, type RunConfig } from '../train/config.ts';
+import { maxRankOf, type RunConfig } from '../contract/config.ts';
 
 /**
  * Approximate training-split sizes in GPT-2 tokens, to estimate steps per epoch when a run is

@@ -2,8 +2,9 @@
 // Playwright's defineConfig) and validated again here at run time, because a spec may also come
 // from plain JavaScript or be edited without a type check.
 import { z } from 'zod';
-import { slurmOptionsSchema } from '../schedule/slurm-options.ts';
-import { runConfigSchema, UserError } from '../train/config.ts';
+import { slurmOptionsSchema } from '../contract/slurm-options.ts';
+import { runConfigSchema } from '../contract/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, isPlainObject } from './paths.ts';
 import type { SweepSpec, SweepSpecInput } from './types.ts';

@@ -4,7 +4,8 @@
 //   -> --data-dir -> command-line overrides
 // and method inrank becomes a stage 1 and a stage 2 that loads its pruned checkpoint.
 import { join } from 'node:path';
-import { UserError, type RunConfig } from '../train/config.ts';
+import { type RunConfig } from '../contract/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { expectedCost } from './cost.ts';
 import { didYouMean } from './closest.ts';
 import { filterPlans, valueMatches } from './filter.ts';

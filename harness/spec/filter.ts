@@ -1,7 +1,7 @@
 // --filter key=value: keep the runs whose axes or resolved config match. Repeating a key (or
 // key=a,b) matches any of its values; different keys must all match. A kept stage 2 keeps its
 // stage 1, which it cannot run without.
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, getPath, parseCliValue } from './paths.ts';
 import type { RunPlan } from './plan.ts';

@@ -3,7 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import { isSweepSpec, withSpecName } from './define.ts';
 import { expandSweep } from './expand.ts';

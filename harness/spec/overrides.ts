@@ -1,7 +1,8 @@
 // Command-line overrides, `key=value`: our dot paths (train.lr=3e-4) and the paper's Hydra
 // names where they map (trainer.precision=16, model.mlp_cfg.linear1_cfg.init_modes=254), so a
 // line copied from the paper's README works. Applied after the profile.
-import { UserError, type RunConfig } from '../train/config.ts';
+import { type RunConfig } from '../contract/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, parseCliValue, setPath } from './paths.ts';
 import { parsePlannedConfig } from './resolve.ts';

@@ -1,6 +1,6 @@
 // Dot paths into RunConfig ('train.lr', 'inrank.explainedRatio', 'method'): the one vocabulary
 // shared by spec axes, include / exclude rules, command-line overrides and --filter.
-import { runConfigSchema, type RunConfig } from '../train/config.ts';
+import { runConfigSchema, type RunConfig } from '../contract/config.ts';
 
 type Group = keyof RunConfig & string;
 

@@ -1,6 +1,6 @@
 // A run plan: one training run as a sweep expands it, before anything runs.
 // The spec layer produces plans; the scheduler and the store consume them.
-import type { RunConfig } from '../train/config.ts';
+import type { RunConfig } from '../contract/config.ts';
 
 export interface RunPlan {
   /** Stable id: hash of the normalized resolved config (paths and display names excluded; a stage 2 includes its stage 1's id). */

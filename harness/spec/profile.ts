@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { profiles as sharedProfiles } from '../../experiments/profiles.ts';
-import { UserError } from '../train/config.ts';
+import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import type { Axes, ConfigPatch, ModelSettings, Placement, Profile, SeedRule, SweepSpec } from './types.ts';
 

@@ -1,7 +1,8 @@
 // Parsing a resolved run config during expansion. A plan may be expanded (dry run, --list,
 // tests) before the data folder is known, so a missing data.dataDir is not an error here:
 // checkProfileRequirements and the trainer refuse it where it matters.
-import { parseRunConfig, UserError, type RunConfig } from '../train/config.ts';
+import { parseRunConfig, type RunConfig } from '../contract/config.ts';
+import { UserError } from '../contract/errors.ts';
 
 const DATA_DIR_PLACEHOLDER = '(data dir to be given with --data-dir)';
 

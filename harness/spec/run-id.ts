@@ -3,7 +3,7 @@
 // settings a method never reads are dropped (a full-rank run is the same run whatever the
 // InRank block says), so two sweeps that share a run train it once.
 import { createHash } from 'node:crypto';
-import type { RunConfig } from '../train/config.ts';
+import type { RunConfig } from '../contract/config.ts';
 
 /** The config as it bears on the result, with a stage 2's checkpoint path replaced by its stage 1's id. */
 export function normalizeForId(config: RunConfig, stage1Id: string | null = null): Record<string, unknown> {

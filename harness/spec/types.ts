@@ -1,5 +1,5 @@
 // The shapes of sweep specs and profiles: what a file in experiments/ writes, checked by tsc.
-import type { RunConfig, RunConfigInput } from '../train/config.ts';
+import type { RunConfig, RunConfigInput } from '../contract/config.ts';
 import type { ConfigPath, ConfigPathValue } from './paths.ts';
 
 export type Method = RunConfig['method'];

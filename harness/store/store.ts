@@ -6,8 +6,8 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunPlan } from '../spec/plan.ts';
-import type { DoneEvent, RunStatus, TrainEvent } from '../train/protocol.ts';
-import { UserError } from '../train/config.ts';
+import type { DoneEvent, RunStatus, TrainEvent } from '../contract/protocol.ts';
+import { UserError } from '../contract/errors.ts';
 import { MIGRATIONS } from './schema.ts';
 import type {
   ArtifactRow,

@@ -3,8 +3,8 @@
 // file and renamed, so a reader never sees a half-written checkpoint.
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { RunConfig, ModelConfig } from './config.ts';
-import { UserError } from './config.ts';
+import type { RunConfig, ModelConfig } from '../contract/config.ts';
+import { UserError } from '../contract/errors.ts';
 import type { LossScalerState } from './precision/scaler.ts';
 
 const MAGIC = 'INRANKCK';

@@ -1,8 +1,9 @@
 // The trainer child process: npm run train -- <config.json> [--resume] [--backend NAME]
 // stdout carries protocol events only (one JSON object per line); logs go to stderr.
 import { readFileSync } from 'node:fs';
-import { backendNames, parseRunConfig, UserError, type BackendName } from './config.ts';
-import { EXIT, encodeEvent, type TrainEvent } from './protocol.ts';
+import { backendNames, parseRunConfig, type BackendName } from '../contract/config.ts';
+import { UserError } from '../contract/errors.ts';
+import { EXIT, encodeEvent, type TrainEvent } from '../contract/protocol.ts';
 import { train } from './trainer/run.ts';
 
 const USAGE = `usage: npm run train -- <run-config.json> [--resume] [--backend ${backendNames.join('|')}]

@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type BackendName } from '../config.ts';
+import { type BackendName } from '../../contract/config.ts';
+import { UserError } from '../../contract/errors.ts';
 
 export type MatmulPathName = 'wasm' | 'tensorflow' | 'cpu' | 'openblas';
 

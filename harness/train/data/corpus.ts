@@ -2,7 +2,8 @@
 // Text -> GPT-2 ids goes through the content-keyed cache (raw GPT-2 ids are cached); the
 // optional top-K vocabulary remap runs after the cache, so one cache serves every K.
 import { performance } from 'node:perf_hooks';
-import { UserError, type RunConfig } from '../config.ts';
+import { type RunConfig } from '../../contract/config.ts';
+import { UserError } from '../../contract/errors.ts';
 import { brownSplits } from './brown.ts';
 import { loadSplitTokens, SPLITS, type SplitName, type SplitText, type SplitTokens } from './split-tokens.ts';
 import type { TokenIds } from './token-buffer.ts';

@@ -1,7 +1,7 @@
 // Optional smaller vocabulary (data.vocabTopK = K), a deviation from the reference for small
 // CPU runs where a 50257-row embedding would dominate the model: keep the K-1 most frequent
 // training ids, renumbered by frequency rank, and send every other id to one unknown id K-1.
-import { UserError } from '../config.ts';
+import { UserError } from '../../contract/errors.ts';
 import { allocateIds, type TokenIds } from './token-buffer.ts';
 
 export interface VocabRemap {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { UserError } from '../config.ts';
+import { UserError } from '../../contract/errors.ts';
 import { SPLITS, type SplitName, type SplitText } from './split-tokens.ts';
 
 export type WikiTextCorpus = 'wikitext-103' | 'wikitext-2';

@@ -2,7 +2,7 @@
 // cuts them: window i spans tokens[i*context ... i*context + context] (context + 1 tokens),
 // consecutive windows share one boundary token, and a last partial window is dropped.
 // Inputs are a window's first `context` ids, targets its last `context` (shifted by one).
-import { UserError } from '../config.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { TokenIds } from './token-buffer.ts';
 
 export class TokenWindows {

@@ -3,9 +3,9 @@
 // modes, a counter of training forward passes, and the rank determination of the
 // paper's reference code (DESIGN.md, "InRank-Efficient linear layer").
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../config.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { LinearForward, LinearLayer, Param, Precision } from '../model/linear.ts';
-import type { RankEvent } from '../protocol.ts';
+import type { RankEvent } from '../../contract/protocol.ts';
 import { kaimingUniform } from './init.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
 import { pruneFactors } from './prune.ts';

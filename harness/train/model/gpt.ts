@@ -1,7 +1,7 @@
 // GPT-2 (HF layout: pre-LayerNorm blocks, learned positions, GELU tanh, tied LM head) with
 // explicit forward/backward: every piece returns its output and a closure for its gradient.
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../config.ts';
+import type { ModelConfig } from '../../contract/config.ts';
 import type { LinearFactory, LinearLayer, Param, Precision } from './linear.ts';
 import { DenseLinear } from './dense-linear.ts';
 import { layerNorm } from '../ops/layernorm.ts';

@@ -6,7 +6,7 @@
 // output's gradient to the input's gradient and the parameters' gradients. The
 // trainer never uses tfjs autodiff for the model, so only fast kernels run.
 import type * as tf from '@tensorflow/tfjs-core';
-import type { RankEvent } from '../protocol.ts';
+import type { RankEvent } from '../../contract/protocol.ts';
 
 export interface Param {
   /** Name local to the layer ('weight', 'bias', 'A', 'B'); the model prefixes the layer's path. */

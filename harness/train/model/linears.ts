@@ -1,6 +1,6 @@
 // Picks the MLP linear layer for a run's method: full -> dense; fixed / inrank -> the low-rank
 // layer of harness/train/inrank.
-import { maxRankOf, type RunConfig } from '../config.ts';
+import { maxRankOf, type RunConfig } from '../../contract/config.ts';
 import type { LinearFactory } from './linear.ts';
 import type { SpectrumPool } from '../inrank/spectrum-pool.ts';
 import { DenseLinear } from './dense-linear.ts';

@@ -1,6 +1,6 @@
 // Moving model and optimizer tensors in and out of checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../config.ts';
+import { UserError } from '../../contract/errors.ts';
 import type { NamedArray } from '../checkpoint.ts';
 import type { GPT } from '../model/gpt.ts';
 import type { AdamW } from '../optim/adamw.ts';

@@ -4,9 +4,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type RunConfig } from '../config.ts';
-import type { DoneEvent, ExitCode, FinalMetrics, ParamCounts, RunStatus, TrainEvent } from '../protocol.ts';
-import { EXIT } from '../protocol.ts';
+import { type RunConfig } from '../../contract/config.ts';
+import { UserError } from '../../contract/errors.ts';
+import type { DoneEvent, ExitCode, FinalMetrics, ParamCounts, RunStatus, TrainEvent } from '../../contract/protocol.ts';
+import { EXIT } from '../../contract/protocol.ts';
 import { selectBackend } from '../backend/select.ts';
 import { loadCorpus } from '../data/corpus.ts';
 import { TokenWindows } from '../data/windows.ts';

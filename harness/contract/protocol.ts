@@ -1,5 +1,5 @@
 // The trainer child speaks this protocol on stdout: one JSON object per line.
-// It is the only module the rest of the harness imports from train/.
+// It is part of the contract: the trainer writes it; the scheduler, the store and the report read it.
 
 export const EXIT = {
   ok: 0,

@@ -1,6 +1,7 @@
 // One run's configuration: what the trainer child reads, and what a sweep spec resolves to.
 // Defaults are the paper's reference values (DESIGN.md); profiles scale them down.
 import { z } from 'zod';
+import { describeZodIssue, UserError } from './errors.ts';
 
 export const MODEL_PRESETS = {
   gpt2: { nEmbd: 768, nHead: 12, nLayer: 12 },
@@ -128,20 +129,10 @@ export type RunConfigInput = z.input<typeof runConfigSchema>;
 export type ModelConfig = RunConfig['model'];
 export type InRankConfig = RunConfig['inrank'];
 
-/** A user's mistake: reported as one line, exit code 2. */
-export class UserError extends Error {
-  override name = 'UserError';
-}
-
 /** Validates a raw config; a problem becomes one UserError line naming the key. */
 export function parseRunConfig(raw: unknown): RunConfig {
   const result = runConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const where = issue.path.length ? issue.path.join('.') : '(root)';
-    const what = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message;
-    throw new UserError(`run config: ${where}: ${what}`);
-  }
+  if (!result.success) throw new UserError(`run config: ${describeZodIssue(result.error)}`);
   const cfg = result.data;
   if (cfg.model.nEmbd % cfg.model.nHead !== 0) {
     throw new UserError(`run config: model.nEmbd (${cfg.model.nEmbd}) must be divisible by model.nHead (${cfg.model.nHead})`);
