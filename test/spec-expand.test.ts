@@ -64,7 +64,9 @@ test('profile settings reach the runs: sizes, per-model lr / micro-batch, fixed 
   assert.deepEqual([large.train.lr, large.train.microBatch, large.train.globalBatch, large.inrank.initModes, large.inrank.bufferModes], [1.5e-4, 4, 512, 313, 0]);
   const small = find('gpt2-inrank-fp32-s1113-stage1').config;
   assert.deepEqual([small.train.lr, small.train.microBatch, small.train.maxEpochs, small.train.warmupSteps, small.train.weightDecay], [6e-4, 8, 100, null, 0.1]);
-  assert.deepEqual(small.inrank, { initModes: 2, bufferModes: 100, explainedRatio: 0.9, warmupIter: 200, gapIter: 25, initScale: 1, microBatchesPerTick: 8, determinationLag: 0, determinationWorkers: 2 });
+  assert.deepEqual(small.inrank, { initModes: 2, bufferModes: 100, explainedRatio: 0.9, warmupIter: 200, gapIter: 25, initScale: 1, microBatchesPerTick: 8, determinationLag: 0, determinationWorkers: 2, countEvalPasses: true });
+  // The three reference behaviours are the defaults (issue 14).
+  assert.deepEqual([small.train.decayEmbeddings, small.model.activation], [false, 'reference']);
   assert.equal(small.stage.stage1Steps, 130);
   assert.equal(small.data.corpus, 'wikitext-103');
   assert.equal(find('gpt2-medium-fixed-fp32-s1113').config.inrank.initModes, 287);

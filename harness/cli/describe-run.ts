@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { RunRow } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
+import { missingLaterSettings } from '../contract/stored-config.ts';
 import { formatCount, formatDuration, formatNumber } from './common.ts';
 
 export function describeRun(store: Store, r: RunRow, trainRows: number): string {
@@ -28,7 +29,12 @@ export function describeRun(store: Store, r: RunRow, trainRows: number): string 
   kv('folder', `${r.run_dir} (log: ${join(r.run_dir, 'train.log')})`);
 
   out.push('', 'config');
-  out.push(JSON.stringify(JSON.parse(r.config), null, 2).replace(/^/gm, '  '));
+  const stored = JSON.parse(r.config) as Record<string, unknown>;
+  out.push(JSON.stringify(stored, null, 2).replace(/^/gm, '  '));
+  const predates = missingLaterSettings(stored);
+  if (predates.length) {
+    out.push(`  (stored before these settings existed; it ran with ${predates.map((s) => `${s.key}=${s.value}`).join(', ')})`);
+  }
 
   const train = store.metrics(r.id, 'train');
   if (train.length) {

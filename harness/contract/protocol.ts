@@ -65,7 +65,7 @@ export interface EvalEvent {
 export interface RankEvent {
   type: 'rank';
   step: number;
-  /** Training forward passes counted by the layer when it decided. */
+  /** Forward passes counted by the layer when it decided (in ticks; evaluation ones too with inrank.countEvalPasses). */
   counter: number;
   layer: string;
   currentModes: number;

@@ -4,7 +4,7 @@
 import type { AxisValue, SweepData } from './query.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
-import { runConfigSchema } from '../contract/config.ts';
+import { readStoredConfig } from '../contract/stored-config.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -53,10 +53,9 @@ function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | unde
   return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
 }
 
-/** A stored config with today's defaults filled in: a run stored before a setting existed ran at its default. */
+/** A stored config with what the run ran with filled in (contract/stored-config.ts). */
 function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
-  const parsed = runConfigSchema.safeParse(config);
-  return parsed.success ? parsed.data : config;
+  return readStoredConfig(config);
 }
 
 type PerSeed = { value: number } | { note: string };

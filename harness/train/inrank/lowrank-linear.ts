@@ -1,6 +1,7 @@
 // The InRank-Efficient linear layer (and, with bufferModes 0 and determineRank false,
 // the fixed-rank baseline): y = (x A[:k]^T) B[:, :k]^T + bias with k = current + buffer
-// modes, a counter of training forward passes, and the rank determination of the
+// modes, a counter of forward passes (training ones here; the trainer adds evaluation ones
+// through countForwardPasses), and the rank determination of the
 // paper's reference code (DESIGN.md, "InRank-Efficient linear layer").
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../contract/errors.ts';
@@ -220,6 +221,23 @@ export class LowRankLinear implements LinearLayer {
     // training forward since the last one still counts, so the counter never stalls.
     if (this.opts.timing === 'after-forward' || !this.tickedSinceReport) this.tick();
     this.tickedSinceReport = false;
+    return this.takeEvents(step, layerName);
+  }
+
+  /**
+   * Counts `ticks` forward passes that train nothing (evaluation: the reference's layer counts
+   * those too): each advances the counter by one, as one eval batch on each of the
+   * microBatchesPerTick devices would, and runs a determination where one is due, before the
+   * forward of that tick. Returns the events of the determinations that ran.
+   */
+  countForwardPasses(ticks: number, step: number, layerName: string): RankEvent[] {
+    checkInt('ticks', ticks, 0);
+    for (let i = 0; i < ticks; i++) this.advanceCounter();
+    return this.takeEvents(step, layerName);
+  }
+
+  /** The decisions since the last call, as rank events numbered with `step`. */
+  private takeEvents(step: number, layerName: string): RankEvent[] {
     const events = this.decisions.map(
       (d): RankEvent => ({
         type: 'rank',
@@ -236,10 +254,15 @@ export class LowRankLinear implements LinearLayer {
     return events;
   }
 
-  /** One counted micro-batch: every microBatchesPerTick-th (the first of each group) advances the counter. */
+  /** One counted training micro-batch: every microBatchesPerTick-th (the first of each group) advances the counter. */
   private tick(): void {
     this.microBatches += 1;
     if ((this.microBatches - 1) % this.opts.microBatchesPerTick !== 0) return;
+    this.advanceCounter();
+  }
+
+  /** counter + 1: applies an in-flight rank that is due, then determines if the counter is due. */
+  private advanceCounter(): void {
     this.counter += 1;
     if (this.inFlight && this.inFlight.applyAt <= this.counter) this.applyInFlight();
     const { determineRank, warmupIter, gapIter, determinationLag } = this.opts;

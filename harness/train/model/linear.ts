@@ -47,6 +47,11 @@ export interface LinearLayer {
    * may run a rank determination. Returns the events of a determination, if one ran.
    */
   afterTrainingForward?(step: number, layerName: string): RankEvent[];
+  /**
+   * InRank layers: counts `ticks` evaluation forward passes (one tick = one eval batch per
+   * device), determining where due. Returns the events of the determinations that ran.
+   */
+  countForwardPasses?(ticks: number, step: number, layerName: string): RankEvent[];
   dispose(): void;
 }
 

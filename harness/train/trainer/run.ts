@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { type RunConfig } from '../../contract/config.ts';
+import { resolveActivation, type RunConfig } from '../../contract/config.ts';
 import { UserError } from '../../contract/errors.ts';
 import type { DoneEvent, ExitCode, FinalMetrics, ParamCounts, RunStatus, TrainEvent } from '../../contract/protocol.ts';
 import { EXIT } from '../../contract/protocol.ts';
@@ -16,11 +16,13 @@ import { linearFactoryFor } from '../model/linears.ts';
 import { SpectrumPool } from '../inrank/spectrum-pool.ts';
 import { paramCounts, trainingFlopsPerToken, lowRankLinearCost, type MlpCost } from '../model/counts.ts';
 import { AdamW, clipCoefficient } from '../optim/adamw.ts';
+import { withEmbeddingDecay } from '../optim/param-groups.ts';
 import { linearWarmupDecay } from '../optim/schedule.ts';
 import { precisionOf } from '../precision/index.ts';
 import { LossScaler } from '../precision/scaler.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader, type LoadedCheckpoint, type TrainingState } from '../checkpoint.ts';
 import { EpochBatches } from './batches.ts';
+import { evalTicker } from './eval-ticks.ts';
 import { accumulate, evalLoss, runMicroBatch } from './micro-batch.ts';
 import { layerStates, loadModelTensors, modelTensors, prunedTensors, restoreLayerStates } from './model-state.ts';
 
@@ -88,8 +90,9 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
     const pinned = spectrumPool.size > 1 ? '; OpenBLAS at 1 thread' : '';
     io.log(`rank determinations on ${spectrumPool.size} worker thread(s) (float64 work in ${spectrumPool.linalgPath}${pinned}), applied ${cfg.inrank.determinationLag} tick(s) after measurement`);
   }
-  const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax, spectrumPool));
-  const params = model.params();
+  const activation = resolveActivation(cfg.model.activation, cfg.method);
+  const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax, spectrumPool), { activation });
+  const params = withEmbeddingDecay(model.params(), cfg.train.decayEmbeddings);
   const optim = new AdamW(params, cfg.train);
   try {
     const scaler = new LossScaler(cfg.precision.initScale, cfg.precision.growthInterval);
@@ -169,12 +172,17 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       io.emit({ type: 'checkpoint', step: state.step, path: lastPath, kind });
     };
 
+    const ticker = evalTicker(cfg, model, io.emit); // evaluation passes on the InRank counter
+    const evalTotal = (split: 'valid' | 'test'): number => {
+      const w = split === 'valid' ? validW : testW;
+      return Math.min(w.count, split === 'valid' && cfg.train.evalBatches !== null ? cfg.train.evalBatches * micro : w.count);
+    };
     const evaluate = (split: 'valid' | 'test'): number => {
       const w = split === 'valid' ? validW : testW;
-      const cap = split === 'valid' && cfg.train.evalBatches !== null ? cfg.train.evalBatches * micro : w.count;
-      const total = Math.min(w.count, cap);
+      const total = evalTotal(split);
       let sum = 0;
       for (let start = 0; start < total; start += micro) {
+        ticker.beforeEvalChunk(start, state.step);
         const n = Math.min(micro, total - start);
         const idx = Array.from({ length: n }, (_, i) => start + i);
         const inp = new Int32Array(n * context);
@@ -223,6 +231,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
 
     let nonFiniteStreak = 0;
     let stopReason: string | null = null;
+    if (!source) ticker.sanityCheck(evalTotal('valid'), state.step); // Lightning's sanity check, on a fresh start only
     while (state.step < endStep) {
       if (io.stopRequested()) {
         saveLast('interrupt');
@@ -296,6 +305,8 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
     }
 
     if (cfg.stage.kind === 'stage1') {
+      // The reference tests after fit and before pruning; its test batches tick the counter.
+      const testLoss = cfg.inrank.countEvalPasses ? evaluate('test') : null;
       const { tensors, ranks } = prunedTensors(model, optim);
       const costs: MlpCost[] = [];
       for (let i = 0; i < cfg.model.nLayer; i++) {
@@ -311,7 +322,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       writeCheckpoint(prunedPath, { ...h, kind: 'pruned', pruned: true, ranks, params: prunedParams, layerStates: {} }, tensors);
       io.emit({ type: 'prune', step: state.step, ranks, params: prunedParams, flopsPerToken: prunedFlops });
       io.emit({ type: 'checkpoint', step: state.step, path: prunedPath, kind: 'pruned' });
-      return finish('done', 'stage 1 complete: pruned', null, prunedPath, { params: prunedParams, flopsPerToken: prunedFlops });
+      return finish('done', 'stage 1 complete: pruned', testLoss, prunedPath, { params: prunedParams, flopsPerToken: prunedFlops });
     }
 
     if (state.lastValidLoss === null || stopReason === null) {
