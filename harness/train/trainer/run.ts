@@ -93,6 +93,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const activation = resolveActivation(cfg.model.activation, cfg.method);
   const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, fixedRanks, nominalMax, spectrumPool), { activation });
   const params = withEmbeddingDecay(model.params(), cfg.train.decayEmbeddings);
+  io.log(`MLP activation ${activation}; embeddings ${cfg.train.decayEmbeddings ? '' : 'not '}decayed; InRank counter ${cfg.inrank.countEvalPasses ? 'counts evaluation passes too' : 'counts training passes only'}`);
   const optim = new AdamW(params, cfg.train);
   try {
     const scaler = new LossScaler(cfg.precision.initScale, cfg.precision.growthInterval);
