@@ -1,0 +1,29 @@
+// Stage 1's end: every InRank layer cut to its current rank by truncated SVD, the pruned
+// checkpoint that stage 2 loads, and the size the run ends with (smaller than it trained).
+import { join } from 'node:path';
+import type { ExitCode } from '../../contract/protocol.ts';
+import { writeCheckpoint } from '../checkpoint.ts';
+import { lowRankLinearCost, paramCounts, trainingFlopsPerToken, type MlpCost } from '../model/counts.ts';
+import type { TrainerIO } from './io.ts';
+import { prunedTensors } from './model-state.ts';
+import type { TrainingSession } from './session.ts';
+
+export function prune(session: TrainingSession, io: TrainerIO): ExitCode {
+  const { cfg, state } = session;
+  const { tensors, ranks } = prunedTensors(session.model, session.optim);
+  const costs: MlpCost[] = [];
+  for (let i = 0; i < cfg.model.nLayer; i++) {
+    const c = cfg.model.nEmbd;
+    const a = lowRankLinearCost(c, 4 * c, ranks[`h.${i}.mlp.fc1`]!);
+    const b = lowRankLinearCost(4 * c, c, ranks[`h.${i}.mlp.fc2`]!);
+    costs.push({ params: a.params + b.params, macsPerToken: a.macsPerToken + b.macsPerToken });
+  }
+  const params = paramCounts(cfg.model, costs);
+  const flopsPerToken = trainingFlopsPerToken(cfg.model, costs);
+  const prunedPath = join(cfg.outDir, 'pruned.ckpt');
+  const header = session.checkpointHeader('final');
+  writeCheckpoint(prunedPath, { ...header, kind: 'pruned', pruned: true, ranks, params, layerStates: {} }, tensors);
+  io.emit({ type: 'prune', step: state.step, ranks, params, flopsPerToken });
+  io.emit({ type: 'checkpoint', step: state.step, path: prunedPath, kind: 'pruned' });
+  return session.finish('done', 'stage 1 complete: pruned', null, prunedPath, { params, flopsPerToken });
+}
