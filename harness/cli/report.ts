@@ -9,9 +9,9 @@ import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { FORMATS, type Format } from '../report/format.ts';
 import { makeReport } from '../report/report.ts';
-import { clusterAnswers } from '../schedule/slurm-commands.ts';
-import { collectSlurmRuns } from '../schedule/slurm-detach.ts';
-import { SlurmExecutor } from '../schedule/slurm-executor.ts';
+import { clusterAnswers } from '../schedule/slurm/commands.ts';
+import { collectSlurmRuns } from '../schedule/slurm/detach.ts';
+import { SlurmExecutor } from '../schedule/slurm/executor.ts';
 import { openStore } from '../store/store.ts';
 
 const HELP = `usage: npm run report [-- options]

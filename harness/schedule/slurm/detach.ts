@@ -3,12 +3,12 @@
 // files of runs whose harness is gone and stores what they wrote, and the final status of
 // those whose job ended. A later sweep (or `npm run report`) calls it; a later sweep also
 // reattaches to jobs still running through the executor.
-import type { RunPlan } from '../spec/plan.ts';
-import type { Store } from '../store/store.ts';
-import { exitVerdict } from './exit-verdict.ts';
-import { ownerAlive } from './recover.ts';
-import { blocksDependents, isFinished, prerequisiteFailed, recordEvents, startLaunch } from './run-lifecycle.ts';
-import { SlurmExecutor, slurmSlots } from './slurm-executor.ts';
+import type { RunPlan } from '../../spec/plan.ts';
+import type { Store } from '../../store/store.ts';
+import { exitVerdict } from '../exit-verdict.ts';
+import { ownerAlive } from '../recover.ts';
+import { blocksDependents, isFinished, prerequisiteFailed, recordEvents, startLaunch } from '../run-lifecycle.ts';
+import { SlurmExecutor, slurmSlots } from './executor.ts';
 
 export interface DetachedJob {
   runId: string;

@@ -10,15 +10,15 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EXIT, type TrainEvent } from '../contract/protocol.ts';
-import { type RunConfig } from '../contract/config.ts';
-import { UserError } from '../contract/errors.ts';
-import type { Executor, JobRef, LaunchRequest, LaunchResult, Slot } from './executor.ts';
-import { REPO_ROOT, TRAINER_ENTRY } from './repo-root.ts';
-import { clusterAnswers, isActive, queryJobs, sbatch, sbatchRefusal, scancel, SlurmCommandError, type JobInfo } from './slurm-commands.ts';
-import { parseSlurmOptions, type SlurmOptions, type SlurmOptionsInput } from '../contract/slurm-options.ts';
-import { resourceArgs } from './slurm-options.ts';
-import { eventsSize, findRecordAbove, readEventsSince, readJobRecord, writeJobRecord, type JobRecord } from './slurm-job-file.ts';
+import { EXIT, type TrainEvent } from '../../contract/protocol.ts';
+import { type RunConfig } from '../../contract/config.ts';
+import { UserError } from '../../contract/errors.ts';
+import type { Executor, JobRef, LaunchRequest, LaunchResult, Slot } from '../executor.ts';
+import { REPO_ROOT, TRAINER_ENTRY } from '../repo-root.ts';
+import { clusterAnswers, isActive, queryJobs, sbatch, sbatchRefusal, scancel, SlurmCommandError, type JobInfo } from './commands.ts';
+import { parseSlurmOptions, type SlurmOptions, type SlurmOptionsInput } from '../../contract/slurm-options.ts';
+import { resourceArgs } from './options.ts';
+import { eventsSize, findRecordAbove, readEventsSince, readJobRecord, writeJobRecord, type JobRecord } from './job-file.ts';
 import {
   batchScript,
   CONFIG_FILE,
@@ -27,7 +27,7 @@ import {
   LOG_FILE,
   RESUME_CONFIG_FILE,
   type BatchJob,
-} from './slurm-script.ts';
+} from './script.ts';
 
 
 /** How long a submitted job may be missing from squeue before it counts as lost (ms). */
