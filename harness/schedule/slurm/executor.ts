@@ -7,28 +7,23 @@
 // A job ended by its time limit (when the user set one for the cluster), a node failure or
 // preemption is submitted again with resume: true, up to `retries` times; Slurm's own requeue
 // (same job id) resumes the same way inside the batch script.
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync, mkdirSync } from 'node:fs';
 import { EXIT, type TrainEvent } from '../../contract/protocol.ts';
 import { type RunConfig } from '../../contract/config.ts';
 import { UserError } from '../../contract/errors.ts';
-import type { Executor, JobRef, LaunchRequest, LaunchResult, Slot } from '../executor.ts';
+import type { Executor, JobRef, Slot } from '../executor.ts';
 import { REPO_ROOT, TRAINER_ENTRY } from '../repo-root.ts';
-import { clusterAnswers, isActive, queryJobs, sbatch, sbatchRefusal, scancel, SlurmCommandError, type JobInfo } from './commands.ts';
+import { clusterAnswers, isActive, sbatch, sbatchRefusal, scancel, SlurmCommandError, type JobInfo } from './commands.ts';
 import { parseSlurmOptions, type SlurmOptions, type SlurmOptionsInput } from '../../contract/slurm-options.ts';
 import { resourceArgs } from './options.ts';
-import { eventsSize, findRecordAbove, readEventsSince, readJobRecord, writeJobRecord, type JobRecord } from './job-file.ts';
-import {
-  batchScript,
-  CONFIG_FILE,
-  exitFile,
-  identityArgs,
-  LOG_FILE,
-  RESUME_CONFIG_FILE,
-  type BatchJob,
-} from './script.ts';
+import { eventsSize, findRecordAbove, readJobRecord, writeJobRecord, type JobRecord } from './job-file.ts';
+import { batchScript, exitFile, identityArgs, type BatchJob } from './script.ts';
+import { JobFollower, RESUMABLE } from './follow.ts';
+import { JobWatch } from './job-watch.ts';
+import { slurmResult, type SlurmLaunchRequest, type SlurmLaunchResult } from './result.ts';
+import { RunFolder } from './run-folder.ts';
 
+export type { SlurmLaunchRequest, SlurmLaunchResult } from './result.ts';
 
 /** How long a submitted job may be missing from squeue before it counts as lost (ms). */
 const UNLISTED_GRACE_MS = 5 * 60_000;
@@ -42,30 +37,6 @@ export interface SlurmExecutorOptions extends SlurmOptionsInput {
   /** How long to wait, after a job ends, for its exit file to appear on a slow shared filesystem (ms). */
   exitFileWaitMs?: number;
 }
-
-export interface SlurmLaunchRequest extends LaunchRequest {
-  /**
-   * Hold the job until this Slurm job has succeeded (afterok). Undefined: for a stage 2, the job
-   * recorded in the folder that holds its stage.from checkpoint, if Slurm still knows it.
-   */
-  after?: string | null;
-}
-
-export interface SlurmLaunchResult extends LaunchResult {
-  /** The last job of this launch. */
-  jobId: string | null;
-  /** Slurm's last state of that job: COMPLETED, FAILED, CANCELLED, TIMEOUT, NODE_FAIL, ... */
-  jobState: string | null;
-  /** Jobs submitted for the run so far (all launches), requeues by Slurm not counted. */
-  submissions: number;
-  /** The job was left queued or running (detach, or the user chose to leave jobs running). */
-  detached: boolean;
-}
-
-/** Job states after which the run continues from its checkpoint in a new job. */
-const RESUMABLE = new Set(['timeout', 'node-fail', 'preempted']);
-
-const TAIL_BYTES = 4000;
 
 export class SlurmExecutor implements Executor {
   readonly name = 'slurm';
@@ -82,9 +53,7 @@ export class SlurmExecutor implements Executor {
   private leaving = false;
   /** Jobs held on another job (afterok): re-pointed when that run is submitted again. */
   private readonly dependents = new Map<string, Set<string>>();
-  /** Job-state questions waiting for the next squeue call. */
-  private readonly asking = new Map<string, { resolve: (info: JobInfo) => void; reject: (err: unknown) => void }[]>();
-  private readonly wakers = new WeakMap<AbortSignal, Set<() => void>>();
+  private readonly watch: JobWatch;
 
   constructor(options: SlurmExecutorOptions = {}) {
     const { command, repoRoot, detach, exitFileWaitMs, ...slurm } = options;
@@ -93,6 +62,7 @@ export class SlurmExecutor implements Executor {
     this.command = command ?? [this.options.node, '--import', 'tsx', TRAINER_ENTRY];
     this.detach = detach ?? false;
     this.exitFileWaitMs = exitFileWaitMs ?? 15_000;
+    this.watch = new JobWatch(this.options.pollMs);
   }
 
   /** After this, aborting a launch leaves its job queued or running (Ctrl-C, "leave them running"). */
@@ -102,112 +72,53 @@ export class SlurmExecutor implements Executor {
 
   async launch(req: SlurmLaunchRequest): Promise<SlurmLaunchResult> {
     const started = performance.now();
-    const outDir = req.config.outDir;
-    mkdirSync(outDir, { recursive: true });
-    this.writeConfigs(req.config);
-
-    const earlier = this.attachable(req.runId, outDir, await this.knownJob(readJobRecord(outDir)));
-    if (earlier) this.note(outDir, `reattached to slurm job ${earlier.jobId}`);
+    const folder = this.folderOf(req.config.outDir);
+    mkdirSync(folder.outDir, { recursive: true });
+    folder.writeConfigs(req.config);
+    const earlier = this.attachable(req.runId, folder.outDir, await this.knownJob(readJobRecord(folder.outDir)));
+    if (earlier) folder.note(`reattached to slurm job ${earlier.jobId}`);
     let record: JobRecord;
     try {
-      record = earlier ?? (await this.submit(req, outDir, req.config, this.dependencyFor(req), readJobRecord(outDir)?.submissions ?? 0));
+      record = earlier ?? (await this.submit(req, folder, req.config, this.dependencyFor(req), readJobRecord(folder.outDir)?.submissions ?? 0));
     } catch (err) {
       if (!(err instanceof SlurmCommandError)) throw err;
       // The cluster refused the job (bad partition, no such GRES, over a limit): the run fails to start.
-      return this.refused(outDir, err, started);
+      return this.refused(folder, err, started);
     }
     req.onJob(record.jobId);
+    if (this.detach) return slurmResult(folder, started, record, { detached: true, jobState: 'SUBMITTED' });
+    const follower = new JobFollower({
+      req,
+      folder,
+      watch: this.watch,
+      started,
+      retries: this.options.retries,
+      harnessTimeLimit: !this.options.time && req.timeoutMs !== null,
+      leaving: () => this.leaving,
+      resubmit: (previous, info) => this.resubmit(req, folder, previous, info, started),
+    }, record);
+    return follower.follow();
+  }
 
-    const result = (fields: Partial<SlurmLaunchResult>): SlurmLaunchResult => ({
-      exitCode: null,
-      signal: null,
-      timedOut: false,
-      cancelled: false,
-      launchError: null,
-      stderrTail: tail(join(outDir, LOG_FILE)),
-      logPath: join(outDir, LOG_FILE),
-      durationMs: performance.now() - started,
-      jobId: record.jobId,
-      jobState: null,
-      submissions: record.submissions,
-      detached: false,
-      ...fields,
-    });
-    if (this.detach) return result({ detached: true, jobState: 'SUBMITTED' });
-
-    let cancelRequested = false;
-    let runningSince: number | null = null;
-    /** Resubmissions in this launch (a crash retry by the scheduler is a new launch with its own count). */
-    let resumes = 0;
-    for (;;) {
-      record = this.drain(req.onEvent, outDir, record);
-      if (req.signal.aborted && !cancelRequested) {
-        if (this.leaving) return result({ detached: true, cancelled: true });
-        cancelRequested = true;
-        await scancel([record.jobId]);
-      }
-      const info = await this.jobState(record.jobId);
-      if (info.phase === 'running' && runningSince === null) runningSince = performance.now();
-      if (isActive(info.phase)) {
-        if (info.reason === 'DependencyNeverSatisfied') {
-          await scancel([record.jobId]);
-          this.finishRecord(outDir, record);
-          return result({
-            jobState: info.state,
-            launchError: `slurm job ${record.jobId} waited for a job that ended without success (${info.dependency ?? 'afterok'}); cancelled it`,
-          });
-        }
-        // A harness timeout counts from the job's start, not from its time in the queue.
-        if (req.timeoutMs !== null && runningSince !== null && performance.now() - runningSince > req.timeoutMs && !cancelRequested) {
-          cancelRequested = true;
-          await scancel([record.jobId]);
-          const ended = await this.waitForEnd(record.jobId);
-          record = this.drain(req.onEvent, outDir, record);
-          this.finishRecord(outDir, record);
-          return result({ timedOut: true, exitCode: this.exitCode(outDir, record.jobId, ended), jobState: ended.state });
-        }
-        await this.pause(req.signal, cancelRequested);
-        continue;
-      }
-
-      // The job has ended: its last events and its exit file may still be on their way.
-      const exitCode = await this.awaitExitCode(outDir, record.jobId, info);
-      record = this.drain(req.onEvent, outDir, record);
-      if (RESUMABLE.has(info.phase) && !cancelRequested && !(info.phase === 'timeout' && this.harnessTimeLimit(req))) {
-        if (resumes < this.options.retries) {
-          resumes++;
-          this.note(outDir, `slurm job ${record.jobId} ended ${info.state}: resubmitting from the last checkpoint`);
-          const resumed = { ...req.config, resume: true };
-          this.writeConfigs(resumed);
-          const previous = record.jobId;
-          try {
-            record = await this.submit(req, outDir, resumed, null, record.submissions);
-          } catch (err) {
-            if (!(err instanceof SlurmCommandError)) throw err;
-            return this.refused(outDir, err, started);
-          }
-          await this.repointDependents(previous, record.jobId);
-          req.onJob(record.jobId);
-          runningSince = null;
-          continue;
-        }
-      }
-      this.finishRecord(outDir, record);
-      return result({
-        exitCode: exitCode ?? (info.phase === 'cancelled' ? EXIT.interrupted : null),
-        signal: exitCode === null && info.signal ? `signal ${info.signal}` : null,
-        timedOut: info.phase === 'timeout',
-        cancelled: cancelRequested,
-        jobState: info.state,
-        launchError:
-          exitCode === null && info.phase === 'unknown'
-            ? `slurm job ${record.jobId} is no longer known to the cluster and left no exit code in ${outDir}`
-            : null,
-        stderrTail: [tail(join(outDir, LOG_FILE)), `slurm job ${record.jobId}: ${info.state}${info.reason ? ` (${info.reason})` : ''}`]
-          .filter(Boolean)
-          .join('\n'),
-      });
+  /** A job ended by its time limit, a node failure or preemption: the same run again, from its checkpoint. */
+  private async resubmit(req: SlurmLaunchRequest, folder: RunFolder, previous: JobRecord, info: JobInfo, started: number): Promise<JobRecord | SlurmLaunchResult> {
+    folder.note(`slurm job ${previous.jobId} ended ${info.state}: resubmitting from the last checkpoint`);
+    const resumed = { ...req.config, resume: true };
+    folder.writeConfigs(resumed);
+    let record: JobRecord;
+    try {
+      record = await this.submit(req, folder, resumed, null, previous.submissions);
+    } catch (err) {
+      if (!(err instanceof SlurmCommandError)) throw err;
+      return this.refused(folder, err, started);
     }
+    await this.repointDependents(previous.jobId, record.jobId);
+    req.onJob(record.jobId);
+    return record;
+  }
+
+  private folderOf(outDir: string): RunFolder {
+    return new RunFolder(outDir, this.exitFileWaitMs);
   }
 
   /**
@@ -230,30 +141,24 @@ export class SlurmExecutor implements Executor {
     // between looks (a later look may be another process), so the look that finally sees the job
     // end would find no done event and store a completed run as "exited 0 without a done event".
     // Left unread, the done event comes with the look that also returns the job's result.
-    let record = this.drain(onEvent, outDir, found.record, ongoing);
+    const folder = this.folderOf(outDir);
+    let record = folder.drain(onEvent, found.record, ongoing);
     if (ongoing) return null;
     // A job the cluster already lists as failed may still be flushing its exit file to a busy
     // (shared) filesystem: give the file the same grace as a followed launch does.
     const exitCode = found.info.phase === 'failed'
-      ? await this.awaitExitCode(outDir, record.jobId, found.info)
-      : this.exitCode(outDir, record.jobId, found.info);
-    record = this.drain(onEvent, outDir, record);
-    this.finishRecord(outDir, record);
+      ? await folder.awaitExitCode(record.jobId, found.info)
+      : folder.exitCode(record.jobId, found.info);
+    record = folder.drain(onEvent, record);
+    folder.finish(record);
     const resumable = RESUMABLE.has(found.info.phase) || found.info.phase === 'cancelled';
-    return {
+    return slurmResult(folder, performance.now(), record, {
       exitCode: exitCode ?? (resumable ? EXIT.interrupted : null),
-      signal: null,
-      timedOut: false,
-      cancelled: false,
       launchError: exitCode === null && !resumable ? `slurm job ${record.jobId} ended ${found.info.state} and left no exit code` : null,
-      stderrTail: `${tail(join(outDir, LOG_FILE))}\nslurm job ${record.jobId}: ${found.info.state}`,
-      logPath: join(outDir, LOG_FILE),
-      durationMs: 0,
-      jobId: record.jobId,
+      stderrTail: `${folder.tail()}\nslurm job ${record.jobId}: ${found.info.state}`,
       jobState: found.info.state,
-      submissions: record.submissions,
-      detached: false,
-    };
+      durationMs: 0,
+    });
   }
 
   /**
@@ -268,27 +173,15 @@ export class SlurmExecutor implements Executor {
     if (refusal) throw new UserError(`--executor slurm: the cluster refuses jobs with ${resourceArgs(this.options).join(' ') || 'no options'}: ${refusal}`);
   }
 
-  private refused(outDir: string, err: SlurmCommandError, started: number): SlurmLaunchResult {
-    this.note(outDir, `sbatch refused the job: ${err.stderr.trim()}`);
-    return {
-      exitCode: null,
-      signal: null,
-      timedOut: false,
-      cancelled: false,
-      launchError: err.message.split('\n')[0]!,
-      stderrTail: err.stderr,
-      logPath: join(outDir, LOG_FILE),
-      durationMs: performance.now() - started,
-      jobId: null,
-      jobState: null,
-      submissions: readJobRecord(outDir)?.submissions ?? 0,
-      detached: false,
-    };
+  private refused(folder: RunFolder, err: SlurmCommandError, started: number): SlurmLaunchResult {
+    folder.note(`sbatch refused the job: ${err.stderr.trim()}`);
+    const submissions = readJobRecord(folder.outDir)?.submissions ?? 0;
+    return slurmResult(folder, started, null, { launchError: err.message.split('\n')[0]!, stderrTail: err.stderr, submissions });
   }
 
   async isAlive(job: JobRef): Promise<boolean> {
     if (!/^\d+$/.test(job.jobId)) return false;
-    const info = await this.jobState(job.jobId);
+    const info = await this.watch.jobState(job.jobId);
     return isActive(info.phase);
   }
 
@@ -296,17 +189,12 @@ export class SlurmExecutor implements Executor {
   async stop(job: JobRef): Promise<void> {
     if (!(await this.isAlive(job))) return;
     await scancel([job.jobId]);
-    await this.waitForEnd(job.jobId);
-  }
-
-  private writeConfigs(config: RunConfig): void {
-    writeFileSync(join(config.outDir, CONFIG_FILE), JSON.stringify(config, null, 2));
-    writeFileSync(join(config.outDir, RESUME_CONFIG_FILE), JSON.stringify({ ...config, resume: true }, null, 2));
+    await this.watch.waitForEnd(job.jobId);
   }
 
   private async knownJob(record: JobRecord | null): Promise<{ record: JobRecord; info: JobInfo } | null> {
     if (!record || record.finished) return null;
-    const info = await this.jobState(record.jobId);
+    const info = await this.watch.jobState(record.jobId);
     return { record, info };
   }
 
@@ -329,11 +217,11 @@ export class SlurmExecutor implements Executor {
     return findRecordAbove(from)?.jobId ?? null;
   }
 
-  private async submit(req: SlurmLaunchRequest, outDir: string, config: RunConfig, after: string | null, submissions: number): Promise<JobRecord> {
+  private async submit(req: SlurmLaunchRequest, folder: RunFolder, config: RunConfig, after: string | null, submissions: number): Promise<JobRecord> {
     const job: BatchJob = {
       runId: req.runId,
       name: config.name,
-      outDir,
+      outDir: folder.outDir,
       repoRoot: this.repoRoot,
       command: this.command,
       // A local slot's GPU pinning means nothing on a cluster node: Slurm sets CUDA_VISIBLE_DEVICES.
@@ -341,7 +229,7 @@ export class SlurmExecutor implements Executor {
     };
     // afterok on a job Slurm has forgotten is refused by sbatch: such a prerequisite ended long
     // ago, and the harness only launches a run whose prerequisite it did not see fail.
-    const known = after ? await this.jobState(after) : null;
+    const known = after ? await this.watch.jobState(after) : null;
     const dependency = after && known && known.phase !== 'unknown' ? after : null;
     const args = [...identityArgs(job, dependency), ...resourceArgs(this.options)];
     if (!this.options.time && req.timeoutMs !== null) args.push(`--time=${Math.max(1, Math.ceil(req.timeoutMs / 60_000))}`);
@@ -355,13 +243,13 @@ export class SlurmExecutor implements Executor {
       runId: req.runId,
       jobId,
       // The new job's events start after everything earlier attempts wrote.
-      offset: eventsSize(outDir),
+      offset: eventsSize(folder.outDir),
       submissions: submissions + 1,
       submittedAt: new Date().toISOString(),
       finished: false,
     };
-    writeJobRecord(outDir, record);
-    this.note(outDir, `submitted slurm job ${jobId}${dependency ? ` (afterok:${dependency})` : ''}${config.resume ? ' (resume)' : ''}`);
+    writeJobRecord(folder.outDir, record);
+    folder.note(`submitted slurm job ${jobId}${dependency ? ` (afterok:${dependency})` : ''}${config.resume ? ' (resume)' : ''}`);
     return record;
   }
 
@@ -375,120 +263,6 @@ export class SlurmExecutor implements Executor {
       await execa('scontrol', ['update', `JobId=${jobId}`, `Dependency=afterok:${next}`], { reject: false });
     }
     this.dependents.set(next, held);
-  }
-
-  /**
-   * Hands the events appended since the record's offset to the harness, then moves the offset;
-   * with holdFinalDone, a done event that is the last one so far stays unread (see collect()).
-   */
-  private drain(onEvent: (event: TrainEvent) => void, outDir: string, record: JobRecord, holdFinalDone = false): JobRecord {
-    const { events, offset } = readEventsSince(outDir, record.offset, holdFinalDone);
-    if (offset === record.offset) return record;
-    for (const event of events) onEvent(event);
-    const next = { ...record, offset };
-    writeJobRecord(outDir, next);
-    return next;
-  }
-
-  private finishRecord(outDir: string, record: JobRecord): void {
-    writeJobRecord(outDir, { ...record, finished: true });
-  }
-
-  private exitCode(outDir: string, jobId: string, info: JobInfo): number | null {
-    const path = exitFile(outDir, jobId);
-    if (existsSync(path)) {
-      const code = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(code)) return code;
-    }
-    // Without the file (the script was killed), Slurm's own exit code is the next best.
-    return info.phase === 'completed' ? 0 : null;
-  }
-
-  private async awaitExitCode(outDir: string, jobId: string, info: JobInfo): Promise<number | null> {
-    // Only a script that ran to its end writes the file; wait for it only then.
-    const expectFile = info.phase === 'completed' || info.phase === 'failed' || info.phase === 'cancelled';
-    const deadline = performance.now() + (expectFile ? this.exitFileWaitMs : 0);
-    while (!existsSync(exitFile(outDir, jobId)) && performance.now() < deadline) await sleep(200);
-    return this.exitCode(outDir, jobId, info);
-  }
-
-  private async waitForEnd(jobId: string, limitMs = 180_000): Promise<JobInfo> {
-    const deadline = performance.now() + limitMs;
-    for (;;) {
-      const info = await this.jobState(jobId);
-      if (!isActive(info.phase) || performance.now() > deadline) return info;
-      await sleep(Math.min(this.options.pollMs, 1000));
-    }
-  }
-
-  private harnessTimeLimit(req: LaunchRequest): boolean {
-    return !this.options.time && req.timeoutMs !== null;
-  }
-
-  /**
-   * One job's state. Every launch asks at the same moments (pause() wakes on multiples of
-   * pollMs), and the questions asked in one tick go to the cluster as one squeue call.
-   */
-  private jobState(jobId: string): Promise<JobInfo> {
-    return new Promise((resolve, reject) => {
-      const first = this.asking.size === 0;
-      this.asking.set(jobId, [...(this.asking.get(jobId) ?? []), { resolve, reject }]);
-      if (!first) return;
-      setTimeout(() => {
-        const asked = new Map(this.asking);
-        this.asking.clear();
-        queryJobs([...asked.keys()]).then(
-          (found) => asked.forEach((waiters, id) => waiters.forEach((w) => w.resolve(found.get(id)!))),
-          (err: unknown) => asked.forEach((waiters) => waiters.forEach((w) => w.reject(err))),
-        );
-      }, 5);
-    });
-  }
-
-  /** Waits until the next multiple of pollMs; an abort (Ctrl-C) cuts it short so the job is cancelled at once. */
-  private async pause(signal: AbortSignal, cancelRequested: boolean): Promise<void> {
-    const interval = cancelRequested ? Math.min(this.options.pollMs, 1000) : this.options.pollMs;
-    const ms = interval - (Date.now() % interval);
-    if (signal.aborted) return sleep(ms);
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      const wakers = this.wakers.get(signal) ?? this.listen(signal);
-      wakers.add(done);
-      function done(): void {
-        clearTimeout(timer);
-        wakers.delete(done);
-        resolve();
-      }
-    });
-  }
-
-  /** One abort listener per signal, however many launches wait on it. */
-  private listen(signal: AbortSignal): Set<() => void> {
-    const wakers = new Set<() => void>();
-    this.wakers.set(signal, wakers);
-    signal.addEventListener('abort', () => [...wakers].forEach((wake) => wake()), { once: true });
-    return wakers;
-  }
-
-  private note(outDir: string, line: string): void {
-    try {
-      writeFileSync(join(outDir, LOG_FILE), `--- ${new Date().toISOString()} ${line}\n`, { flag: 'a' });
-    } catch {
-      // The log is for people; a failed note must not fail the run.
-    }
-  }
-}
-
-function tail(path: string): string {
-  if (!existsSync(path)) return '';
-  const size = statSync(path).size;
-  const fd = openSync(path, 'r');
-  try {
-    const buffer = Buffer.alloc(Math.min(size, TAIL_BYTES));
-    const n = readSync(fd, buffer, 0, buffer.length, size - buffer.length);
-    return buffer.subarray(0, n).toString('utf8');
-  } finally {
-    closeSync(fd);
   }
 }
 
