@@ -1,7 +1,7 @@
 // One "entry" per trained configuration and seed: a single run, or an InRank pipeline
 // (stage 1 + stage 2) read as one. Entries carry what the table and the plots need:
 // whether the entry finished, its time, steps, parameters, FLOPs per token and ranks.
-import type { AxisValue, ReportRun, SweepData } from './query.ts';
+import type { AxisValue, ReportRun, SweepData } from '../store/sweep-read.ts';
 import { stageOneFlopsPerToken } from './flops.ts';
 
 /** Axis keys that are rows' own columns (or not comparison axes at all): never shown as extra axes. */
@@ -55,15 +55,6 @@ function runState(run: ReportRun): EntryState {
 function withReason(run: ReportRun, prefix = ''): string {
   const reason = run.row.reason ? `: ${run.row.reason}` : '';
   return `${prefix}${run.row.status}${reason}`;
-}
-
-function numberAt(obj: Record<string, unknown>, path: string[]): number | null {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null) return null;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'number' ? cur : null;
 }
 
 function meanRankPct(ranks: Record<string, number> | null, maxRanks: Record<string, number> | null): number | null {
@@ -174,7 +165,7 @@ export function buildEntries(data: SweepData): Entry[] {
       seed: r.seed,
       axes,
       key: JSON.stringify([r.profile, r.model, r.method, r.precision, Object.entries(axes).sort(([a], [b]) => a.localeCompare(b))]),
-      explainedRatio: r.method === 'inrank' ? numberAt(run.config, ['inrank', 'explainedRatio']) : null,
+      explainedRatio: r.method === 'inrank' ? run.config.inrank.explainedRatio : null,
       stage1: s1,
       final,
     };

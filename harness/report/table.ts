@@ -1,10 +1,11 @@
 // The paper's comparison table: one block per profile, one row per model x method x precision
 // (x any other axis the sweep varied), seeds folded into mean +- std. Every cell is either a
 // measured figure or words saying why there is none; nothing is invented.
-import type { AxisValue, SweepData } from './query.ts';
+import type { AxisValue, SweepData } from '../store/sweep-read.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
-import { runConfigSchema } from '../contract/config.ts';
+import type { RunConfig } from '../contract/config.ts';
+import { configValue } from '../contract/stored-config.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -44,19 +45,10 @@ export interface ComparisonTable {
   blocks: ComparisonBlock[];
 }
 
-function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | undefined {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
-}
-
-/** A stored config with today's defaults filled in: a run stored before a setting existed ran at its default. */
-function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
-  const parsed = runConfigSchema.safeParse(config);
-  return parsed.success ? parsed.data : config;
+/** A scalar setting at a dot path of a run's config (an axis column's value), else undefined. */
+function scalarAt(config: RunConfig | undefined, path: string): AxisValue | undefined {
+  const v = configValue(config, path);
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
 }
 
 type PerSeed = { value: number } | { note: string };
@@ -164,7 +156,7 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
   }
 
   const blocks = new Map<string, ComparisonBlock>();
-  const configOf = new Map<ComparisonRow, Record<string, unknown>>();
+  const configOf = new Map<ComparisonRow, RunConfig>();
   for (const group of groups.values()) {
     const first = group[0]!;
     const baselines = group.map((e) => findBaseline(e, fulls));
@@ -199,7 +191,7 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
     }
     block.rows.push(row);
     const run = first.final ?? first.stage1;
-    if (run) configOf.set(row, withDefaults(run.config));
+    if (run) configOf.set(row, run.config);
   }
 
   // Only axes that actually take more than one value in a block are worth a column. An axis
@@ -222,7 +214,7 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
       if (r.method !== 'inrank') continue;
       for (const k of block.axisNames) {
         if (k in r.axes) continue;
-        const v = valueAt(configOf.get(r) ?? {}, k.split('.'));
+        const v = scalarAt(configOf.get(r), k);
         if (v !== undefined) r.axes = { ...r.axes, [k]: v };
       }
     }
