@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { ExitCode } from '../../contract/protocol.ts';
 import { writeCheckpoint } from '../checkpoint.ts';
-import { lowRankLinearCost, paramCounts, trainingFlopsPerToken, type MlpCost } from '../model/counts.ts';
+import { lowRankMlpCost, paramCounts, trainingFlopsPerToken } from '../../contract/model-cost.ts';
 import type { TrainerIO } from './io.ts';
 import { prunedTensors } from './model-state.ts';
 import type { TrainingSession } from './session.ts';
@@ -11,13 +11,7 @@ import type { TrainingSession } from './session.ts';
 export function prune(session: TrainingSession, io: TrainerIO): ExitCode {
   const { cfg, state } = session;
   const { tensors, ranks } = prunedTensors(session.model, session.optim);
-  const costs: MlpCost[] = [];
-  for (let i = 0; i < cfg.model.nLayer; i++) {
-    const c = cfg.model.nEmbd;
-    const a = lowRankLinearCost(c, 4 * c, ranks[`h.${i}.mlp.fc1`]!);
-    const b = lowRankLinearCost(4 * c, c, ranks[`h.${i}.mlp.fc2`]!);
-    costs.push({ params: a.params + b.params, macsPerToken: a.macsPerToken + b.macsPerToken });
-  }
+  const costs = Array.from({ length: cfg.model.nLayer }, (_, i) => lowRankMlpCost(cfg.model.nEmbd, ranks[`h.${i}.mlp.fc1`]!, ranks[`h.${i}.mlp.fc2`]!));
   const params = paramCounts(cfg.model, costs);
   const flopsPerToken = trainingFlopsPerToken(cfg.model, costs);
   const prunedPath = join(cfg.outDir, 'pruned.ckpt');
