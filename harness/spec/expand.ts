@@ -153,6 +153,29 @@ function plansOf(config: RunConfig, cell: Cell, profile: string, runsDir: string
   return [stage1, plan(s2, stage1.id)];
 }
 
+/** A cell's settings, layered: defaults, profile, model, method, spec, profile patch, the cell itself. */
+function resolveCellLayers(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, where: string): Record<string, unknown> {
+  const modelNames = Object.keys(profile.models);
+  const modelName = (cell.model ?? getPath(profile.patchBase, 'model.name') ?? getPath(spec.base, 'model.name') ?? modelNames[0]) as string;
+  const settings = profile.models[String(modelName)];
+  if (!settings) {
+    throw new UserError(`${where}: model '${modelName}' is not in the profile${didYouMean(String(modelName), modelNames)}; models: ${modelNames.join(', ')}`);
+  }
+  const layers = (method: unknown) =>
+    deepMerge<Record<string, unknown>>(
+      // The defaults at the bottom, so rules see every setting (not only those a layer names).
+      DEFAULT_CONFIG as unknown as Record<string, unknown>,
+      profile.base as Record<string, unknown>,
+      modelPatch(String(modelName), settings),
+      methodPatch(method, settings),
+      spec.base as Record<string, unknown> | undefined,
+      profile.patchBase as Record<string, unknown>,
+      cellPatch(cell),
+    );
+  const first = layers(undefined);
+  return first.method === 'fixed' ? layers('fixed') : first;
+}
+
 /** Expands a spec on a profile into run plans (stable ids, unique names, stage 2 after stage 1). */
 export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const profile = resolveProfile(opts.profile, spec);
@@ -160,28 +183,7 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const parsedOverrides = parseOverrides(overrides); // a bad override fails here, before any run
   const where = `spec ${spec.name || '(unnamed)'}, profile ${profile.name}`;
   const axes = { ...spec.axes, ...profile.axes } as Record<string, readonly CellValue[]>;
-  const modelNames = Object.keys(profile.models);
-
-  const resolveCell = (cell: Cell) => {
-    const modelName = (cell.model ?? getPath(profile.patchBase, 'model.name') ?? getPath(spec.base, 'model.name') ?? modelNames[0]) as string;
-    const settings = profile.models[String(modelName)];
-    if (!settings) {
-      throw new UserError(`${where}: model '${modelName}' is not in the profile${didYouMean(String(modelName), modelNames)}; models: ${modelNames.join(', ')}`);
-    }
-    const layers = (method: unknown) =>
-      deepMerge<Record<string, unknown>>(
-        // The defaults at the bottom, so rules see every setting (not only those a layer names).
-        DEFAULT_CONFIG as unknown as Record<string, unknown>,
-        profile.base as Record<string, unknown>,
-        modelPatch(String(modelName), settings),
-        methodPatch(method, settings),
-        spec.base as Record<string, unknown> | undefined,
-        profile.patchBase as Record<string, unknown>,
-        cellPatch(cell),
-      );
-    const first = layers(undefined);
-    return first.method === 'fixed' ? layers('fixed') : first;
-  };
+  const resolveCell = (cell: Cell): Record<string, unknown> => resolveCellLayers(spec, profile, cell, where);
 
   const cells: Array<{ cell: Cell; raw: Record<string, unknown> }> = [];
   for (const cell of cartesian(axes)) {
