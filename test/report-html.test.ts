@@ -22,7 +22,7 @@ test('the HTML report renders every chart with data in headless Chromium, offlin
   const db = join(dir, 'results.db');
   fillReportDb(db);
   const html = join(dir, 'report.html');
-  const { charts } = await makeReport({ db, sweep: null, format: 'terminal', html });
+  const { charts } = await makeReport({ db, sweeps: [], format: 'terminal', html, static: true });
 
   const text = readFileSync(html, 'utf8');
   // Self-contained: no script, no stylesheet link, no remote image or font.

@@ -5,6 +5,8 @@ import type { AxisValue, SweepData } from './query.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
 import { runConfigSchema } from '../contract/config.ts';
+import { paperCaption, paperRanCell, tokensSeen } from './paper-cell.ts';
+import type { SweepRow } from '../store/rows.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -37,12 +39,31 @@ export interface ComparisonBlock {
   /** Extra axis names shown as columns in this block. */
   axisNames: string[];
   rows: ComparisonRow[];
+  /** What the paper's numbers in this block mean beside ours (null when the block shows none). */
+  paperCaption: string | null;
+}
+
+export interface SweepInfo {
+  id: number;
+  spec: string;
+  profile: string;
+  createdAt: string;
+  status: string;
+  /** The note given with --note. */
+  note: string | null;
 }
 
 export interface ComparisonTable {
-  sweep: { id: number; spec: string; profile: string; createdAt: string; status: string };
+  /** The first sweep of the report. */
+  sweep: SweepInfo;
+  /** Every sweep of the report (several with a repeated --sweep). */
+  sweeps: SweepInfo[];
   blocks: ComparisonBlock[];
 }
+
+const sweepInfo = (s: SweepRow): SweepInfo => ({
+  id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status, note: s.note ?? null,
+});
 
 function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | undefined {
   let cur: unknown = obj;
@@ -168,12 +189,11 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
   for (const group of groups.values()) {
     const first = group[0]!;
     const baselines = group.map((e) => findBaseline(e, fulls));
-    const paper = paperLookup({
-      model: first.model,
-      method: first.method,
-      precision: first.precision,
-      explainedRatio: first.explainedRatio,
-    });
+    const firstRun = first.final ?? first.stage1;
+    // A row that changes a setting the paper kept (an ablation's buffer, warmup, lag) is no paper cell.
+    const paper = firstRun && !paperRanCell(first.profile, first.axes, firstRun.config)
+      ? null
+      : paperLookup({ model: first.model, method: first.method, precision: first.precision, explainedRatio: first.explainedRatio });
     const row: ComparisonRow = {
       profile: first.profile,
       model: first.model,
@@ -194,13 +214,13 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
     };
     let block = blocks.get(row.profile);
     if (!block) {
-      block = { profile: row.profile, axisNames: [], rows: [] };
+      block = { profile: row.profile, axisNames: [], rows: [], paperCaption: null };
       blocks.set(row.profile, block);
     }
     block.rows.push(row);
-    const run = first.final ?? first.stage1;
-    if (run) configOf.set(row, withDefaults(run.config));
+    if (firstRun) configOf.set(row, withDefaults(firstRun.config));
   }
+  for (const block of blocks.values()) block.paperCaption = captionOf(block, configOf);
 
   // Only axes that actually take more than one value in a block are worth a column. An axis
   // that only some rows have (an `include` rule's setting, e.g. explained ratio 0.8) varies too:
@@ -225,12 +245,26 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
         const v = valueAt(configOf.get(r) ?? {}, k.split('.'));
         if (v !== undefined) r.axes = { ...r.axes, [k]: v };
       }
+      // A run reused from a sweep that did not vary a setting is still at that setting's value here.
+      if (r.paper && !paperRanCell(r.profile, r.axes, configOf.get(r) ?? {})) r.paper = null;
     }
   }
 
-  const s = data.sweep;
-  return {
-    sweep: { id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status },
-    blocks: [...blocks.values()],
-  };
+  return { sweep: sweepInfo(data.sweep), sweeps: data.sweeps.map(sweepInfo), blocks: [...blocks.values()] };
+}
+
+/** The block's corpora and tokens seen per finished run, for the caption of its paper numbers. */
+function captionOf(block: ComparisonBlock, configOf: Map<ComparisonRow, Record<string, unknown>>): string | null {
+  if (!block.rows.some((r) => r.paper !== null)) return null;
+  const corpora = new Set<string>();
+  const tokens = new Set<number>();
+  for (const r of block.rows) {
+    const config = configOf.get(r);
+    if (!config) continue;
+    const corpus = valueAt(config, ['data', 'corpus']);
+    if (typeof corpus === 'string') corpora.add(corpus);
+    const t = r.steps.kind === 'value' ? tokensSeen(config, Math.round(r.steps.mean)) : null;
+    if (t !== null) tokens.add(t);
+  }
+  return paperCaption(block.profile, [...corpora], [...tokens]);
 }
