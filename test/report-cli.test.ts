@@ -30,7 +30,8 @@ test('user mistakes: one line on stderr, exit 2', () => {
     [['--db', join(dir, 'nope.db')], /^no results database at .*nope\.db: run a sweep first/],
     [['--db', db, '--sweep', '42'], /^sweep 42 not found in .* \(known ids: 1\)/],
     [['--db', db, '--format', 'xml'], /^report: unknown --format 'xml'; use one of terminal, md, csv, json/],
-    [['--db', db, '--sweep', 'last'], /^report: --sweep takes a sweep id/],
+    [['--db', db, '--sweep', 'nosuchspec'], /^no sweep of spec 'nosuchspec' in .* \(specs there: paper-table\)/],
+    [['--db', db, '--static'], /^report: --static applies to the HTML report; add --html FILE/],
     [['--bogus'], /^report: Unknown option '--bogus'/],
     [['--db', CLI], /is not a results database/],
   ] as const) {

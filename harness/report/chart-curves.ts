@@ -96,7 +96,7 @@ const STEP: Axis = { field: 'step', title: 'optimizer step', format: 'd' };
 const TOKENS: Axis = { field: 'tokens', title: 'tokens seen', format: '~s' };
 const SECONDS: Axis = { field: 'seconds', title: 'training wall-clock (s)', format: '.1f' };
 
-function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean }, title: string, groups: number): TopLevelSpec {
+function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean; pointSize: number }, title: string, groups: number): TopLevelSpec {
   const { params, opacity } = interaction('group');
   return {
     title,
@@ -107,7 +107,7 @@ function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean },
       width: 300,
       height: 220,
       params,
-      mark: { type: 'line', point: { size: 28 }, strokeWidth: 1.6, clip: true },
+      mark: { type: 'line', point: { size: y.pointSize }, strokeWidth: 1.6, clip: true },
       encoding: {
         x: { field: x.field, type: 'quantitative', title: x.title, axis: { format: x.format } },
         y: { field: 'value', type: 'quantitative', title: y.title, scale: y.log ? { type: 'log', nice: false, padding: 8 } : { zero: false, padding: 8 } },
@@ -138,7 +138,7 @@ export function curveCharts(entries: Entry[], data: SweepData, labels: Labels): 
   const valid = rowsOf(entries, labels, (e) => validPoints(e, data));
   const loss = rowsOf(entries, labels, (e) => lossPoints(e, data));
   const groups = new Set(valid.map((d) => d.group)).size;
-  const ppl = { title: 'validation perplexity', log: true };
+  const ppl = { title: 'validation perplexity', log: true, pointSize: 28 };
   const out: ChartSpec[] = [];
   const add = (id: ChartSpec['kind'], values: Datum[], x: Axis, y: typeof ppl, title: string): void => {
     if (values.length) out.push({ id, kind: id, title, points: values.length, spec: panelSpec(values, x, y, title, Math.max(groups, 1)) });
@@ -146,6 +146,6 @@ export function curveCharts(entries: Entry[], data: SweepData, labels: Labels): 
   add('valid-vs-step', valid, STEP, ppl, 'Validation perplexity vs optimizer step, per model');
   add('valid-vs-tokens', valid.filter((d) => d.tokens !== null), TOKENS, ppl, 'Validation perplexity vs tokens seen, per model');
   add('valid-vs-time', valid.filter((d) => d.seconds !== null), SECONDS, ppl, 'Validation perplexity vs training wall-clock, per model');
-  add('train-loss', loss, STEP, { title: 'training loss', log: false }, 'Training loss vs optimizer step, per model');
+  add('train-loss', loss, STEP, { title: 'training loss', log: false, pointSize: 6 }, 'Training loss vs optimizer step, per model');
   return out;
 }

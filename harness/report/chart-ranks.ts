@@ -57,13 +57,15 @@ function rankRows(e: Entry, s1: ReportRun, events: RankPoint[], layers: string[]
 
 function rankSpec(rows: Datum[], boundary: number | null, layers: string[], label: string): TopLevelSpec {
   const { params, opacity } = interaction('layer');
+  // From 0 with room above the highest rank, so a layer at the top is not drawn on the frame.
+  const top = Math.max(1, ...rows.map((r) => Number(r.rank)));
   const lines = {
     data: { values: rows },
     params,
     mark: { type: 'line', interpolate: 'step-after', point: layers.length <= LEGEND_LIMIT ? { size: 22 } : false },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'optimizer step' },
-      y: { field: 'rank', type: 'quantitative', title: 'rank (modes)', scale: { padding: 8 } },
+      y: { field: 'rank', type: 'quantitative', title: 'rank (modes)', scale: { domain: [0, Math.ceil(top * 1.1) + 1], nice: false } },
       color: { ...colourBy('layer', 'layer', layers.length, layers), ...(layers.length > LEGEND_LIMIT ? { legend: null } : {}) },
       opacity,
       tooltip: [

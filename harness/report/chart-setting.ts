@@ -90,11 +90,14 @@ function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (st
           encoding: { x, y: { field: 'mean', type: 'quantitative', title: null, scale: { zero: false, padding: 8 } }, color: colourBy('series', 'line', lines), opacity, tooltip },
         },
         {
+          // Named so a reader's script (and the browser test) can find the error bars.
+          name: 'errorbars',
           transform: [cell],
           mark: { type: 'errorbar', ticks: true },
           encoding: { x, y: { field: 'lo', type: 'quantitative', title: null }, y2: { field: 'hi' }, color: { field: 'series', type: 'nominal' }, opacity, tooltip },
         },
         {
+          name: 'baseline',
           transform: [{ filter: "datum.kind === 'baseline'" }],
           mark: { type: 'rule', strokeDash: [5, 4], color: '#777' },
           encoding: { y: { field: 'mean', type: 'quantitative' }, tooltip: [{ field: 'series', title: 'baseline' }, { field: 'mean', format: '.3f' }] },
