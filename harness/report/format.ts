@@ -14,7 +14,7 @@ export interface FitOptions {
 }
 
 /** Columns the terminal table leaves out first when it does not fit, in order. */
-const DROP_ORDER = ['steps', 'FLOP speedup', 'rank % of max', 'x smaller', 'precision', 'paper ppl', 'params'];
+const DROP_ORDER = ['steps', 'FLOP speedup', 'rank % of max', 'x smaller', 'precision', 'paper ppl', 'params', 'x faster', 'status'];
 
 const METHOD_LABELS: Record<string, string> = { full: 'full rank', fixed: 'fixed rank', inrank: 'InRank' };
 export const methodLabel = (m: string): string => METHOD_LABELS[m] ?? m;
@@ -96,12 +96,14 @@ function terminal(t: ComparisonTable, fit: FitOptions): string {
     });
     const rows = block.rows.map((row) => rowCells(block, row));
     // A column that says the same on every row goes first: it tells nothing row by row.
-    const constant = DROP_ORDER.filter((h) => new Set(rows.map((r) => r[head.indexOf(h)])).size === 1);
+    const constant = DROP_ORDER.filter((h) => rows.length > 1 && new Set(rows.map((r) => r[head.indexOf(h)])).size === 1);
     const dropOrder = [...constant, ...DROP_ORDER.filter((h) => !constant.includes(h))];
     const { text, dropped } = fitTable(head, rows, { width: fit.width, dropOrder, wrap: { status: 44 } });
     const lines = [`profile ${block.profile}`, text];
-    const note = droppedNote(dropped, fit.width, '--format md');
-    if (note) lines.push(note);
+    // A constant column left out still says its one value.
+    const named = dropped.map((h) => (constant.includes(h) ? `${h} (${rows[0]![head.indexOf(h)]} on every row)` : h));
+    const note = droppedNote(named, fit.width, '--format md');
+    if (note) lines.push(wrapText(note, fit.width ?? 100));
     if (block.paperCaption) lines.push(wrapText(block.paperCaption, fit.width ?? 100));
     parts.push(lines.join('\n'));
   }
