@@ -20,6 +20,7 @@ import type { ExecutorName } from '../spec/types.ts';
 import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from '../spec/profile.ts';
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { setSweepNote } from '../store/sweep-notes.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import { UserError } from '../contract/errors.ts';
 import {
@@ -55,6 +56,7 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --trainer FILE        another trainer entry point that speaks the protocol
   --specs-dir DIR       where specs live (default experiments/)
   --executor local|slurm  where runs run (default local, or what the spec / profile says)
+  --note "TEXT"         what this sweep is for; stored with it, shown by runs, show and report
   -h, --help            this text
 
 With --executor slurm (the repository, --out and --data-dir on a filesystem the nodes share);
@@ -91,6 +93,7 @@ const OPTIONS = {
   'specs-dir': { type: 'string' },
   executor: { type: 'string' },
   detach: { type: 'boolean' },
+  note: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -125,6 +128,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.executor !== undefined && !(EXECUTORS as readonly string[]).includes(values.executor)) {
     throw new UserError(`--executor ${values.executor}: use local or slurm`);
   }
+  const note = values.note === undefined ? null : values.note.trim();
+  if (note === '') throw new UserError('--note needs some text: --note "what this sweep is for"');
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : null;
   if (dataDir && !existsSync(dataDir)) throw new UserError(`--data-dir ${dataDir} does not exist`);
   const runsDir = values.out ? resolve(values.out) : DEFAULT_RUNS_DIR;
@@ -198,7 +203,7 @@ async function main(argv: string[]): Promise<number> {
     if (collected.length) say(`stored the results of ${collected.length} slurm job(s) that ended while no harness followed them`);
     if (values.detach) {
       try {
-        return await detach(store, spec.name || specName, profile, plans, slurm, sweepArgs);
+        return await detach(store, spec.name || specName, profile, plans, slurm, sweepArgs, note);
       } finally {
         store.close();
       }
@@ -214,6 +219,7 @@ async function main(argv: string[]): Promise<number> {
       signal: stop.signal,
       progress: progressFor(process.stdout),
       log: say,
+      note,
     });
     const counts = Object.entries(summary.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
     say(`sweep ${summary.sweepId} ${summary.interrupted ? 'interrupted' : 'finished'} in ${((performance.now() - t) / 1000).toFixed(1)} s: ${counts}`);
@@ -226,8 +232,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** --detach: record the sweep, submit its runs and exit; the jobs run on without this process. */
-async function detach(store: Store, spec: string, profile: string, plans: RunPlan[], slurm: SlurmExecutor, args: unknown): Promise<number> {
+async function detach(store: Store, spec: string, profile: string, plans: RunPlan[], slurm: SlurmExecutor, args: unknown, note: string | null): Promise<number> {
   const sweepId = store.beginSweep(spec, profile, args);
+  if (note) setSweepNote(store, sweepId, note);
   store.addPlans(sweepId, plans);
   const report = await submitDetached(store, plans, slurm);
   for (const job of report.submitted) say(`submitted ${job.name}: slurm job ${job.jobId}${job.after ? ` (held until job ${job.after} succeeds)` : ''}`);
