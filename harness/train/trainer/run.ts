@@ -56,6 +56,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const selected = await selectBackend(cfg.backend);
   io.log(`backend ${selected.backend} (matmul ${selected.matmul})${selected.note ? `: ${selected.note}` : ''}`);
 
+  io.emit({ type: 'phase', phase: 'loading data' });
   const corpus = await loadCorpus(cfg.data, io.log);
   if (corpus.vocabSize !== cfg.model.vocabSize) {
     throw new UserError(
@@ -165,11 +166,13 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       };
     };
     const saveLast = (kind: 'periodic' | 'interrupt' | 'final') => {
+      io.emit({ type: 'phase', phase: 'saving' });
       writeCheckpoint(lastPath, header(kind), modelTensors(model, optim));
       io.emit({ type: 'checkpoint', step: state.step, path: lastPath, kind });
     };
 
     const evaluate = (split: 'valid' | 'test'): number => {
+      io.emit({ type: 'phase', phase: 'evaluating', detail: split });
       const w = split === 'valid' ? validW : testW;
       const cap = split === 'valid' && cfg.train.evalBatches !== null ? cfg.train.evalBatches * micro : w.count;
       const total = Math.min(w.count, cap);
@@ -296,6 +299,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
     }
 
     if (cfg.stage.kind === 'stage1') {
+      io.emit({ type: 'phase', phase: 'pruning' });
       const { tensors, ranks } = prunedTensors(model, optim);
       const costs: MlpCost[] = [];
       for (let i = 0; i < cfg.model.nLayer; i++) {
