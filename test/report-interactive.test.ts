@@ -73,8 +73,8 @@ test('the interactive report of an ablation sweep: error bars, per-model panels,
     assert.deepEqual(headers, ['gpt2', 'gpt2-medium']);
     const legend = await curves.locator('g.role-legend-label text').allTextContents();
     assert.deepEqual(legend, [
-      'InRank bufferModes=4 explainedRatio=0.8', 'InRank bufferModes=4 explainedRatio=0.9',
-      'InRank bufferModes=8 explainedRatio=0.8', 'InRank bufferModes=8 explainedRatio=0.9', 'full rank',
+      'full rank', 'InRank bufferModes=4 explainedRatio=0.8', 'InRank bufferModes=4 explainedRatio=0.9',
+      'InRank bufferModes=8 explainedRatio=0.8', 'InRank bufferModes=8 explainedRatio=0.9',
     ], 'the reused 0.9 / 8 cell reads bufferModes=8 although its stored axes lack it; nothing is cut');
 
     // Hovering a point shows the run's full label and values.

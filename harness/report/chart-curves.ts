@@ -6,7 +6,7 @@ import type { ReportRun, SweepData } from './query.ts';
 import { stageTwoOwn, type Entry } from './entries.ts';
 import type { Labels } from './labels.ts';
 import type { ChartSpec } from './charts.ts';
-import { colourBy, evenlySpaced, interaction, type Datum } from './chart-kit.ts';
+import { colourBy, evenlySpaced, interaction, naturalOrder, type Datum } from './chart-kit.ts';
 
 /** Training-loss points kept per line: enough for the shape, few enough for a light page. */
 const LOSS_POINTS = 120;
@@ -96,7 +96,8 @@ const STEP: Axis = { field: 'step', title: 'optimizer step', format: 'd' };
 const TOKENS: Axis = { field: 'tokens', title: 'tokens seen', format: '~s' };
 const SECONDS: Axis = { field: 'seconds', title: 'training wall-clock (s)', format: '.1f' };
 
-function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean; pointSize: number }, title: string, groups: number): TopLevelSpec {
+function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean; pointSize: number }, title: string): TopLevelSpec {
+  const groups = naturalOrder(values.map((d) => d.group));
   const { params, opacity } = interaction('group');
   return {
     title,
@@ -111,7 +112,7 @@ function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean; p
       encoding: {
         x: { field: x.field, type: 'quantitative', title: x.title, axis: { format: x.format } },
         y: { field: 'value', type: 'quantitative', title: y.title, scale: y.log ? { type: 'log', nice: false, padding: 8 } : { zero: false, padding: 8 } },
-        color: colourBy('group', 'method / setting', groups),
+        color: colourBy('group', 'method / setting', groups.length, groups),
         detail: { field: 'series', type: 'nominal' },
         opacity,
         tooltip: [
@@ -137,11 +138,10 @@ function rowsOf(entries: Entry[], labels: Labels, points: (e: Entry) => CurvePoi
 export function curveCharts(entries: Entry[], data: SweepData, labels: Labels): ChartSpec[] {
   const valid = rowsOf(entries, labels, (e) => validPoints(e, data));
   const loss = rowsOf(entries, labels, (e) => lossPoints(e, data));
-  const groups = new Set(valid.map((d) => d.group)).size;
   const ppl = { title: 'validation perplexity', log: true, pointSize: 28 };
   const out: ChartSpec[] = [];
   const add = (id: ChartSpec['kind'], values: Datum[], x: Axis, y: typeof ppl, title: string): void => {
-    if (values.length) out.push({ id, kind: id, title, points: values.length, spec: panelSpec(values, x, y, title, Math.max(groups, 1)) });
+    if (values.length) out.push({ id, kind: id, title, points: values.length, spec: panelSpec(values, x, y, title) });
   };
   add('valid-vs-step', valid, STEP, ppl, 'Validation perplexity vs optimizer step, per model');
   add('valid-vs-tokens', valid.filter((d) => d.tokens !== null), TOKENS, ppl, 'Validation perplexity vs tokens seen, per model');

@@ -40,3 +40,8 @@ export function interaction(field: string): { params: unknown[]; opacity: Record
   };
 }
 
+
+/** Distinct values in natural order (bufferModes=2 before bufferModes=12), for a legend's order. */
+export function naturalOrder(values: unknown[]): string[] {
+  return [...new Set(values.map(String))].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+}

@@ -4,7 +4,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { Entry } from './entries.ts';
 import type { Labels } from './labels.ts';
 import type { ChartSpec } from './charts.ts';
-import { colourBy, interaction, type Datum } from './chart-kit.ts';
+import { colourBy, interaction, naturalOrder, type Datum } from './chart-kit.ts';
 
 export function paramsChart(entries: Entry[], labels: Labels): ChartSpec[] {
   const values: Datum[] = [];
@@ -25,7 +25,7 @@ export function paramsChart(entries: Entry[], labels: Labels): ChartSpec[] {
     encoding: {
       x: { field: 'params', type: 'quantitative', title: 'parameters (millions)', scale: { zero: false } },
       y: { field: 'ppl', type: 'quantitative', title: 'test perplexity', scale: { zero: false } },
-      color: colourBy('group', 'run', new Set(values.map((v) => v.group)).size),
+      color: colourBy('group', 'run', naturalOrder(values.map((v) => v.group)).length, naturalOrder(values.map((v) => v.group))),
       shape: { field: 'precision', type: 'nominal' },
       opacity,
       tooltip: [

@@ -6,7 +6,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import type { AxisValue } from './query.ts';
 import type { ComparisonBlock, ComparisonRow, ComparisonTable, Figure } from './table.ts';
 import type { ChartSpec } from './charts.ts';
-import { colourBy, interaction, type Datum } from './chart-kit.ts';
+import { colourBy, interaction, naturalOrder, type Datum } from './chart-kit.ts';
 import { methodLabel } from './format.ts';
 
 interface Metric {
@@ -58,7 +58,9 @@ function baselineRows(block: ComparisonBlock, models: Set<string>): Datum[] {
     );
 }
 
-function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (string | number)[], lines: number): TopLevelSpec {
+function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (string | number)[]): TopLevelSpec {
+  const lines = naturalOrder(values.filter((v) => v.kind === 'cell').map((v) => v.series));
+  const baseline = values.some((v) => v.kind === 'baseline') ? '; dashed: the full-rank run of the same model' : '; no full-rank run to compare with';
   const { params, opacity } = interaction('series');
   // Ticks at the swept values themselves; padding keeps the end points' error bars inside the frame.
   const x = numeric
@@ -75,7 +77,7 @@ function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (st
     { field: 'seeds', type: 'nominal' },
   ];
   return {
-    title: { text: `Test perplexity, parameters and x faster vs ${axis}`, subtitle: 'mean ± std over seeds; dashed: the full-rank run of the same model' },
+    title: { text: `Test perplexity, parameters and x faster vs ${axis}`, subtitle: `mean ± std over seeds${baseline}` },
     data: { values },
     facet: { column: { field: 'metric', type: 'nominal', title: null, sort: METRICS.map((m) => m.name), header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
     resolve: { scale: { y: 'independent' } },
@@ -87,7 +89,7 @@ function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (st
           transform: [cell],
           params,
           mark: { type: 'line', point: { size: 50, filled: true } },
-          encoding: { x, y: { field: 'mean', type: 'quantitative', title: null, scale: { zero: false, padding: 8 } }, color: colourBy('series', 'line', lines), opacity, tooltip },
+          encoding: { x, y: { field: 'mean', type: 'quantitative', title: null, scale: { zero: false, padding: 8 } }, color: colourBy('series', 'line', lines.length, lines), opacity, tooltip },
         },
         {
           // Named so a reader's script (and the browser test) can find the error bars.
@@ -119,11 +121,10 @@ export function settingCharts(table: ComparisonTable): ChartSpec[] {
       const series = seriesNamer(rows, block.axisNames.filter((a) => a !== axis));
       const values = [...cellRows(rows, axis, series), ...baselineRows(block, new Set(rows.map((r) => r.model)))];
       if (!values.some((v) => v.kind === 'cell')) continue;
-      const lines = new Set(rows.map(series)).size;
       const profile = table.blocks.length > 1 ? ` (profile ${block.profile})` : '';
       out.push({
         id: `metric-vs-setting-${block.profile}-${axis}`, kind: 'metric-vs-setting', title: `Metrics vs ${axis}${profile}`,
-        points: values.length, spec: settingSpec(values, axis, numeric, order, lines),
+        points: values.length, spec: settingSpec(values, axis, numeric, order),
       });
     }
   }
