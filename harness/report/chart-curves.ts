@@ -98,11 +98,13 @@ const SECONDS: Axis = { field: 'seconds', title: 'training wall-clock (s)', form
 
 function panelSpec(values: Datum[], x: Axis, y: { title: string; log: boolean; pointSize: number }, title: string): TopLevelSpec {
   const groups = naturalOrder(values.map((d) => d.group));
+  // Panels in the sweep's order of models (gpt2, medium, large), not alphabetical.
+  const models = [...new Set(values.map((d) => String(d.model)))];
   const { params, opacity } = interaction('group');
   return {
     title,
     data: { values },
-    facet: { column: { field: 'model', type: 'nominal', title: null, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
+    facet: { column: { field: 'model', type: 'nominal', title: null, sort: models, header: { labelFontSize: 13, labelFontWeight: 'bold' } } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 300,

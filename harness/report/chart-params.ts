@@ -26,7 +26,8 @@ export function paramsChart(entries: Entry[], labels: Labels): ChartSpec[] {
       x: { field: 'params', type: 'quantitative', title: 'parameters (millions)', scale: { zero: false } },
       y: { field: 'ppl', type: 'quantitative', title: 'test perplexity', scale: { zero: false } },
       color: colourBy('group', 'run', naturalOrder(values.map((v) => v.group)).length, naturalOrder(values.map((v) => v.group))),
-      shape: { field: 'precision', type: 'nominal' },
+      // A shape per precision only where there are two.
+      ...(new Set(values.map((v) => v.precision)).size > 1 ? { shape: { field: 'precision', type: 'nominal' } } : {}),
       opacity,
       tooltip: [
         { field: 'series', type: 'nominal', title: 'run' },

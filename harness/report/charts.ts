@@ -47,8 +47,11 @@ export function buildCharts(data: SweepData, table: ComparisonTable): ChartSpec[
   ];
 }
 
+/** Vega-Lite's layout notes ("Maximum optimization runs reached") are not the user's business. */
+const quiet = vega.logger(vega.Error);
+
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(compile(spec, { logger: quiet }).spec), { renderer: 'none', logger: quiet });
   try {
     return await view.toSVG();
   } finally {

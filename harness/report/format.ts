@@ -164,7 +164,7 @@ function csv(t: ComparisonTable): string {
   for (const block of t.blocks) {
     for (const r of block.rows) {
       const fields: (string | number | null)[] = [
-        t.sweep.id, r.profile, r.model, r.method, r.precision,
+        (t.sweeps ?? [t.sweep]).map((s) => s.id).join('+'), r.profile, r.model, r.method, r.precision,
         ...axisNames.map((a) => (a in r.axes ? String(r.axes[a]) : null)),
         r.seeds.join(' '),
         ...FIGURE_COLUMNS.flatMap((c) => {
