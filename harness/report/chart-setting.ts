@@ -64,7 +64,7 @@ function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (st
   const { params, opacity } = interaction('series');
   // Ticks at the swept values themselves; padding keeps the end points' error bars inside the frame.
   const x = numeric
-    ? { field: 'x', type: 'quantitative', title: axis, scale: { zero: false, padding: 16 }, axis: { values: order } }
+    ? { field: 'x', type: 'quantitative', title: axis, scale: { zero: false, padding: 16 }, axis: { values: order, format: '~g' } }
     : { field: 'x', type: 'ordinal', title: axis, sort: order };
   const cell = { filter: "datum.kind === 'cell'" };
   const tooltip = [
