@@ -62,9 +62,10 @@ function settingSpec(values: Datum[], axis: string, numeric: boolean, order: (st
   const lines = naturalOrder(values.filter((v) => v.kind === 'cell').map((v) => v.series));
   const baseline = values.some((v) => v.kind === 'baseline') ? '; dashed: the full-rank run of the same model' : '; no full-rank run to compare with';
   const { params, opacity } = interaction('series');
-  // Ticks at the swept values themselves; padding keeps the end points' error bars inside the frame.
+  // Ticks at the swept values themselves, all of them on the axis even where no run finished;
+  // padding keeps the end points' error bars inside the frame.
   const x = numeric
-    ? { field: 'x', type: 'quantitative', title: axis, scale: { zero: false, padding: 16 }, axis: { values: order, format: '~g' } }
+    ? { field: 'x', type: 'quantitative', title: axis, scale: { domain: [Math.min(...(order as number[])), Math.max(...(order as number[]))], padding: 16 }, axis: { values: order, format: '~g' } }
     : { field: 'x', type: 'ordinal', title: axis, sort: order };
   const cell = { filter: "datum.kind === 'cell'" };
   const tooltip = [
