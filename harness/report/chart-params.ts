@@ -23,8 +23,8 @@ export function paramsChart(entries: Entry[], labels: Labels): ChartSpec[] {
     params,
     mark: { type: 'point', filled: true, size: 90 },
     encoding: {
-      x: { field: 'params', type: 'quantitative', title: 'parameters (millions)', scale: { zero: false } },
-      y: { field: 'ppl', type: 'quantitative', title: 'test perplexity', scale: { zero: false } },
+      x: { field: 'params', type: 'quantitative', title: 'parameters (millions)', scale: { zero: false, padding: 12 } },
+      y: { field: 'ppl', type: 'quantitative', title: 'test perplexity', scale: { zero: false, padding: 12 } },
       color: colourBy('group', 'run', naturalOrder(values.map((v) => v.group)).length, naturalOrder(values.map((v) => v.group))),
       // A shape per precision only where there are two.
       ...(new Set(values.map((v) => v.precision)).size > 1 ? { shape: { field: 'precision', type: 'nominal' } } : {}),
