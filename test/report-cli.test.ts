@@ -57,6 +57,11 @@ test('the default is the terminal table of the latest sweep; --format md --out F
   assert.match(term.stdout, /profile tiny/);
   assert.match(term.stdout, /baseline diverged/);
 
+  // A spec name picks its latest sweep; the same sweep named twice is read once.
+  const byName = report('--db', db, '--sweep', 'paper-table', '--sweep', '1', '--format', 'csv');
+  assert.equal(byName.code, 0, byName.stderr);
+  assert.match(byName.stdout.split('\n')[1]!, /^1,tiny,gpt2,full,/);
+
   const out = join(dir, 'out', 'table.md');
   const html = join(dir, 'out', 'report.html');
   const r = report('--db', db, '--sweep', '1', '--format', 'md', '--out', out, '--html', html);
