@@ -4,7 +4,7 @@
 import type { AxisValue, SweepData } from './query.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
-import { runConfigSchema } from '../contract/config.ts';
+import { valueAt, withDefaults } from './labels.ts';
 import { paperCaption, paperRanCell, tokensSeen } from './paper-cell.ts';
 import type { SweepRow } from '../store/rows.ts';
 
@@ -64,21 +64,6 @@ export interface ComparisonTable {
 const sweepInfo = (s: SweepRow): SweepInfo => ({
   id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status, note: s.note ?? null,
 });
-
-function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | undefined {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
-}
-
-/** A stored config with today's defaults filled in: a run stored before a setting existed ran at its default. */
-function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
-  const parsed = runConfigSchema.safeParse(config);
-  return parsed.success ? parsed.data : config;
-}
 
 type PerSeed = { value: number } | { note: string };
 
