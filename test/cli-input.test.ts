@@ -1,4 +1,7 @@
-// User mistakes on the command line: exactly one line on stderr, nothing on stdout, exit 2.
+// User mistakes on the command line: exactly one line, exit 2. The sweep's mistakes are checked
+// in-process against the very functions the CLI runs before it prints or stores anything
+// (parseSweepArgs, prepareSweep); a few process-level cases keep the contract itself: one
+// line on stderr, nothing on stdout, exit code 2.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,22 +9,35 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStore } from '../harness/store/store.ts';
 import { runCliSync } from './fixtures/harness-cli.ts';
+import { sweepInputError } from './fixtures/sweep-input.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-input-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'r.db');
 openStore(db).close();
 
-const cases: Array<{ cli: string; args: string[]; says: RegExp }> = [
-  { cli: 'sweep', args: ['no-such-spec'], says: /unknown spec 'no-such-spec'/ },
-  { cli: 'sweep', args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr' \(did you mean 'train\.lr'\?\)/ },
-  { cli: 'sweep', args: ['demo', '--profile', 'paper', '--dry-run'], says: /profile paper needs .*--data-dir/ },
+const sweepCases: Array<{ args: string[]; says: RegExp }> = [
+  { args: ['no-such-spec'], says: /unknown spec 'no-such-spec'/ },
+  { args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr' \(did you mean 'train\.lr'\?\)/ },
+  { args: ['demo', '--profile', 'paper', '--dry-run'], says: /profile paper needs .*--data-dir/ },
+  { args: ['demo', '--devices', 'many'], says: /--devices 'many' is not understood/ },
+  { args: ['demo', '--retries', '-1'], says: /--retries/ },
+  { args: ['demo', '--timeout', 'soon'], says: /--timeout soon/ },
+  { args: ['demo', 'stray'], says: /unexpected argument 'stray'/ },
+  { args: [], says: /give a spec name/ },
+];
+
+for (const c of sweepCases) {
+  test(`sweep ${c.args.join(' ')}: one line (in-process)`, async () => {
+    const line = await sweepInputError(c.args);
+    assert.ok(!line.includes('\n'), line);
+    assert.match(line, c.says);
+  });
+}
+
+const processCases: Array<{ cli: string; args: string[]; says: RegExp }> = [
   { cli: 'sweep', args: ['demo', '--bogus'], says: /Unknown option '--bogus'/ },
-  { cli: 'sweep', args: ['demo', '--devices', 'many'], says: /--devices 'many' is not understood/ },
-  { cli: 'sweep', args: ['demo', '--retries', '-1'], says: /--retries/ },
-  { cli: 'sweep', args: ['demo', '--timeout', 'soon'], says: /--timeout soon/ },
-  { cli: 'sweep', args: ['demo', 'stray'], says: /unexpected argument 'stray'/ },
-  { cli: 'sweep', args: [], says: /give a spec name/ },
+  { cli: 'sweep', args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr'/ },
   { cli: 'runs', args: ['--db', db, '--status', 'finished'], says: /--status finished: not a run status/ },
   { cli: 'runs', args: ['--db', join(dir, 'missing.db')], says: /no results database at/ },
   { cli: 'runs', args: ['--db', db, '--sweep', '7'], says: /--sweep 7: no such sweep/ },
@@ -29,8 +45,8 @@ const cases: Array<{ cli: string; args: string[]; says: RegExp }> = [
   { cli: 'show', args: ['--db', db], says: /give one run/ },
 ];
 
-for (const c of cases) {
-  test(`${c.cli} ${c.args.join(' ')}: one line, exit 2`, () => {
+for (const c of processCases) {
+  test(`${c.cli} ${c.args.join(' ')}: one line, exit 2 (process)`, () => {
     const r = runCliSync(c.cli, c.args);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stdout, '');

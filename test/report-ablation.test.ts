@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fillAblationDb, fillReportDb } from './report-fixture.ts';
-import { loadSweeps } from '../harness/report/query.ts';
+import { loadSweeps } from '../harness/store/sweep-read.ts';
 import { buildComparison, type ComparisonTable } from '../harness/report/table.ts';
 import { renderTable } from '../harness/report/format.ts';
 import { paperNumbers } from '../harness/report/paper.ts';

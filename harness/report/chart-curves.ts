@@ -2,7 +2,7 @@
 // one line per run: validation perplexity against optimizer steps, tokens seen and training
 // wall-clock, and the training loss. InRank's stage 2 is drawn after its stage 1.
 import type { TopLevelSpec } from 'vega-lite';
-import type { ReportRun, SweepData } from './query.ts';
+import type { ReportRun, SweepData } from '../store/sweep-read.ts';
 import { stageTwoOwn, type Entry } from './entries.ts';
 import type { Labels } from './labels.ts';
 import type { ChartSpec } from './charts.ts';

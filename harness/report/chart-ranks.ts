@@ -2,7 +2,7 @@
 // stage 1 (growing at each determination) and stage 2 (fixed at the pruned rank), and the top
 // singular values each determination saw, one line per determination.
 import type { TopLevelSpec } from 'vega-lite';
-import type { RankPoint, ReportRun, SweepData } from './query.ts';
+import type { RankPoint, ReportRun, SweepData } from '../store/sweep-read.ts';
 import { stageTwoOwn, type Entry } from './entries.ts';
 import type { Labels } from './labels.ts';
 import type { ChartSpec } from './charts.ts';
@@ -11,12 +11,6 @@ import { colourBy, evenlySpaced, interaction, type Datum } from './chart-kit.ts'
 const LEGEND_LIMIT = 16;
 const SV_MAX_LAYERS = 12;
 const SV_MAX_DETERMINATIONS = 8;
-
-function numberIn(obj: Record<string, unknown>, section: string, key: string): number | null {
-  const sec = obj[section];
-  const v = typeof sec === 'object' && sec !== null ? (sec as Record<string, unknown>)[key] : undefined;
-  return typeof v === 'number' ? v : null;
-}
 
 const byName = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
 
@@ -34,7 +28,7 @@ function firstSeeds(entries: Entry[], labels: Labels): Entry[] {
 
 /** Each layer's rank over both stages: init, every determination, the stage-1 end, then flat at the pruned rank. */
 function rankRows(e: Entry, s1: ReportRun, events: RankPoint[], layers: string[], data: SweepData): { rows: Datum[]; boundary: number | null } {
-  const init = numberIn(s1.config, 'inrank', 'initModes');
+  const init: number | null = s1.config.inrank.initModes;
   const s1End = s1.row.steps;
   const s2 = e.stage1 && e.final?.row.stage === 'stage2' ? e.final : null;
   const pruned = s2?.ranks ?? s1.ranks;

@@ -3,7 +3,7 @@
 // model, method, precision where those vary), mean ± std over seeds as error bars, and the
 // full-rank baseline of the same model as a dashed rule.
 import type { TopLevelSpec } from 'vega-lite';
-import type { AxisValue } from './query.ts';
+import type { AxisValue } from '../store/sweep-read.ts';
 import type { ComparisonBlock, ComparisonRow, ComparisonTable, Figure } from './table.ts';
 import type { ChartSpec } from './charts.ts';
 import { colourBy, interaction, naturalOrder, type Datum } from './chart-kit.ts';

@@ -3,7 +3,7 @@
 // Each chart has a stable id and a kind so a test (or a reader's script) can find it.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { SweepData } from './query.ts';
+import type { SweepData } from '../store/sweep-read.ts';
 import { buildEntries } from './entries.ts';
 import { labelsFor } from './labels.ts';
 import type { ComparisonTable } from './table.ts';

@@ -2,27 +2,18 @@
 // reused from another sweep carries that sweep's axes (a full-rank run from paper-table has no
 // explained ratio), so a label reads each setting from the run's resolved config, never from
 // its stored axes alone: two different runs never read the same, and nothing is cut.
-import { runConfigSchema } from '../contract/config.ts';
-import type { AxisValue } from './query.ts';
+import { configValue } from '../contract/stored-config.ts';
+import type { AxisValue } from '../store/sweep-read.ts';
 import type { Entry } from './entries.ts';
 import { methodLabel } from './format.ts';
 
 /** A dimension a label can show: a row column, a swept setting (dot path), or the seed. */
 export type Dim = 'profile' | 'model' | 'method' | 'precision' | 'seed' | `axis:${string}`;
 
-/** A stored config with today's defaults filled in: a run stored before a setting existed ran at its default. */
-export function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
-  const parsed = runConfigSchema.safeParse(config);
-  return parsed.success ? parsed.data : config;
-}
-
-export function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | undefined {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
+/** A scalar setting at a dot path of a config (or a profile's base), else undefined. */
+export function valueAt(obj: unknown, path: string | readonly string[]): AxisValue | undefined {
+  const v = configValue(obj, path);
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
 }
 
 /**
@@ -33,7 +24,8 @@ export function settingOf(e: Entry, path: string): AxisValue | undefined {
   if (path in e.axes) return e.axes[path];
   if (e.method !== 'inrank') return undefined;
   const run = e.final ?? e.stage1;
-  return run ? valueAt(withDefaults(run.config), path.split('.')) : undefined;
+  // The read side filled today's defaults under the stored settings already.
+  return run ? valueAt(run.config, path) : undefined;
 }
 
 function dimValue(e: Entry, d: Dim): AxisValue | undefined {

@@ -3,15 +3,17 @@
 // setting (an ablation's buffer size, warmup, lag) is a cell the paper never ran and gets no
 // paper number. The caption says what scale the paper's numbers come from and this block's.
 import { profiles } from '../../experiments/profiles.ts';
-import type { AxisValue } from './query.ts';
-import { valueAt, withDefaults } from './labels.ts';
+import type { RunConfig } from '../contract/config.ts';
+import { readStoredConfig } from '../contract/stored-config.ts';
+import type { AxisValue } from '../store/sweep-read.ts';
+import { valueAt } from './labels.ts';
 import { formatCount } from './format.ts';
 
 /** Axes that are part of the paper cell's key: never a reason to drop the paper's number. */
 const CELL_KEYS = new Set(['inrank.explainedRatio']);
 
-function without(config: Record<string, unknown>, path: string[]): Record<string, unknown> {
-  const copy = structuredClone(config);
+function without(config: RunConfig, path: string[]): Record<string, unknown> {
+  const copy = structuredClone(config) as Record<string, unknown>;
   let cur: Record<string, unknown> = copy;
   for (const key of path.slice(0, -1)) {
     const next = cur[key];
@@ -23,14 +25,14 @@ function without(config: Record<string, unknown>, path: string[]): Record<string
 }
 
 /** The setting as the profile gives it, or (where the profile leaves it) the config's default. */
-function profileValue(profile: string, config: Record<string, unknown>, path: string[]): AxisValue | undefined {
+function profileValue(profile: string, config: RunConfig, path: string[]): AxisValue | undefined {
   const base = (profiles as Record<string, { base?: unknown } | undefined>)[profile]?.base;
-  const fromProfile = base && typeof base === 'object' ? valueAt(base as Record<string, unknown>, path) : undefined;
-  return fromProfile ?? valueAt(withDefaults(without(config, path)), path);
+  const fromProfile = valueAt(base, path);
+  return fromProfile ?? valueAt(readStoredConfig(without(config, path)), path);
 }
 
 /** True when every swept setting of the row other than the cell's own keys is at the profile's value. */
-export function paperRanCell(profile: string, axes: Record<string, AxisValue>, config: Record<string, unknown>): boolean {
+export function paperRanCell(profile: string, axes: Record<string, AxisValue>, config: RunConfig): boolean {
   for (const [key, value] of Object.entries(axes)) {
     if (CELL_KEYS.has(key)) continue;
     if (profileValue(profile, config, key.split('.')) !== value) return false;
@@ -39,9 +41,9 @@ export function paperRanCell(profile: string, axes: Record<string, AxisValue>, c
 }
 
 /** Tokens a run of this config sees in the steps it trained. */
-export function tokensSeen(config: Record<string, unknown>, steps: number): number | null {
-  const batch = valueAt(config, ['train', 'globalBatch']);
-  const context = valueAt(config, ['model', 'context']);
+export function tokensSeen(config: RunConfig, steps: number): number | null {
+  const batch = valueAt(config, 'train.globalBatch');
+  const context = valueAt(config, 'model.context');
   return typeof batch === 'number' && typeof context === 'number' ? steps * batch * context : null;
 }
 
