@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import type { RunRow } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
+import { sweepsOfRun } from '../store/sweep-notes.ts';
 import { formatCount, formatDuration, formatNumber } from './common.ts';
 
 export function describeRun(store: Store, r: RunRow, trainRows: number): string {
@@ -29,6 +30,8 @@ function summary(store: Store, r: RunRow): string[] {
   kv('model / method', `${r.model} / ${r.method} / ${r.precision} / ${r.stage}, seed ${r.seed}, profile ${r.profile}`);
   if (r.depends_on) kv('depends on', `${store.getRun(r.depends_on)?.name ?? '?'} (${r.depends_on})`);
   kv('axes', r.axes);
+  // The sweeps that hold the run, each with its note: why the run was made.
+  for (const s of sweepsOfRun(store, r.id)) kv(`sweep ${s.id}`, `${s.spec} (profile ${s.profile}, ${s.status})${s.note ? `: ${s.note}` : ''}`);
   kv('where', `${r.executor ?? '-'} ${r.device ?? ''} job ${r.job_id ?? '-'}, backend ${r.backend ?? '-'} (matmul ${r.matmul ?? '-'})`);
   kv('attempts', r.attempts);
   kv('started', r.started_at);

@@ -33,6 +33,7 @@ const OPTIONS = {
   'specs-dir': { type: 'string' },
   executor: { type: 'string' },
   detach: { type: 'boolean' },
+  note: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -56,6 +57,8 @@ export interface SweepInput {
   executor: string | undefined;
   detach: boolean;
   executorFlags: ExecutorFlags;
+  /** --note: what this sweep is for, stored with it; null when not given. */
+  note: string | null;
 }
 
 export type SweepCommand = { kind: 'help' } | { kind: 'list'; specsDir: string } | { kind: 'sweep'; input: SweepInput };
@@ -76,6 +79,8 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
   if (values.executor !== undefined) executorPlugin(values.executor);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : null;
   if (dataDir && !existsSync(dataDir)) throw new UserError(`--data-dir ${dataDir} does not exist`);
+  const note = values.note === undefined ? null : values.note.trim();
+  if (note === '') throw new UserError('--note needs some text: --note "what this sweep is for"');
   return {
     kind: 'sweep',
     input: {
@@ -83,7 +88,7 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
       dryRun: values['dry-run'] ?? false, devices: values.devices, maxParallel, retries, timeoutMs, db: values.db, dataDir,
       runsDir: values.out ? resolve(values.out) : DEFAULT_RUNS_DIR,
       trainer: values.trainer ? resolve(values.trainer) : TRAINER_ENTRY, customTrainer: values.trainer !== undefined,
-      executor: values.executor, detach: values.detach ?? false, executorFlags,
+      executor: values.executor, detach: values.detach ?? false, executorFlags, note,
     },
   };
 }

@@ -6,6 +6,7 @@ import { runSweep } from '../schedule/run-sweep.ts';
 import { listSpecs } from '../spec/load.ts';
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { setSweepNote } from '../store/sweep-notes.ts';
 import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { progressFor } from './progress.ts';
@@ -39,6 +40,7 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --trainer FILE        another trainer entry point that speaks the protocol
   --specs-dir DIR       where specs live (default experiments/)
   --executor local|slurm  where runs run (default local, or what the spec / profile says)
+  --note "TEXT"         what this sweep is for; stored with it, shown by runs, show and report
   -h, --help            this text
 
 With --executor slurm (the repository, --out and --data-dir on a filesystem the nodes share);
@@ -124,7 +126,7 @@ async function schedule(store: Store, sweep: PreparedSweep, db: string): Promise
     const summary = await runSweep({
       store, spec: sweep.spec.name || input.specName, profile: sweep.profile, plans, slots: executor.slots(plans.length),
       maxParallel: input.maxParallel, retries: input.retries, timeoutMs: input.timeoutMs, executor: executor.executor,
-      args: sweepArgs(sweep), signal: stop.signal, progress: progressFor(process.stdout), log: say,
+      args: sweepArgs(sweep), signal: stop.signal, progress: progressFor(process.stdout), log: say, note: input.note,
     });
     const counts = Object.entries(summary.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
     say(`sweep ${summary.sweepId} ${summary.interrupted ? 'interrupted' : 'finished'} in ${((performance.now() - t) / 1000).toFixed(1)} s: ${counts}`);
@@ -139,6 +141,7 @@ async function schedule(store: Store, sweep: PreparedSweep, db: string): Promise
 async function detach(store: Store, sweep: PreparedSweep): Promise<number> {
   const spec = sweep.spec.name || sweep.input.specName;
   const sweepId = store.beginSweep(spec, sweep.profile, sweepArgs(sweep));
+  if (sweep.input.note) setSweepNote(store, sweepId, sweep.input.note);
   store.addPlans(sweepId, sweep.plans);
   const submitted = await sweep.executor.submitDetached!(store, sweep.plans, say);
   say(`sweep ${sweepId} detached: ${submitted} job(s) submitted; npm run sweep ${spec} -- --profile ${sweep.profile} --executor ${sweep.executorName} (or npm run report) stores their results`);

@@ -116,6 +116,17 @@ export interface DoneEvent {
   checkpoint: string | null;
 }
 
+/**
+ * What the trainer is doing when it is not taking a step (optional: a trainer may never send
+ * it). A step event means it is training again. The live progress view shows it.
+ */
+export interface PhaseEvent {
+  type: 'phase';
+  phase: 'loading data' | 'evaluating' | 'pruning' | 'saving';
+  /** e.g. the split being evaluated. */
+  detail?: string;
+}
+
 export interface ErrorEvent {
   type: 'error';
   kind: 'user' | 'internal';
@@ -131,6 +142,7 @@ export type TrainEvent =
   | PruneEvent
   | CheckpointEvent
   | DoneEvent
+  | PhaseEvent
   | ErrorEvent;
 
 export function encodeEvent(event: TrainEvent): string {

@@ -6,6 +6,8 @@ import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
 import type { RunConfig } from '../contract/config.ts';
 import { configValue } from '../contract/stored-config.ts';
+import { paperCaption, paperRanCell, tokensSeen } from './paper-cell.ts';
+import type { SweepRow } from '../store/rows.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -38,12 +40,31 @@ export interface ComparisonBlock {
   /** Extra axis names shown as columns in this block. */
   axisNames: string[];
   rows: ComparisonRow[];
+  /** What the paper's numbers in this block mean beside ours (null when the block shows none). */
+  paperCaption: string | null;
+}
+
+export interface SweepInfo {
+  id: number;
+  spec: string;
+  profile: string;
+  createdAt: string;
+  status: string;
+  /** The note given with --note. */
+  note: string | null;
 }
 
 export interface ComparisonTable {
-  sweep: { id: number; spec: string; profile: string; createdAt: string; status: string };
+  /** The first sweep of the report. */
+  sweep: SweepInfo;
+  /** Every sweep of the report (several with a repeated --sweep). */
+  sweeps: SweepInfo[];
   blocks: ComparisonBlock[];
 }
+
+const sweepInfo = (s: SweepRow): SweepInfo => ({
+  id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status, note: s.note ?? null,
+});
 
 /** A scalar setting at a dot path of a run's config (an axis column's value), else undefined. */
 function scalarAt(config: RunConfig | undefined, path: string): AxisValue | undefined {
@@ -147,7 +168,11 @@ function statusText(entries: Entry[], paper: PaperCell | null): string {
 function comparisonRow(group: Entry[], fulls: Entry[], paperLookup: PaperLookup): ComparisonRow {
   const first = group[0]!;
   const baselines = group.map((e) => findBaseline(e, fulls));
-  const paper = paperLookup({ model: first.model, method: first.method, precision: first.precision, explainedRatio: first.explainedRatio });
+  const firstRun = first.final ?? first.stage1;
+  // A row that changes a setting the paper kept (an ablation's buffer, warmup, lag) is no paper cell.
+  const paper = firstRun && !paperRanCell(first.profile, first.axes, firstRun.config)
+    ? null
+    : paperLookup({ model: first.model, method: first.method, precision: first.precision, explainedRatio: first.explainedRatio });
   return {
     profile: first.profile,
     model: first.model,
@@ -193,10 +218,13 @@ function settleAxisColumns(block: ComparisonBlock, configOf: Map<ComparisonRow, 
       const v = scalarAt(configOf.get(r), k);
       if (v !== undefined) r.axes = { ...r.axes, [k]: v };
     }
+    // A run reused from a sweep that did not vary a setting is still at that setting's value here.
+    const config = configOf.get(r);
+    if (r.paper && config && !paperRanCell(r.profile, r.axes, config)) r.paper = null;
   }
 }
 
-/** Builds the comparison table of one sweep; paper numbers come from the lookup (experiments/ data). */
+/** Builds the comparison table of a sweep (or several read as one); paper numbers come from the lookup (experiments/ data). */
 export function buildComparison(data: SweepData, paperLookup: PaperLookup): ComparisonTable {
   const entries = buildEntries(data);
   const fulls = entries.filter((e) => e.method === 'full' && (e.final?.row.stage ?? 'single') === 'single');
@@ -209,18 +237,31 @@ export function buildComparison(data: SweepData, paperLookup: PaperLookup): Comp
     const row = comparisonRow(group, fulls, paperLookup);
     let block = blocks.get(row.profile);
     if (!block) {
-      block = { profile: row.profile, axisNames: [], rows: [] };
+      block = { profile: row.profile, axisNames: [], rows: [], paperCaption: null };
       blocks.set(row.profile, block);
     }
     block.rows.push(row);
     const run = group[0]!.final ?? group[0]!.stage1;
     if (run) configOf.set(row, run.config);
   }
-  for (const block of blocks.values()) settleAxisColumns(block, configOf);
+  for (const block of blocks.values()) {
+    block.paperCaption = captionOf(block, configOf);
+    settleAxisColumns(block, configOf);
+  }
+  return { sweep: sweepInfo(data.sweep), sweeps: data.sweeps.map(sweepInfo), blocks: [...blocks.values()] };
+}
 
-  const s = data.sweep;
-  return {
-    sweep: { id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status },
-    blocks: [...blocks.values()],
-  };
+/** The block's corpora and tokens seen per finished run, for the caption of its paper numbers. */
+function captionOf(block: ComparisonBlock, configOf: Map<ComparisonRow, RunConfig>): string | null {
+  if (!block.rows.some((r) => r.paper !== null)) return null;
+  const corpora = new Set<string>();
+  const tokens = new Set<number>();
+  for (const r of block.rows) {
+    const config = configOf.get(r);
+    if (!config) continue;
+    corpora.add(config.data.corpus);
+    const t = r.steps.kind === 'value' ? tokensSeen(config, Math.round(r.steps.mean)) : null;
+    if (t !== null) tokens.add(t);
+  }
+  return paperCaption(block.profile, [...corpora], [...tokens]);
 }

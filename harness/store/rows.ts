@@ -13,6 +13,8 @@ export interface SweepRow {
   created_at: string;
   finished_at: string | null;
   status: SweepStatus;
+  /** Migration 3: the note given with --note, or null. */
+  note: string | null;
 }
 
 export interface RunRow {

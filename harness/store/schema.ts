@@ -117,4 +117,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_name ON runs(name);
   CREATE INDEX sweep_runs_run ON sweep_runs(run_id);
   `,
+  // 3 (sweep notes, issue 15): a free-text note given with `npm run sweep -- --note "..."`,
+  // shown by runs, show and the report.
+  `
+  ALTER TABLE sweeps ADD COLUMN note TEXT;
+  `,
 ];

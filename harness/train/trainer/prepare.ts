@@ -11,6 +11,7 @@ import { loadCorpus } from '../data/corpus.ts';
 import { TokenWindows } from '../data/windows.ts';
 import { SpectrumPool } from '../inrank/spectrum-pool.ts';
 import { EpochBatches } from './batches.ts';
+import type { TrainerIO } from './io.ts';
 
 /** The three splits as context windows, and the training split's batch order. */
 export interface RunData {
@@ -37,8 +38,10 @@ const sameModelSize = (a: ModelSize, b: ModelSize) =>
   a.nEmbd === b.nEmbd && a.nHead === b.nHead && a.nLayer === b.nLayer && a.context === b.context && a.vocabSize === b.vocabSize;
 const describeSize = (m: ModelSize) => `n_embd ${m.nEmbd}, n_head ${m.nHead}, n_layer ${m.nLayer}, context ${m.context}, vocab ${m.vocabSize}`;
 
-export async function prepareData(cfg: RunConfig, log: (line: string) => void): Promise<RunData> {
-  const corpus = await loadCorpus(cfg.data, log);
+/** Loads the corpus; the live progress view shows 'loading data' meanwhile (it can take a while). */
+export async function prepareData(cfg: RunConfig, io: Pick<TrainerIO, 'emit' | 'log'>): Promise<RunData> {
+  io.emit({ type: 'phase', phase: 'loading data' });
+  const corpus = await loadCorpus(cfg.data, io.log);
   if (corpus.vocabSize !== cfg.model.vocabSize) {
     throw new UserError(
       `the corpus has a vocabulary of ${corpus.vocabSize} tokens but model.vocabSize is ${cfg.model.vocabSize}; set model.vocabSize to ${corpus.vocabSize} (or data.vocabTopK to match)`,

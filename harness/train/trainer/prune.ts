@@ -10,6 +10,7 @@ import type { TrainingSession } from './session.ts';
 
 export function prune(session: TrainingSession, io: TrainerIO): ExitCode {
   const { cfg, state } = session;
+  io.emit({ type: 'phase', phase: 'pruning' });
   const { tensors, ranks } = prunedTensors(session.model, session.optim);
   const costs = Array.from({ length: cfg.model.nLayer }, (_, i) => lowRankMlpCost(cfg.model.nEmbd, ranks[`h.${i}.mlp.fc1`]!, ranks[`h.${i}.mlp.fc2`]!));
   const params = paramCounts(cfg.model, costs);

@@ -20,7 +20,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const wallStart = performance.now();
   const selected = await selectBackend(cfg.backend);
   io.log(`backend ${selected.backend} (matmul ${selected.matmul})${selected.note ? `: ${selected.note}` : ''}`);
-  const data = await prepareData(cfg, io.log);
+  const data = await prepareData(cfg, io);
   const start = findStartingPoint(cfg);
   const spectrumPool = await startSpectrumPool(cfg, io.log);
   const model = new GPT(cfg.model, cfg.train.seed, linearFactoryFor(cfg, start.fixedRanks, start.nominalMax, spectrumPool));

@@ -203,6 +203,7 @@ export class TrainingSession {
   /** Mean loss on a split (validation capped at train.evalBatches micro-batches); emits the eval event. */
   async evaluate(split: 'valid' | 'test'): Promise<number> {
     const { cfg } = this;
+    this.io.emit({ type: 'phase', phase: 'evaluating', detail: split });
     const micro = cfg.train.microBatch;
     const context = cfg.model.context;
     const w = split === 'valid' ? this.data.valid : this.data.test;
@@ -262,6 +263,7 @@ export class TrainingSession {
   /** Writes this run's last.ckpt (the resume point) and emits its checkpoint event. */
   checkpoint(kind: 'periodic' | 'interrupt' | 'final'): void {
     const path = this.start.lastPath;
+    this.io.emit({ type: 'phase', phase: 'saving' });
     writeCheckpoint(path, this.checkpointHeader(kind), modelTensors(this.model, this.optim));
     this.io.emit({ type: 'checkpoint', step: this.state.step, path, kind });
   }
