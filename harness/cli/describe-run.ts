@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RunRow } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
 import { formatCount, formatDuration, formatNumber } from './common.ts';
+import { backendLabel } from '../report/backends.ts';
 
 export function describeRun(store: Store, r: RunRow, trainRows: number): string {
   const out: string[] = [];
@@ -16,7 +17,8 @@ export function describeRun(store: Store, r: RunRow, trainRows: number): string 
   kv('model / method', `${r.model} / ${r.method} / ${r.precision} / ${r.stage}, seed ${r.seed}, profile ${r.profile}`);
   if (r.depends_on) kv('depends on', `${store.getRun(r.depends_on)?.name ?? '?'} (${r.depends_on})`);
   kv('axes', r.axes);
-  kv('where', `${r.executor ?? '-'} ${r.device ?? ''} job ${r.job_id ?? '-'}, backend ${r.backend ?? '-'} (matmul ${r.matmul ?? '-'})`);
+  kv('where', `${r.executor ?? '-'} ${r.device ?? ''} job ${r.job_id ?? '-'}`);
+  kv('backend', backendLabel(r));
   kv('attempts', r.attempts);
   kv('started', r.started_at);
   kv('finished', r.finished_at);

@@ -8,6 +8,7 @@ import { renderTable, type Format } from './format.ts';
 import { buildCharts, renderCharts, type RenderedChart } from './charts.ts';
 import { renderHtml } from './html.ts';
 import { paperNumbers, type PaperLookup } from './paper.ts';
+import { backendsSummary } from './backends.ts';
 
 export interface ReportOptions {
   db: string;
@@ -28,7 +29,10 @@ export interface ReportResult {
 export async function makeReport(options: ReportOptions): Promise<ReportResult> {
   const data = loadSweep(options.db, options.sweep);
   const table = buildComparison(data, options.paper ?? paperNumbers);
-  const text = renderTable(table, options.format);
+  const rendered = renderTable(table, options.format);
+  // Machine-readable formats stay pure; the text table says where the runs trained.
+  const where = options.format === 'terminal' ? backendsSummary(data.runs.map((r) => r.row)) : [];
+  const text = where.length ? `${rendered}\n${where.join('\n')}` : rendered;
   let charts: RenderedChart[] = [];
   if (options.html) {
     charts = await renderCharts(buildCharts(data));

@@ -17,11 +17,11 @@ import { SpectrumPool } from '../inrank/spectrum-pool.ts';
 import { paramCounts, trainingFlopsPerToken, lowRankLinearCost, type MlpCost } from '../model/counts.ts';
 import { AdamW, clipCoefficient } from '../optim/adamw.ts';
 import { linearWarmupDecay } from '../optim/schedule.ts';
-import { precisionOf } from '../precision/index.ts';
+import { fp16PathFor, precisionOf } from '../precision/index.ts';
 import { LossScaler } from '../precision/scaler.ts';
 import { readCheckpoint, writeCheckpoint, type CheckpointHeader, type LoadedCheckpoint, type TrainingState } from '../checkpoint.ts';
 import { EpochBatches } from './batches.ts';
-import { accumulate, evalLoss, runMicroBatch } from './micro-batch.ts';
+import { accumulate, evalLossOnDevice, readStepScalars, runMicroBatchOnDevice } from './micro-batch.ts';
 import { layerStates, loadModelTensors, modelTensors, prunedTensors, restoreLayerStates } from './model-state.ts';
 
 export interface TrainerIO {
@@ -134,6 +134,8 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       time: new Date().toISOString(),
       backend: selected.backend,
       matmul: selected.matmul,
+      adapter: selected.adapter,
+      fp16Path: fp16PathFor(cfg.precision.kind, selected.adapter?.shaderF16 ?? false),
       config: cfg,
       params: model.paramCounts(),
       flopsPerToken: model.flopsPerToken(),
@@ -164,24 +166,28 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
         config: cfg,
       };
     };
-    const saveLast = (kind: 'periodic' | 'interrupt' | 'final') => {
-      writeCheckpoint(lastPath, header(kind), modelTensors(model, optim));
+    const saveLast = async (kind: 'periodic' | 'interrupt' | 'final') => {
+      writeCheckpoint(lastPath, header(kind), await modelTensors(model, optim));
       io.emit({ type: 'checkpoint', step: state.step, path: lastPath, kind });
     };
 
-    const evaluate = (split: 'valid' | 'test'): number => {
+    const evaluate = async (split: 'valid' | 'test'): Promise<number> => {
       const w = split === 'valid' ? validW : testW;
       const cap = split === 'valid' && cfg.train.evalBatches !== null ? cfg.train.evalBatches * micro : w.count;
       const total = Math.min(w.count, cap);
-      let sum = 0;
+      const losses: tf.Scalar[] = [];
+      const sizes: number[] = [];
       for (let start = 0; start < total; start += micro) {
         const n = Math.min(micro, total - start);
         const idx = Array.from({ length: n }, (_, i) => start + i);
         const inp = new Int32Array(n * context);
         const tgt = new Int32Array(n * context);
         w.fill(idx, inp, tgt);
-        sum += evalLoss(model, inp, tgt, n, { training: false, dropout: null, precision }) * n;
+        losses.push(evalLossOnDevice(model, inp, tgt, n, { training: false, dropout: null, precision }));
+        sizes.push(n);
       }
+      const read = await readStepScalars(losses, new Map()); // one read for the whole evaluation
+      const sum = read.losses.reduce((acc, l, i) => acc + l * sizes[i]!, 0);
       const loss = sum / total;
       io.emit({ type: 'eval', step: state.step, split, loss, ppl: Math.exp(loss) });
       return loss;
@@ -225,7 +231,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
     let stopReason: string | null = null;
     while (state.step < endStep) {
       if (io.stopRequested()) {
-        saveLast('interrupt');
+        await saveLast('interrupt');
         return finish('interrupted', 'signal', null, lastPath);
       }
       const step = state.step;
@@ -235,18 +241,19 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       const lossScale = fp16 ? scaler.scale : 1;
       const t0 = performance.now();
       const acc = new Map<string, tf.Tensor>();
-      let lossSum = 0;
+      const microLosses: tf.Scalar[] = [];
       for (let j = 0; j < microCount; j++) {
         trainW.fill(windows.subarray(j * micro, (j + 1) * micro), inputs, targets);
-        const r = runMicroBatch(model, inputs, targets, micro, { training: true, dropout: { p: cfg.model.dropout, seed: cfg.train.seed, step, micro: j }, precision }, lossScale / microCount);
-        lossSum += r.loss;
+        const r = await runMicroBatchOnDevice(model, inputs, targets, micro, { training: true, dropout: { p: cfg.model.dropout, seed: cfg.train.seed, step, micro: j }, precision }, lossScale / microCount);
+        microLosses.push(r.loss);
         accumulate(acc, r.grads);
         for (const { name, layer } of model.mlpLayers()) {
           for (const ev of layer.afterTrainingForward?.(step + 1, name) ?? []) io.emit(ev); // the step in progress, numbered as step events are
         }
       }
-      const loss = lossSum / microCount;
-      const scaledNorm = AdamW.globalNorm(acc);
+      const read = await readStepScalars(microLosses, acc); // the step's one read-back
+      const loss = read.losses.reduce((a, b) => a + b, 0) / microCount;
+      const scaledNorm = read.scaledNorm;
       const gradNorm = scaledNorm / lossScale;
       let skipped = false;
       if (fp16) skipped = scaler.update(Number.isFinite(scaledNorm));
@@ -283,7 +290,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
       if (loss > cfg.train.divergenceLoss) return finish('diverged', `training loss ${loss.toFixed(3)} above train.divergenceLoss ${cfg.train.divergenceLoss}`, null, null);
 
       if (state.step % cfg.train.evalEvery === 0 && state.step < endStep) {
-        const v = evaluate('valid');
+        const v = await evaluate('valid');
         if (state.bestValidLoss === null || v < state.bestValidLoss) state = { ...state, bestValidLoss: v, badEvals: 0, lastValidLoss: v };
         else state = { ...state, badEvals: state.badEvals + 1, lastValidLoss: v };
         if (cfg.train.patience !== null && state.badEvals >= cfg.train.patience) {
@@ -291,12 +298,12 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
           break;
         }
       }
-      if (state.step % cfg.train.checkpointEvery === 0 && state.step < endStep) saveLast('periodic');
+      if (state.step % cfg.train.checkpointEvery === 0 && state.step < endStep) await saveLast('periodic');
       await new Promise((resolve) => setImmediate(resolve)); // let a signal handler run
     }
 
     if (cfg.stage.kind === 'stage1') {
-      const { tensors, ranks } = prunedTensors(model, optim);
+      const { tensors, ranks } = await prunedTensors(model, optim);
       const costs: MlpCost[] = [];
       for (let i = 0; i < cfg.model.nLayer; i++) {
         const c = cfg.model.nEmbd;
@@ -315,12 +322,12 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
     }
 
     if (state.lastValidLoss === null || stopReason === null) {
-      const v = evaluate('valid');
+      const v = await evaluate('valid');
       if (state.bestValidLoss === null || v < state.bestValidLoss) state = { ...state, bestValidLoss: v, badEvals: 0 };
       state = { ...state, lastValidLoss: v };
     }
-    const testLoss = evaluate('test');
-    saveLast('final');
+    const testLoss = await evaluate('test');
+    await saveLast('final');
     return finish('done', stopReason ?? (state.step >= scheduleSteps ? 'schedule complete' : 'max steps'), testLoss, lastPath);
   } finally {
     // in-process callers (tests, sweeps) run many trainings: free the tensors of this one
