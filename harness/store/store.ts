@@ -171,10 +171,12 @@ export class Store {
               s.dropRanksAfter.run(runId, event.resumedFromStep);
             }
             s.start.run(
-              event.backend, event.matmul, event.adapter ? JSON.stringify(event.adapter) : null, event.fp16Path ?? null,
-              event.params.total, event.params.mlp, event.flopsPerToken, event.maxSteps,
+              event.backend, event.matmul, event.params.total, event.params.mlp, event.flopsPerToken, event.maxSteps,
               json(event.maxRanks), json(event.ranks), at, runId,
             );
+            // Migration 3's columns, prepared here so a store opened at an older version still starts.
+            this.db.prepare(`UPDATE runs SET adapter = ?, fp16_path = ? WHERE id = ?`)
+              .run(event.adapter ? JSON.stringify(event.adapter) : null, event.fp16Path ?? null, runId);
           })
           .immediate();
         return;
@@ -372,7 +374,7 @@ function prepareStatements(db: Database.Database) {
     dropMetricsAfter: db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step > ?`),
     dropRanksAfter: db.prepare(`DELETE FROM rank_events WHERE run_id = ? AND step > ?`),
     start: db.prepare(
-      `UPDATE runs SET backend = ?, matmul = ?, adapter = ?, fp16_path = ?, params_total_start = ?, params_mlp_start = ?, flops_per_token_start = ?,
+      `UPDATE runs SET backend = ?, matmul = ?, params_total_start = ?, params_mlp_start = ?, flops_per_token_start = ?,
          max_steps = ?, max_ranks = ?, ranks = COALESCE(?, ranks), heartbeat_at = ? WHERE id = ?`,
     ),
     metric: db.prepare(
