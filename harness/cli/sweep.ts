@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Table from 'cli-table3';
-import { detectDeviceEnv, gpuBackendAvailable, planSlots } from '../schedule/devices.ts';
+import { planSlots } from '../schedule/devices.ts';
+import { backendOption, detectMachine, deviceLines, listDevices } from './sweep-devices.ts';
 import type { Executor, Slot } from '../schedule/executor.ts';
 import { LocalExecutor } from '../schedule/local-executor.ts';
 import { TRAINER_ENTRY } from '../schedule/repo-root.ts';
@@ -22,6 +23,7 @@ import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import { UserError } from '../contract/errors.ts';
+import { backendNames } from '../contract/config.ts';
 import {
   DEFAULT_RUNS_DIR, dbPath, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption, runCli,
 } from './common.ts';
@@ -43,7 +45,11 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --dry-run             print the expanded runs as a table; start nothing
   --filter key=value    keep only runs whose axes or settings match (repeatable)
   --set key=value       override a setting (repeatable)
-  --devices SPEC        N (first N GPUs, else N CPU slots), 0,2 (GPU indices), cpu or cpu:N
+  --devices SPEC        N (first N GPUs, else N CPU slots), 0,2 (GPU indices), cpu or cpu:N;
+                        --devices list prints the GPUs and the WebGPU adapter each one gives
+  --runs-per-device N   N runs at once on each GPU (small models; default 1)
+  --backend NAME        force the trainers' backend: ${backendNames.join(', ')} (default auto:
+                        tensorflow-gpu, webgpu on a hardware GPU, tensorflow, wasm, cpu)
   --max-parallel N      at most N runs at once (default: one per slot)
   --retries N           extra attempts for a crashed run (default 2; never for divergence
                         or a user error)
@@ -80,6 +86,8 @@ const OPTIONS = {
   filter: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   devices: { type: 'string' },
+  'runs-per-device': { type: 'string' },
+  backend: { type: 'string' },
   'max-parallel': { type: 'string' },
   retries: { type: 'string' },
   timeout: { type: 'string' },
@@ -113,6 +121,10 @@ async function main(argv: string[]): Promise<number> {
     printSpecList(await listSpecs(specsDir));
     return 0;
   }
+  if (values.devices?.trim() === 'list') {
+    for (const line of await listDevices(await detectMachine(backendOption(values.backend) ?? 'webgpu'))) say(line);
+    return 0;
+  }
   const [specName, ...rest] = positionals;
   if (!specName) throw new UserError('give a spec name: npm run sweep <spec> (npm run sweep -- --list shows them)');
   const stray = rest.find((a) => !a.includes('='));
@@ -130,8 +142,13 @@ async function main(argv: string[]): Promise<number> {
   const runsDir = values.out ? resolve(values.out) : DEFAULT_RUNS_DIR;
   const trainer = values.trainer ? resolve(values.trainer) : TRAINER_ENTRY;
 
-  const devices = detectDeviceEnv();
-  const machine = { gpuBackend: gpuBackendAvailable(devices), wikitext103: findWikitext103(dataDir) };
+  const backend = backendOption(values.backend);
+  const runsPerDevice = positiveIntOption(values['runs-per-device'], '--runs-per-device') ?? 1;
+  const found = await detectMachine(backend);
+  // The children read it (harness/train/main.ts); it is where a run runs, not part of its id.
+  if (backend) process.env.INRANK_BACKEND = backend;
+  const devices = found.env;
+  const machine = { gpuBackend: found.gpuBackend, wikitext103: findWikitext103(dataDir) };
   const spec = await loadSpec(specName, specsDir);
   const choice = values.profile ? { profile: values.profile, reason: 'chosen with --profile' } : chooseDefaultProfile(machine);
   const profile = choice.profile;
@@ -151,7 +168,7 @@ async function main(argv: string[]): Promise<number> {
   if (slurm && values.devices !== undefined) {
     throw new UserError('--devices picks this machine\'s devices; with --executor slurm the cluster places the runs (use --gpus-per-run, --max-parallel)');
   }
-  const slots = slurm ? null : planSlots(values.devices, devices);
+  const slots = slurm ? null : planSlots(values.devices, devices, runsPerDevice);
 
   let t = performance.now();
   const plans = expandSweep(spec, { profile, overrides, filters, runsDir, dataDir });
@@ -159,6 +176,7 @@ async function main(argv: string[]): Promise<number> {
   if (plans.length === 0) throw new UserError(`spec ${specName} on profile ${profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${profile}: ${choice.reason}`);
+  if (!slurm) for (const line of deviceLines(found)) say(line);
   if (values['dry-run']) {
     say(formatPlanTable(plans));
     say(formatPlanSummary(plans));
