@@ -140,4 +140,4 @@ say "backend:  webgpu"
 say "adapter:  $(grep -m1 -o 'WebGPU adapter: .*' "$OUT/devices.txt" | sed 's/^WebGPU adapter: //')"
 grep -E '^\[webgpu\] .*(params|tokens/s)' "$OUT/bench.txt" | sed -E 's/^\[webgpu\] /bench:    /; s/: [0-9]+ params; backend .*/:/'
 [ "$sweep_rc" = 0 ] && say "sweep:    $spec on $profile finished" || say "sweep:    $spec on $profile ended with exit code $sweep_rc (124 = out of its $sweep_limit s; the table has the runs that finished)"
-cat "$OUT/table.txt"
+cat "$OUT/table.txt"; echo

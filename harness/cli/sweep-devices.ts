@@ -22,10 +22,13 @@ export function backendOption(value: string | undefined): BackendName | null {
   return value as BackendName;
 }
 
-export async function detectMachine(backend: BackendName | null): Promise<MachineDevices> {
+/** probeAlways: ask Dawn even where no GPU could be (--devices list shows a software adapter too). */
+export async function detectMachine(backend: BackendName | null, probeAlways = false): Promise<MachineDevices> {
   const env = detectDeviceEnv();
-  const wantsWebgpu = backend === 'webgpu' || ((backend === null || backend === 'auto') && mayHaveGpu(env.gpus.length));
+  const wantsWebgpu = probeAlways || backend === 'webgpu' || ((backend === null || backend === 'auto') && mayHaveGpu(env.gpus.length));
   const webgpu = wantsWebgpu ? await probeWebgpu() : null;
+  // A forced backend that cannot start is one line before anything is stored, not a failed run per cell.
+  if (backend === 'webgpu' && webgpu && !webgpu.ok) throw new UserError(`--backend webgpu cannot start here: ${webgpu.reason}; see README "On a GPU" or drop --backend`);
   const cuda = (backend === null || backend === 'auto' || backend === 'tensorflow-gpu') && gpuBackendAvailable(env);
   const hardwareWebgpu = webgpu?.ok === true && !webgpu.adapter.software && backend !== 'wasm' && backend !== 'cpu';
   return { env, webgpu, gpuBackend: cuda || hardwareWebgpu };

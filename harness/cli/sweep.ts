@@ -122,7 +122,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.devices?.trim() === 'list') {
-    for (const line of await listDevices(await detectMachine(backendOption(values.backend) ?? 'webgpu'))) say(line);
+    for (const line of await listDevices(await detectMachine(null, true))) say(line);
     return 0;
   }
   const [specName, ...rest] = positionals;

@@ -9,6 +9,7 @@
 // Mesa's device-select layer with DRI_PRIME=pci-...), not through a flag here, so that the
 // child's own code is the same on every GPU. INRANK_WEBGPU_ADAPTER names a substring of the
 // adapter's device name (Dawn's `adapter=` flag) for machines with unlike GPUs.
+import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** What the run records about the adapter it trained on. */
@@ -111,10 +112,24 @@ function describeAdapter(adapter: GpuAdapterLike): AdapterInfo {
 }
 
 /**
+ * Whether a hardware GPU's device node exists (NVIDIA's, or a DRM render node for AMD / Intel).
+ * Without one Dawn could only find a software driver, so `auto` does not load it at all.
+ */
+export function gpuDeviceNodesPresent(): boolean {
+  if (existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0')) return true;
+  try {
+    return readdirSync('/dev/dri').some((n) => n.startsWith('renderD'));
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Starts tfjs-backend-webgpu on Dawn's adapter. allowSoftware false (the `auto` chain) refuses
  * a CPU adapter: it is slower than wasm + OpenBLAS.
  */
 export async function startWebgpu(allowSoftware: boolean): Promise<WebgpuStart> {
+  if (!allowSoftware && !gpuDeviceNodesPresent()) return { ok: false, reason: 'webgpu: no GPU device here (/dev/nvidia*, /dev/dri/renderD*)' };
   const probe = await probeAdapter();
   if ('reason' in probe) return { ok: false, reason: probe.reason };
   const { info } = probe;
