@@ -27,7 +27,9 @@ export function setMatmulPath(path: MatmulPathName): void {
 
 /**
  * True where matMul with transpose flags and batched matMul are slow (plain tfjs wasm / cpu):
- * the ops then use explicit transposes, plain 2-D products and per-head attention.
+ * the ops then use explicit transposes, plain 2-D products and per-head attention. False on
+ * webgpu (and the native paths): the GPU takes transpose flags and batched (per-head) products
+ * in one dispatch each, and a host-side split or gather would need a read-back.
  */
 export function preferPlainMatmul(): boolean {
   return currentMatmulPath === 'wasm' || currentMatmulPath === 'cpu';
@@ -137,7 +139,9 @@ export async function selectBackend(name: BackendName): Promise<SelectedBackend>
     const why = await tryBackend(candidate, name !== 'auto');
     if (why === null) {
       await tf.ready();
-      const note = [...skipped, nativeNote].filter(Boolean).join('; ');
+      const a = candidate === 'webgpu' ? startedAdapter : null;
+      const adapterNote = a ? `adapter ${a.vendor} ${a.device} [${a.description}]${a.software ? ' (software driver)' : ''}` : '';
+      const note = [adapterNote, ...skipped, nativeNote].filter(Boolean).join('; ');
       return { backend: candidate, matmul: currentMatmulPath, note, adapter: candidate === 'webgpu' ? startedAdapter : null };
     }
     if (name !== 'auto') {
