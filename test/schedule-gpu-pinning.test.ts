@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { planSlots } from '../harness/schedule/devices.ts';
 import { deviceSelectLayerPresent, driPrimeOf, pinningEnv } from '../harness/schedule/gpu-pinning.ts';
 import { UserError } from '../harness/contract/errors.ts';
+import { openExecutor, takeExecutorFlags } from '../harness/schedule/executors.ts';
 
 const gpus = {
   gpus: [
@@ -42,6 +43,18 @@ test('--runs-per-device N: N slots on each GPU, the cores shared by all', () => 
   assert.ok(slots.slice(0, 3).every((s) => s.env.DRI_PRIME === 'pci-0000_19_00_0' && s.env.CUDA_VISIBLE_DEVICES === '0'));
   assert.ok(slots.every((s) => s.env.OMP_NUM_THREADS === '2'));
   assert.throws(() => planSlots(undefined, { gpus: [], cores: 4 }, 2), (e: unknown) => e instanceof UserError && /shares a GPU/.test(e.message));
+});
+
+test('the local executor plugin gives the sweep these pinned, shared slots', () => {
+  const none = takeExecutorFlags([]);
+  const settings = { block: {}, retries: 0, detach: false, trainer: 'trainer.ts', customTrainer: false, devices: '1', runsPerDevice: 2, deviceEnv: gpus, maxParallel: undefined };
+  const local = openExecutor('local', none, settings);
+  assert.equal(local.onThisMachine, true);
+  assert.deepEqual(
+    local.slots(10).map((s) => [s.name, s.env.CUDA_VISIBLE_DEVICES, s.env.DRI_PRIME]),
+    [['cuda:0#1', '0', 'pci-0000_19_00_0'], ['cuda:0#2', '0', 'pci-0000_19_00_0']],
+  );
+  assert.match(local.describe(local.slots(10)), /^devices: cuda:0#1, cuda:0#2 /);
 });
 
 test('the device-select layer is found by its manifest', () => {

@@ -1,18 +1,14 @@
 // npm run report [-- options]: the paper's comparison table (and an HTML report) from the
 // results database. Never re-runs anything; the one thing it writes is the results of
-// detached Slurm jobs that ended since the last look (see collectDetached).
+// detached cluster (Slurm) jobs that ended since the last look (see collectDetached).
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { FORMATS, type Format } from '../report/format.ts';
 import { makeReport } from '../report/report.ts';
-import { clusterAnswers } from '../schedule/slurm-commands.ts';
-import { collectSlurmRuns } from '../schedule/slurm-detach.ts';
-import { SlurmExecutor } from '../schedule/slurm-executor.ts';
-import { openStore } from '../store/store.ts';
+import { collectUnattended } from '../schedule/executors.ts';
 
 const HELP = `usage: npm run report [-- options]
 
@@ -92,37 +88,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Stores the results of Slurm jobs that ran while no harness followed them (`--detach`), so the
- * report shows them. Costs one query when the database holds no running Slurm run: no Slurm
- * command runs then, and none where no cluster answers.
+ * Stores the results of cluster jobs that ran while no harness followed them (`--detach`), so
+ * the report shows them; each executor keeps this to one query when there are none.
  */
 async function collectDetached(db: string): Promise<void> {
-  if (!existsSync(db) || !holdsRunningSlurmRuns(db)) return;
-  if (!(await clusterAnswers())) {
-    process.stderr.write('note: some runs are Slurm jobs still marked running and no Slurm controller answers here; their latest results are not in this report\n');
-    return;
-  }
-  const store = openStore(db);
-  try {
-    const finished = await collectSlurmRuns(store, new SlurmExecutor());
-    if (finished.length) process.stderr.write(`stored the results of ${finished.length} slurm job(s) that ended since the last look\n`);
-  } finally {
-    store.close();
-  }
-}
-
-/** One read-only query; a file that is no results database says no here and is reported by makeReport. */
-function holdsRunningSlurmRuns(db: string): boolean {
-  try {
-    const conn = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      return conn.prepare(`SELECT 1 FROM runs WHERE status = 'running' AND executor = 'slurm' LIMIT 1`).get() !== undefined;
-    } finally {
-      conn.close();
-    }
-  } catch {
-    return false;
-  }
+  if (!existsSync(db)) return;
+  await collectUnattended(db, (line) => process.stderr.write(`${line}\n`));
 }
 
 runCli(main);

@@ -2,7 +2,7 @@
 // Each chart has a stable id and a kind so a test (or a reader's script) can find it.
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { SweepData, ReportRun, ValidPoint } from './query.ts';
+import type { SweepData, ReportRun, ValidPoint } from '../store/sweep-read.ts';
 import { buildEntries, stageTwoOwn, type Entry } from './entries.ts';
 import { methodLabel } from './format.ts';
 
@@ -121,12 +121,6 @@ function validCharts(entries: Entry[], data: SweepData): ChartSpec[] {
   return out;
 }
 
-function numberIn(obj: Record<string, unknown>, section: string, key: string): number | null {
-  const sec = obj[section];
-  const v = typeof sec === 'object' && sec !== null ? (sec as Record<string, unknown>)[key] : undefined;
-  return typeof v === 'number' ? v : null;
-}
-
 function inrankRun(e: Entry): ReportRun | null {
   if (e.method !== 'inrank') return null;
   return e.stage1 ?? e.final;
@@ -143,7 +137,7 @@ function rankCharts(entries: Entry[], data: SweepData): ChartSpec[] {
     const values: Datum[] = events.map((p) => ({ layer: p.layer, step: p.step, rank: p.currentModes }));
     // Each layer's curve starts at its initial rank and runs to the end of the stage, so a
     // layer decided once still draws a line.
-    const init = numberIn(run.config, 'inrank', 'initModes');
+    const init: number | null = run.config.inrank.initModes;
     const lastStep = run.row.steps;
     for (const layer of layers) {
       const own = events.filter((p) => p.layer === layer);

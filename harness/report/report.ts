@@ -2,7 +2,7 @@
 // text, and optionally write the HTML report. It never trains or writes the database.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadSweep } from './query.ts';
+import { loadSweep } from '../store/sweep-read.ts';
 import { buildComparison, type ComparisonTable } from './table.ts';
 import { renderTable, type Format } from './format.ts';
 import { buildCharts, renderCharts, type RenderedChart } from './charts.ts';

@@ -1,11 +1,14 @@
-// Reads one sweep's runs, metrics and rank history from the results database.
-// The report never writes: the database is opened read-only, so a report can run while a
-// sweep is still writing (WAL readers do not block the writer).
+// The store's typed read side: one sweep's runs (config parsed, defaults filled once, JSON
+// columns decoded), metrics and rank history. The report writes no SQL of its own; it reads
+// through here. The database is opened read-only, so a report can run while a sweep is still
+// writing (WAL readers do not block the writer).
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { UserError } from '../contract/errors.ts';
+import type { RunConfig } from '../contract/config.ts';
 import type { RankEvent } from '../contract/protocol.ts';
-import type { MetricRow, RankEventRow, RunRow, SweepRow } from '../store/rows.ts';
+import { readStoredConfig } from '../contract/stored-config.ts';
+import type { MetricRow, RankEventRow, RunRow, SweepRow } from './rows.ts';
 
 export type AxisValue = string | number | boolean;
 
@@ -13,7 +16,8 @@ export type AxisValue = string | number | boolean;
 export interface ReportRun {
   row: RunRow;
   axes: Record<string, AxisValue>;
-  config: Record<string, unknown>;
+  /** The run's config with today's defaults under its stored settings (readStoredConfig). */
+  config: RunConfig;
   ranks: Record<string, number> | null;
   maxRanks: Record<string, number> | null;
   /** Position in the expanded spec (the sweep's order). */
@@ -106,7 +110,7 @@ export function readSweep(db: Database.Database, sweep: SweepRow): SweepData {
   const runs: ReportRun[] = rows.map((row) => ({
     row,
     axes: parseJson<Record<string, AxisValue>>(row.axes, {}),
-    config: parseJson<Record<string, unknown>>(row.config, {}),
+    config: readStoredConfig(row.config),
     ranks: parseJson<Record<string, number> | null>(row.ranks, null),
     maxRanks: parseJson<Record<string, number> | null>(row.max_ranks, null),
     position: row.position,
