@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { parseSweepArgs } from '../harness/cli/sweep-input.ts';
 import { openStore } from '../harness/store/store.ts';
 import { runCliSync } from './fixtures/harness-cli.ts';
 import { sweepInputError } from './fixtures/sweep-input.ts';
@@ -21,6 +22,9 @@ const sweepCases: Array<{ args: string[]; says: RegExp }> = [
   { args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr' \(did you mean 'train\.lr'\?\)/ },
   { args: ['demo', '--profile', 'paper', '--dry-run'], says: /profile paper needs .*--data-dir/ },
   { args: ['demo', '--devices', 'many'], says: /--devices 'many' is not understood/ },
+  { args: ['demo', '--backend', 'metal'], says: /^error: --backend metal: expected one of auto, tensorflow-gpu, webgpu, / },
+  { args: ['demo', '--runs-per-device', '0'], says: /--runs-per-device/ },
+  { args: ['demo', '--devices', 'cpu:2', '--runs-per-device', '2'], says: /--runs-per-device 2 shares a GPU between runs; this sweep runs on CPU slots/ },
   { args: ['demo', '--retries', '-1'], says: /--retries/ },
   { args: ['demo', '--timeout', 'soon'], says: /--timeout soon/ },
   { args: ['demo', 'stray'], says: /unexpected argument 'stray'/ },
@@ -34,6 +38,16 @@ for (const c of sweepCases) {
     assert.match(line, c.says);
   });
 }
+
+test('sweep --devices list asks for the device listing, before any spec is needed (in-process)', () => {
+  assert.deepEqual(parseSweepArgs(['--devices', 'list']), { kind: 'devices' });
+  const command = parseSweepArgs(['demo', '--backend', 'webgpu', '--runs-per-device', '3']);
+  assert.equal(command.kind, 'sweep');
+  if (command.kind === 'sweep') {
+    assert.equal(command.input.backend, 'webgpu');
+    assert.equal(command.input.runsPerDevice, 3);
+  }
+});
 
 const processCases: Array<{ cli: string; args: string[]; says: RegExp }> = [
   { cli: 'sweep', args: ['demo', '--bogus'], says: /Unknown option '--bogus'/ },

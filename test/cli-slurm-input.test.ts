@@ -29,6 +29,7 @@ const cases: Array<{ args: string[]; says: RegExp }> = [
   { args: ['demo', '--executor', 'slurm', '--mem-per-run', 'lots'], says: /^error: slurm option mem: a size such as 16G/ },
   { args: ['demo', '--executor', 'slurm', '--partition'], says: /^error: --partition needs a value$/ },
   { args: ['demo', '--executor', 'slurm', '--devices', '2'], says: /^error: --devices picks this machine's devices; with --executor slurm/ },
+  { args: ['demo', '--executor', 'slurm', '--runs-per-device', '2'], says: /^error: --runs-per-device shares this machine's GPUs; with --executor slurm/ },
   { args: ['on-cloud', '--specs-dir', specs], says: /executor: Invalid option: expected one of "local"\|"slurm"/ },
   { args: ['bad-slurm', '--specs-dir', specs], says: /slurm\.partiton: unknown key \(did you mean 'partition'\?\)/ },
   // The spec chose slurm: its flags are accepted, and a wrong one is still one line.

@@ -5,6 +5,7 @@ import type { RunRow } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
 import { sweepsOfRun } from '../store/sweep-notes.ts';
 import { formatCount, formatDuration, formatNumber } from './common.ts';
+import { backendLabel } from '../report/backends.ts';
 
 export function describeRun(store: Store, r: RunRow, trainRows: number): string {
   const out = [...summary(store, r), '', 'config', JSON.stringify(JSON.parse(r.config), null, 2).replace(/^/gm, '  ')];
@@ -32,7 +33,8 @@ function summary(store: Store, r: RunRow): string[] {
   kv('axes', r.axes);
   // The sweeps that hold the run, each with its note: why the run was made.
   for (const s of sweepsOfRun(store, r.id)) kv(`sweep ${s.id}`, `${s.spec} (profile ${s.profile}, ${s.status})${s.note ? `: ${s.note}` : ''}`);
-  kv('where', `${r.executor ?? '-'} ${r.device ?? ''} job ${r.job_id ?? '-'}, backend ${r.backend ?? '-'} (matmul ${r.matmul ?? '-'})`);
+  kv('where', `${r.executor ?? '-'} ${r.device ?? ''} job ${r.job_id ?? '-'}`);
+  kv('backend', backendLabel(r));
   kv('attempts', r.attempts);
   kv('started', r.started_at);
   kv('finished', r.finished_at);

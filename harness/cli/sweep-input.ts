@@ -2,10 +2,12 @@
 // the arguments parsed (parseSweepArgs), then the spec loaded, the profile chosen and checked,
 // the executor opened and the runs expanded (prepareSweep). Every mistake here is a UserError,
 // one line; the CLI and the in-process input tests call these same two functions.
+// --backend, --runs-per-device and --devices list are read here too; the machine's GPUs and
+// WebGPU adapter are found in prepareSweep (detectMachine), before the profile is chosen.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { BackendName } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
-import { detectDeviceEnv, gpuBackendAvailable } from '../schedule/devices.ts';
 import { DEFAULT_EXECUTOR, executorPlugin, openExecutor, takeExecutorFlags, type ExecutorFlags, type SweepExecutor } from '../schedule/executors.ts';
 import { TRAINER_ENTRY } from '../schedule/repo-root.ts';
 import { expandSweep } from '../spec/expand.ts';
@@ -15,6 +17,7 @@ import type { RunPlan } from '../spec/plan.ts';
 import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from '../spec/profile.ts';
 import type { SweepSpec } from '../spec/types.ts';
 import { DEFAULT_RUNS_DIR, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption } from './common.ts';
+import { backendOption, detectMachine, type MachineDevices } from './sweep-devices.ts';
 
 const OPTIONS = {
   profile: { type: 'string' },
@@ -22,6 +25,8 @@ const OPTIONS = {
   filter: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   devices: { type: 'string' },
+  'runs-per-device': { type: 'string' },
+  backend: { type: 'string' },
   'max-parallel': { type: 'string' },
   retries: { type: 'string' },
   timeout: { type: 'string' },
@@ -46,6 +51,10 @@ export interface SweepInput {
   profile: string | undefined;
   dryRun: boolean;
   devices: string | undefined;
+  /** --runs-per-device: runs sharing each GPU (undefined when not given: one). */
+  runsPerDevice: number | undefined;
+  /** --backend: the trainers' backend (children get INRANK_BACKEND); null leaves it to the run config. */
+  backend: BackendName | null;
   maxParallel: number | undefined;
   retries: number;
   timeoutMs: number | null;
@@ -61,7 +70,12 @@ export interface SweepInput {
   note: string | null;
 }
 
-export type SweepCommand = { kind: 'help' } | { kind: 'list'; specsDir: string } | { kind: 'sweep'; input: SweepInput };
+export type SweepCommand =
+  | { kind: 'help' }
+  | { kind: 'list'; specsDir: string }
+  /** --devices list: print the GPUs and the WebGPU adapter each one gives; start nothing. */
+  | { kind: 'devices' }
+  | { kind: 'sweep'; input: SweepInput };
 
 export function parseSweepArgs(argv: string[]): SweepCommand {
   const executorFlags = takeExecutorFlags(argv);
@@ -69,6 +83,7 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
   if (values.help) return { kind: 'help' };
   const specsDir = values['specs-dir'] ? resolve(values['specs-dir']) : EXPERIMENTS_DIR;
   if (values.list) return { kind: 'list', specsDir };
+  if (values.devices?.trim() === 'list') return { kind: 'devices' };
   const [specName, ...rest] = positionals;
   if (!specName) throw new UserError('give a spec name: npm run sweep <spec> (npm run sweep -- --list shows them)');
   const stray = rest.find((a) => !a.includes('='));
@@ -76,6 +91,8 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
   const maxParallel = positiveIntOption(values['max-parallel'], '--max-parallel');
   const retries = nonNegIntOption(values.retries, '--retries') ?? 2;
   const timeoutMs = durationOption(values.timeout, '--timeout');
+  const runsPerDevice = positiveIntOption(values['runs-per-device'], '--runs-per-device');
+  const backend = backendOption(values.backend);
   if (values.executor !== undefined) executorPlugin(values.executor);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : null;
   if (dataDir && !existsSync(dataDir)) throw new UserError(`--data-dir ${dataDir} does not exist`);
@@ -85,7 +102,7 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
     kind: 'sweep',
     input: {
       specName, specsDir, overrides: [...rest, ...(values.set ?? [])], filters: values.filter ?? [], profile: values.profile,
-      dryRun: values['dry-run'] ?? false, devices: values.devices, maxParallel, retries, timeoutMs, db: values.db, dataDir,
+      dryRun: values['dry-run'] ?? false, devices: values.devices, runsPerDevice, backend, maxParallel, retries, timeoutMs, db: values.db, dataDir,
       runsDir: values.out ? resolve(values.out) : DEFAULT_RUNS_DIR,
       trainer: values.trainer ? resolve(values.trainer) : TRAINER_ENTRY, customTrainer: values.trainer !== undefined,
       executor: values.executor, detach: values.detach ?? false, executorFlags, note,
@@ -101,13 +118,17 @@ export interface PreparedSweep {
   profileReason: string;
   executorName: string;
   executor: SweepExecutor;
+  /** This machine's GPUs and WebGPU adapter (the sweep's first lines name them). */
+  machine: MachineDevices;
   plans: RunPlan[];
   expandMs: number;
 }
 
 export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
-  const deviceEnv = detectDeviceEnv();
-  const machine = { gpuBackend: gpuBackendAvailable(deviceEnv), wikitext103: findWikitext103(input.dataDir) };
+  // A --backend webgpu that cannot start here is one line now, before anything is stored.
+  const found = await detectMachine(input.backend);
+  const deviceEnv = found.env;
+  const machine = { gpuBackend: found.gpuBackend, wikitext103: findWikitext103(input.dataDir) };
   const spec = await loadSpec(input.specName, input.specsDir);
   const choice = input.profile ? { profile: input.profile, reason: 'chosen with --profile' } : chooseDefaultProfile(machine);
   checkProfileRequirements(choice.profile, machine, spec);
@@ -116,7 +137,7 @@ export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
   const executor = openExecutor(executorName, input.executorFlags, {
     block: executorBlock(placement, executorName),
     retries: input.retries, detach: input.detach, trainer: input.trainer, customTrainer: input.customTrainer,
-    devices: input.devices, deviceEnv, maxParallel: input.maxParallel,
+    devices: input.devices, runsPerDevice: input.runsPerDevice, deviceEnv, maxParallel: input.maxParallel,
   });
   const t = performance.now();
   const { overrides, filters, runsDir, dataDir } = input;
@@ -125,5 +146,5 @@ export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
   if (plans.length === 0) {
     throw new UserError(`spec ${input.specName} on profile ${choice.profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
   }
-  return { input, spec, profile: choice.profile, profileReason: choice.reason, executorName, executor, plans, expandMs };
+  return { input, spec, profile: choice.profile, profileReason: choice.reason, executorName, executor, machine: found, plans, expandMs };
 }

@@ -8,9 +8,11 @@ import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { UserError } from '../contract/errors.ts';
+import { backendNames } from '../contract/config.ts';
 import { dbPath, runCli } from './common.ts';
 import { progressFor } from './progress.ts';
 import { stopOnSignals } from './signals.ts';
+import { detectMachine, deviceLines, listDevices } from './sweep-devices.ts';
 import { parseSweepArgs, prepareSweep, type PreparedSweep } from './sweep-input.ts';
 
 const USAGE = `usage: npm run sweep <spec> [-- [key=value ...] [options]]
@@ -28,7 +30,11 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --dry-run             print the expanded runs as a table; start nothing
   --filter key=value    keep only runs whose axes or settings match (repeatable)
   --set key=value       override a setting (repeatable)
-  --devices SPEC        N (first N GPUs, else N CPU slots), 0,2 (GPU indices), cpu or cpu:N
+  --devices SPEC        N (first N GPUs, else N CPU slots), 0,2 (GPU indices), cpu or cpu:N;
+                        --devices list prints the GPUs and the WebGPU adapter each one gives
+  --runs-per-device N   N runs at once on each GPU (small models; default 1)
+  --backend NAME        force the trainers' backend: ${backendNames.join(', ')} (default auto:
+                        tensorflow-gpu, webgpu on a hardware GPU, tensorflow, wasm, cpu)
   --max-parallel N      at most N runs at once (default: one per slot)
   --retries N           extra attempts for a crashed run (default 2; never for divergence
                         or a user error)
@@ -74,9 +80,16 @@ async function main(argv: string[]): Promise<number> {
     printSpecList(await listSpecs(command.specsDir));
     return 0;
   }
+  if (command.kind === 'devices') {
+    for (const line of await listDevices(await detectMachine(null, true))) say(line);
+    return 0;
+  }
   const sweep = await prepareSweep(command.input);
+  // The children read it (harness/train/main.ts); it is where a run runs, not part of its id.
+  if (command.input.backend) process.env.INRANK_BACKEND = command.input.backend;
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${sweep.profile}: ${sweep.profileReason}`);
+  if (sweep.executor.onThisMachine) for (const line of deviceLines(sweep.machine)) say(line);
   if (command.input.dryRun) return dryRun(sweep);
   const { input, executor, plans } = sweep;
   if (!existsSync(input.trainer)) throw new UserError(`trainer entry point not found: ${input.trainer}`);

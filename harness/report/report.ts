@@ -9,6 +9,7 @@ import { buildCharts, renderCharts, type RenderedChart } from './charts.ts';
 import { renderHtml } from './html.ts';
 import type { FitOptions } from './format.ts';
 import { paperNumbers, type PaperLookup } from './paper.ts';
+import { backendsSummary } from './backends.ts';
 
 export interface ReportOptions {
   db: string;
@@ -34,7 +35,10 @@ export interface ReportResult {
 export async function makeReport(options: ReportOptions): Promise<ReportResult> {
   const data = loadSweeps(options.db, options.sweeps);
   const table = buildComparison(data, options.paper ?? paperNumbers);
-  const text = renderTable(table, options.format, options.fit);
+  const rendered = renderTable(table, options.format, options.fit);
+  // Machine-readable formats stay pure; the text table says where the runs trained.
+  const where = options.format === 'terminal' ? backendsSummary(data.runs.map((r) => r.row)) : [];
+  const text = where.length ? `${rendered}\n${where.join('\n')}` : rendered;
   let charts: RenderedChart[] = [];
   if (options.html) {
     const mode = options.static ? 'static' : 'interactive';

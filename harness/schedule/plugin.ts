@@ -20,6 +20,8 @@ export interface ExecutorSettings {
   customTrainer: boolean;
   /** --devices as typed, and this machine's devices. */
   devices: string | undefined;
+  /** --runs-per-device as typed (undefined: not given); runs that share each GPU. */
+  runsPerDevice: number | undefined;
   deviceEnv: DeviceEnv;
   maxParallel: number | undefined;
 }
@@ -27,6 +29,8 @@ export interface ExecutorSettings {
 /** An executor opened for one sweep. */
 export interface SweepExecutor {
   readonly executor: Executor;
+  /** Runs go to this machine's devices (the sweep then names its GPUs and WebGPU adapter first). */
+  readonly onThisMachine: boolean;
   /** The slots for a sweep of planCount runs. */
   slots(planCount: number): Slot[];
   /** One line: where the runs go and how many at once. */

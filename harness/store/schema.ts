@@ -122,4 +122,9 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE sweeps ADD COLUMN note TEXT;
   `,
+  // 4 (issue 12, WebGPU backend): the adapter a run trained on and its fp16 path, from the start event.
+  `
+  ALTER TABLE runs ADD COLUMN adapter TEXT;             -- JSON AdapterDescription (webgpu), else NULL
+  ALTER TABLE runs ADD COLUMN fp16_path TEXT;           -- 'emulated' | 'native' for fp16 runs
+  `,
 ];

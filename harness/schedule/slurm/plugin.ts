@@ -17,6 +17,9 @@ function openSlurm(settings: ExecutorSettings): SweepExecutor {
   if (settings.devices !== undefined) {
     throw new UserError('--devices picks this machine\'s devices; with --executor slurm the cluster places the runs (use --gpus-per-run, --max-parallel)');
   }
+  if (settings.runsPerDevice !== undefined) {
+    throw new UserError('--runs-per-device shares this machine\'s GPUs; with --executor slurm each run is one batch job (use --gpus-per-run)');
+  }
   const flags = settings.flags as SlurmOptionsInput;
   const slurm = new SlurmExecutor({
     ...settings.block,
@@ -28,6 +31,7 @@ function openSlurm(settings: ExecutorSettings): SweepExecutor {
   const sbatchArgs = (): string => resourceArgs(slurm.options).join(' ') || 'the cluster\'s default partition and resources';
   return {
     executor: slurm,
+    onThisMachine: false,
     slots: (planCount) => slurmSlots(settings.maxParallel ?? planCount),
     describe: (slots) => `executor: slurm, one batch job per run (${sbatchArgs()}); ${settings.detach ? 'detached' : `${slots.length} at a time`}`,
     dryRunLine: () => `executor: slurm (${sbatchArgs()}), one batch job per run`,

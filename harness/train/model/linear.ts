@@ -47,6 +47,11 @@ export interface LinearLayer {
    * may run a rank determination. Returns the events of a determination, if one ran.
    */
   afterTrainingForward?(step: number, layerName: string): RankEvent[];
+  /**
+   * Called before a training forward by callers that can wait (runMicroBatchOnDevice): a layer
+   * does here, with asynchronous read-backs, what its forward would otherwise do synchronously.
+   */
+  beforeTrainingForward?(): Promise<void>;
   dispose(): void;
 }
 

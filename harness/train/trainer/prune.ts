@@ -8,10 +8,11 @@ import type { TrainerIO } from './io.ts';
 import { prunedTensors } from './model-state.ts';
 import type { TrainingSession } from './session.ts';
 
-export function prune(session: TrainingSession, io: TrainerIO): ExitCode {
+/** Async: the cut factors and the moments are read back from the device (WebGPU's reads are awaited). */
+export async function prune(session: TrainingSession, io: TrainerIO): Promise<ExitCode> {
   const { cfg, state } = session;
   io.emit({ type: 'phase', phase: 'pruning' });
-  const { tensors, ranks } = prunedTensors(session.model, session.optim);
+  const { tensors, ranks } = await prunedTensors(session.model, session.optim);
   const costs = Array.from({ length: cfg.model.nLayer }, (_, i) => lowRankMlpCost(cfg.model.nEmbd, ranks[`h.${i}.mlp.fc1`]!, ranks[`h.${i}.mlp.fc2`]!));
   const params = paramCounts(cfg.model, costs);
   const flopsPerToken = trainingFlopsPerToken(cfg.model, costs);

@@ -43,19 +43,19 @@ async function trainToEnd(session: TrainingSession, io: TrainerIO): Promise<Exit
   let stopReason: string | null = null;
   while (session.state.step < session.endStep) {
     if (io.stopRequested()) {
-      session.checkpoint('interrupt');
+      await session.checkpoint('interrupt');
       return session.finish('interrupted', 'signal', null, session.start.lastPath);
     }
     const diverged = session.divergence(await session.step());
     if (diverged !== null) return session.finish('diverged', diverged, null, null);
     stopReason = await session.evaluateIfDue();
     if (stopReason !== null) break;
-    session.checkpointIfDue();
+    await session.checkpointIfDue();
     await new Promise((resolve) => setImmediate(resolve)); // let a signal handler run
   }
-  if (session.cfg.stage.kind === 'stage1') return prune(session, io);
+  if (session.cfg.stage.kind === 'stage1') return await prune(session, io);
   const testLoss = await session.finalEvaluation(stopReason);
-  session.checkpoint('final');
+  await session.checkpoint('final');
   const reason = stopReason ?? (session.state.step >= session.scheduleSteps ? 'schedule complete' : 'max steps');
   return session.finish('done', reason, testLoss, session.start.lastPath);
 }

@@ -13,9 +13,9 @@ import type { GPT } from '../model/gpt.ts';
 import { AdamW, clipCoefficient } from '../optim/adamw.ts';
 import { linearWarmupDecay } from '../optim/schedule.ts';
 import type { Precision } from '../model/linear.ts';
-import { precisionOf } from '../precision/index.ts';
+import { fp16PathFor, precisionOf } from '../precision/index.ts';
 import { LossScaler } from '../precision/scaler.ts';
-import { accumulate, evalLoss, runMicroBatch } from './micro-batch.ts';
+import { accumulate, evalLossOnDevice, readStepScalars, runMicroBatchOnDevice } from './micro-batch.ts';
 import { layerStates, loadModelTensors, modelTensors, restoreLayerStates } from './model-state.ts';
 import type { RunData, StartingPoint } from './prepare.ts';
 import type { TrainerIO } from './io.ts';
@@ -114,6 +114,8 @@ export class TrainingSession {
       time: new Date().toISOString(),
       backend: selected.backend,
       matmul: selected.matmul,
+      adapter: selected.adapter,
+      fp16Path: fp16PathFor(this.cfg.precision.kind, selected.adapter?.shaderF16 ?? false),
       config: this.cfg,
       params: this.model.paramCounts(),
       flopsPerToken: this.model.flopsPerToken(),
@@ -134,8 +136,10 @@ export class TrainingSession {
     const lossScale = this.fp16 ? this.scaler.scale : 1;
     const t0 = performance.now();
     const acc = new Map<string, tf.Tensor>();
-    const loss = (await this.accumulateMicroBatches(step, lossScale, acc)) / this.microCount;
-    const scaledNorm = AdamW.globalNorm(acc);
+    const microLosses = await this.accumulateMicroBatches(step, lossScale, acc);
+    const read = await readStepScalars(microLosses, acc); // the step's one read-back
+    const loss = read.losses.reduce((a, b) => a + b, 0) / this.microCount;
+    const scaledNorm = read.scaledNorm;
     const gradNorm = scaledNorm / lossScale;
     const skipped = this.fp16 ? this.scaler.update(Number.isFinite(scaledNorm)) : !Number.isFinite(scaledNorm);
     if (!skipped) this.optim.step(acc, lr, clipCoefficient(gradNorm, cfg.train.gradClip) / lossScale);
@@ -164,21 +168,24 @@ export class TrainingSession {
     return { loss, gradNorm, skipped };
   }
 
-  /** Runs the step's micro-batches into acc; returns the sum of their losses. */
-  private async accumulateMicroBatches(step: number, lossScale: number, acc: Map<string, tf.Tensor>): Promise<number> {
+  /**
+   * Runs the step's micro-batches into acc; returns their losses as device scalars, unread, so
+   * that the step reads them together with the gradient norm in one transfer.
+   */
+  private async accumulateMicroBatches(step: number, lossScale: number, acc: Map<string, tf.Tensor>): Promise<tf.Scalar[]> {
     const { cfg, inputs, targets } = this;
     const micro = cfg.train.microBatch;
     const windows = this.data.batches.windowsOf(step);
-    let lossSum = 0;
+    const losses: tf.Scalar[] = [];
     for (let j = 0; j < this.microCount; j++) {
       this.data.train.fill(windows.subarray(j * micro, (j + 1) * micro), inputs, targets);
       const dropout = { p: cfg.model.dropout, seed: cfg.train.seed, step, micro: j };
-      const r = runMicroBatch(this.model, inputs, targets, micro, { training: true, dropout, precision: this.precision }, lossScale / this.microCount);
-      lossSum += r.loss;
+      const r = await runMicroBatchOnDevice(this.model, inputs, targets, micro, { training: true, dropout, precision: this.precision }, lossScale / this.microCount);
+      losses.push(r.loss);
       accumulate(acc, r.grads);
       this.determineRanks(step + 1); // the step in progress, numbered as step events are
     }
-    return lossSum;
+    return losses;
   }
 
   /** The InRank layers count the training forward pass and determine their ranks when due. */
@@ -209,15 +216,18 @@ export class TrainingSession {
     const w = split === 'valid' ? this.data.valid : this.data.test;
     const cap = split === 'valid' && cfg.train.evalBatches !== null ? cfg.train.evalBatches * micro : w.count;
     const total = Math.min(w.count, cap);
-    let sum = 0;
+    const losses: tf.Scalar[] = [];
+    const sizes: number[] = [];
     for (let start = 0; start < total; start += micro) {
       const n = Math.min(micro, total - start);
       const inp = new Int32Array(n * context);
       const tgt = new Int32Array(n * context);
       w.fill(Array.from({ length: n }, (_, i) => start + i), inp, tgt);
-      sum += evalLoss(this.model, inp, tgt, n, { training: false, dropout: null, precision: this.precision }) * n;
+      losses.push(evalLossOnDevice(this.model, inp, tgt, n, { training: false, dropout: null, precision: this.precision }));
+      sizes.push(n);
     }
-    const loss = sum / total;
+    const read = await readStepScalars(losses, new Map()); // one read for the whole evaluation
+    const loss = read.losses.reduce((acc, l, i) => acc + l * sizes[i]!, 0) / total;
     this.io.emit({ type: 'eval', step: this.state.step, split, loss, ppl: Math.exp(loss) });
     return loss;
   }
@@ -260,16 +270,16 @@ export class TrainingSession {
     };
   }
 
-  /** Writes this run's last.ckpt (the resume point) and emits its checkpoint event. */
-  checkpoint(kind: 'periodic' | 'interrupt' | 'final'): void {
+  /** Writes this run's last.ckpt (the resume point) and emits its checkpoint event; the tensors are read back asynchronously. */
+  async checkpoint(kind: 'periodic' | 'interrupt' | 'final'): Promise<void> {
     const path = this.start.lastPath;
     this.io.emit({ type: 'phase', phase: 'saving' });
-    writeCheckpoint(path, this.checkpointHeader(kind), modelTensors(this.model, this.optim));
+    writeCheckpoint(path, this.checkpointHeader(kind), await modelTensors(this.model, this.optim));
     this.io.emit({ type: 'checkpoint', step: this.state.step, path, kind });
   }
 
-  checkpointIfDue(): void {
-    if (this.state.step % this.cfg.train.checkpointEvery === 0 && this.state.step < this.endStep) this.checkpoint('periodic');
+  async checkpointIfDue(): Promise<void> {
+    if (this.state.step % this.cfg.train.checkpointEvery === 0 && this.state.step < this.endStep) await this.checkpoint('periodic');
   }
 
   /** Emits the done event and returns the process exit code for its status. */
