@@ -1,5 +1,6 @@
 // npm run bench [-- --path both|wasm|openblas] [--backend wasm|cpu|tensorflow|auto] [--steps N]
 //                  [--repeats R] [--threads T] [--fp16] [--profile]
+// npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N] [--skip-cpu]: see bench-device.ts
 // Trains the fixed bench configuration (n_embd 256, 4 layers, 4 heads, context 128, micro-batch
 // 8, vocab 4096) for a few steps and prints tokens/s and GFLOP/s of the whole step and of its
 // parts, next to a plain 2-D matMul of the same path measured in the same run (the ceiling).
@@ -23,6 +24,7 @@ import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { precisionOf } from '../harness/train/precision/index.ts';
 import { runMicroBatch } from '../harness/train/trainer/micro-batch.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
+import { benchDevice, type BenchModel } from './bench-device.ts';
 
 type PathChoice = 'both' | 'wasm' | 'openblas';
 
@@ -34,6 +36,8 @@ interface Args {
   threads: number | null;
   fp16: boolean;
   profile: boolean;
+  model: BenchModel;
+  skipCpu: boolean;
 }
 
 /** The figures one path reports to the parent (one JSON line after RESULT_TAG). */
@@ -50,7 +54,9 @@ interface PathResult {
 }
 
 const RESULT_TAG = 'BENCH_RESULT ';
-const USAGE = 'usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile]';
+const USAGE = `usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile]
+       npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N] [--skip-cpu]
+         WebGPU next to this machine's CPU path (skipped with --skip-cpu): tokens/s, TFLOP/s, dispatches per step`;
 
 function parseBenchArgs(argv: string[]): Args | null {
   const { values: v } = parseCliArgs(argv, {
@@ -61,6 +67,8 @@ function parseBenchArgs(argv: string[]): Args | null {
     threads: { type: 'string' },
     fp16: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'bench' },
+    'skip-cpu': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   } as const, 'npm run bench -- --help');
   if (v.help) return null;
@@ -76,7 +84,11 @@ function parseBenchArgs(argv: string[]): Args | null {
     threads: positiveIntOption(v.threads, '--threads') ?? null,
     fp16: v.fp16,
     profile: v.profile,
+    model: v.model as BenchModel,
+    skipCpu: v['skip-cpu'],
   };
+  if (v.model !== 'bench' && v.model !== 'gpt2') throw new UserError(`--model ${v.model}: expected bench or gpt2`);
+  if (args.backend !== 'webgpu' && (args.model !== 'bench' || args.skipCpu)) throw new UserError('--model and --skip-cpu go with --backend webgpu');
   if (args.backend !== null && args.backend !== 'wasm' && args.path !== 'both') {
     throw new UserError(`--path ${args.path} is a matmul path of the wasm backend; drop --backend ${args.backend} or use --backend wasm`);
   }
@@ -257,6 +269,12 @@ async function main(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   if (args === null) {
     console.log(USAGE);
+    return 0;
+  }
+  if (args.backend === 'webgpu') {
+    // GPT-2 124M at 8 x 1024 tokens does not fit the wasm heap (4 GiB: the logits alone take 1.6 GB).
+    if (args.model === 'gpt2' && !args.skipCpu) console.log('gpt2: the CPU path is not measured (it does not fit the wasm heap); WebGPU only');
+    await benchDevice(args.model, positiveIntOption(argv.includes('--steps') ? String(args.steps) : undefined, '--steps') ?? (args.model === 'gpt2' ? 1 : 3), !args.skipCpu && args.model === 'bench');
     return 0;
   }
   const bothPaths = args.path === 'both' && (args.backend === null || args.backend === 'wasm');

@@ -1,27 +1,57 @@
-// User mistakes on the command line: exactly one line on stderr, nothing on stdout, exit 2.
+// User mistakes on the command line: exactly one line, exit 2. The sweep's mistakes are checked
+// in-process against the very functions the CLI runs before it prints or stores anything
+// (parseSweepArgs, prepareSweep); a few process-level cases keep the contract itself: one
+// line on stderr, nothing on stdout, exit code 2.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { parseSweepArgs } from '../harness/cli/sweep-input.ts';
 import { openStore } from '../harness/store/store.ts';
 import { runCliSync } from './fixtures/harness-cli.ts';
+import { sweepInputError } from './fixtures/sweep-input.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-input-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const db = join(dir, 'r.db');
 openStore(db).close();
 
-const cases: Array<{ cli: string; args: string[]; says: RegExp }> = [
-  { cli: 'sweep', args: ['no-such-spec'], says: /unknown spec 'no-such-spec'/ },
-  { cli: 'sweep', args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr' \(did you mean 'train\.lr'\?\)/ },
-  { cli: 'sweep', args: ['demo', '--profile', 'paper', '--dry-run'], says: /profile paper needs .*--data-dir/ },
+const sweepCases: Array<{ args: string[]; says: RegExp }> = [
+  { args: ['no-such-spec'], says: /unknown spec 'no-such-spec'/ },
+  { args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr' \(did you mean 'train\.lr'\?\)/ },
+  { args: ['demo', '--profile', 'paper', '--dry-run'], says: /profile paper needs .*--data-dir/ },
+  { args: ['demo', '--devices', 'many'], says: /--devices 'many' is not understood/ },
+  { args: ['demo', '--backend', 'metal'], says: /^error: --backend metal: expected one of auto, tensorflow-gpu, webgpu, / },
+  { args: ['demo', '--runs-per-device', '0'], says: /--runs-per-device/ },
+  { args: ['demo', '--devices', 'cpu:2', '--runs-per-device', '2'], says: /--runs-per-device 2 shares a GPU between runs; this sweep runs on CPU slots/ },
+  { args: ['demo', '--retries', '-1'], says: /--retries/ },
+  { args: ['demo', '--timeout', 'soon'], says: /--timeout soon/ },
+  { args: ['demo', 'stray'], says: /unexpected argument 'stray'/ },
+  { args: [], says: /give a spec name/ },
+];
+
+for (const c of sweepCases) {
+  test(`sweep ${c.args.join(' ')}: one line (in-process)`, async () => {
+    const line = await sweepInputError(c.args);
+    assert.ok(!line.includes('\n'), line);
+    assert.match(line, c.says);
+  });
+}
+
+test('sweep --devices list asks for the device listing, before any spec is needed (in-process)', () => {
+  assert.deepEqual(parseSweepArgs(['--devices', 'list']), { kind: 'devices' });
+  const command = parseSweepArgs(['demo', '--backend', 'webgpu', '--runs-per-device', '3']);
+  assert.equal(command.kind, 'sweep');
+  if (command.kind === 'sweep') {
+    assert.equal(command.input.backend, 'webgpu');
+    assert.equal(command.input.runsPerDevice, 3);
+  }
+});
+
+const processCases: Array<{ cli: string; args: string[]; says: RegExp }> = [
   { cli: 'sweep', args: ['demo', '--bogus'], says: /Unknown option '--bogus'/ },
-  { cli: 'sweep', args: ['demo', '--devices', 'many'], says: /--devices 'many' is not understood/ },
-  { cli: 'sweep', args: ['demo', '--retries', '-1'], says: /--retries/ },
-  { cli: 'sweep', args: ['demo', '--timeout', 'soon'], says: /--timeout soon/ },
-  { cli: 'sweep', args: ['demo', 'stray'], says: /unexpected argument 'stray'/ },
-  { cli: 'sweep', args: [], says: /give a spec name/ },
+  { cli: 'sweep', args: ['demo', 'train.lrr=3e-4', '--dry-run'], says: /unknown override key 'train\.lrr'/ },
   { cli: 'runs', args: ['--db', db, '--status', 'finished'], says: /--status finished: not a run status/ },
   { cli: 'runs', args: ['--db', join(dir, 'missing.db')], says: /no results database at/ },
   { cli: 'runs', args: ['--db', db, '--sweep', '7'], says: /--sweep 7: no such sweep/ },
@@ -29,8 +59,8 @@ const cases: Array<{ cli: string; args: string[]; says: RegExp }> = [
   { cli: 'show', args: ['--db', db], says: /give one run/ },
 ];
 
-for (const c of cases) {
-  test(`${c.cli} ${c.args.join(' ')}: one line, exit 2`, () => {
+for (const c of processCases) {
+  test(`${c.cli} ${c.args.join(' ')}: one line, exit 2 (process)`, () => {
     const r = runCliSync(c.cli, c.args);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stdout, '');

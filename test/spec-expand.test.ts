@@ -15,7 +15,7 @@ test('every spec expands to the expected number of runs on every profile', async
   const expected: Record<string, Record<string, number>> = {
     // 9 fp32 cells (3 inrank -> 2 runs each) = 12, ER 0.8 = 2, fp16 full x2 + inrank x2 (2 runs) = 6.
     // cpu: the fp32 claims cells on two seeds: 24 + 2 + 6.
-    'paper-table': { paper: 20, cpu: 32, smoke: 20 },
+    'paper-table': { paper: 20, cpu: 32, smoke: 20, gpu: 20, 'gpu-smoke': 20 },
     demo: { paper: 2, cpu: 2, smoke: 2 },
     // 6 ratios x 2 stages + 1 full-rank baseline.
     'ablation-explained-ratio': { paper: 13, cpu: 13, smoke: 13 },

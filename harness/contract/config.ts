@@ -126,7 +126,7 @@ export const stageSchema = z.strictObject({
   resetMoments: z.boolean().default(false),
 });
 
-export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const backendNames = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export const runConfigSchema = z.strictObject({

@@ -15,7 +15,7 @@ import { applyMask, dropoutMask, type DropoutContext } from '../ops/dropout.ts';
 import { addGrad } from '../ops/grads.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal, streamKey, stringId } from '../ops/random.ts';
-import { paramCounts, trainingFlopsPerToken, type MlpCost } from './counts.ts';
+import { paramCounts, trainingFlopsPerToken, type MlpCost } from '../../contract/model-cost.ts';
 
 export interface NamedParam extends Param {
   /** Full HF-style name, e.g. h.0.attn.c_attn.weight. */

@@ -48,10 +48,16 @@ export interface LinearLayer {
    */
   afterTrainingForward?(step: number, layerName: string): RankEvent[];
   /**
-   * InRank layers: counts `ticks` evaluation forward passes (one tick = one eval batch per
-   * device), determining where due. Returns the events of the determinations that ran.
+   * Called before a training forward by callers that can wait (runMicroBatchOnDevice): a layer
+   * does here, with asynchronous read-backs, what its forward would otherwise do synchronously.
    */
-  countForwardPasses?(ticks: number, step: number, layerName: string): RankEvent[];
+  beforeTrainingForward?(): Promise<void>;
+  /**
+   * InRank layers: counts `ticks` evaluation forward passes (one tick = one eval batch per
+   * device), determining where due, with asynchronous read-backs. Returns the events of the
+   * determinations that ran.
+   */
+  countForwardPasses?(ticks: number, step: number, layerName: string): Promise<RankEvent[]>;
   dispose(): void;
 }
 

@@ -15,15 +15,18 @@ export interface AttentionShape {
   embd: number;
 }
 
-const causalBiasCache = new Map<number, tf.Tensor2D>();
+// Keyed by backend too: a process that switches backends (the webgpu tests) must not hand a
+// tensor of one to the other (a GPU tensor cannot be read synchronously in Node).
+const causalBiasCache = new Map<string, tf.Tensor2D>();
 /** 0 on and below the diagonal, a large negative number above (future positions). */
 function causalBias(t: number): tf.Tensor2D {
-  let bias = causalBiasCache.get(t);
+  const key = `${tf.getBackend()}:${t}`;
+  let bias = causalBiasCache.get(key);
   if (!bias || bias.isDisposed) {
     const data = new Float32Array(t * t);
     for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) data[i * t + j] = -1e9;
     bias = tf.keep(tf.tensor2d(data, [t, t]));
-    causalBiasCache.set(t, bias);
+    causalBiasCache.set(key, bias);
   }
   return bias;
 }

@@ -2,6 +2,7 @@
 // decay, bias-corrected moments, eps added to the corrected sqrt(v); gradients clipped first
 // to a global norm as torch.nn.utils.clip_grad_norm_ does.
 import * as tf from '@tensorflow/tfjs-core';
+import { addMany } from '../ops/add-many.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -34,10 +35,12 @@ export class AdamW {
 
   /** The global L2 norm of the gradients (NaN / Inf when one overflowed). */
   static globalNorm(grads: Map<string, tf.Tensor>): number {
-    return tf.tidy(() => {
-      const sums = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-      return Math.sqrt(tf.addN(sums).dataSync()[0]!);
-    });
+    return tf.tidy(() => Math.sqrt(AdamW.globalNormSquared(grads).dataSync()[0]!));
+  }
+
+  /** The squared global norm as a device scalar (read it together with the step's other scalars). */
+  static globalNormSquared(grads: Map<string, tf.Tensor>): tf.Scalar {
+    return tf.tidy(() => addMany([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
   }
 
   /** One update with learning rate lr; grads are multiplied by gradMultiplier (clipping and loss-scale undo) first. */

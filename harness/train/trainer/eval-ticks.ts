@@ -35,20 +35,26 @@ export function sanityTicks(validWindows: number, microBatch: number, devices: n
   return Math.min(SANITY_VAL_BATCHES, evalPassTicks(validWindows, microBatch, devices));
 }
 
-/** Counts `ticks` eval forward passes on every MLP layer that counts them; emits the determinations. */
-export function countEvalTicks(model: GPT, ticks: number, step: number, emit: (ev: RankEvent) => void): void {
+/**
+ * Counts `ticks` eval forward passes on every MLP layer that counts them; emits the
+ * determinations. Async: a due determination reads its factors back (awaited on WebGPU).
+ */
+export async function countEvalTicks(model: GPT, ticks: number, step: number, emit: (ev: RankEvent) => void): Promise<void> {
   if (ticks === 0) return;
   for (const { name, layer } of model.mlpLayers()) {
-    for (const ev of layer.countForwardPasses?.(ticks, step, name) ?? []) emit(ev);
+    for (const ev of (await layer.countForwardPasses?.(ticks, step, name)) ?? []) emit(ev);
   }
 }
 
 /** What the trainer calls around evaluation; everything is a no-op when the run does not count eval passes. */
 export interface EvalTicker {
   /** The sanity check before training: counts its ticks (its losses are discarded, so no forward runs). */
-  sanityCheck(validWindows: number, step: number): void;
-  /** Called before evaluating the chunk of windows starting at `start`: a tick when a new block begins. */
-  beforeEvalChunk(start: number, step: number): void;
+  sanityCheck(validWindows: number, step: number): Promise<void>;
+  /**
+   * Called before queuing the forward of the chunk of windows starting at `start`: a tick when a
+   * new block begins. Awaited before that forward, so the forward runs at the rank decided.
+   */
+  beforeEvalChunk(start: number, step: number): Promise<void>;
 }
 
 export function evalTicker(cfg: RunConfig, model: GPT, emit: (ev: RankEvent) => void): EvalTicker {
@@ -57,11 +63,11 @@ export function evalTicker(cfg: RunConfig, model: GPT, emit: (ev: RankEvent) => 
   const micro = cfg.train.microBatch;
   const perTick = windowsPerEvalTick(micro, devices);
   return {
-    sanityCheck(validWindows, step) {
-      if (counts) countEvalTicks(model, sanityTicks(validWindows, micro, devices), step, emit);
+    async sanityCheck(validWindows, step) {
+      if (counts) await countEvalTicks(model, sanityTicks(validWindows, micro, devices), step, emit);
     },
-    beforeEvalChunk(start, step) {
-      if (counts && start % perTick === 0) countEvalTicks(model, 1, step, emit);
+    async beforeEvalChunk(start, step) {
+      if (counts && start % perTick === 0) await countEvalTicks(model, 1, step, emit);
     },
   };
 }
