@@ -8,6 +8,7 @@ import type { LinearForward, LinearLayer, Param, Precision } from '../model/line
 import type { RankEvent } from '../../contract/protocol.ts';
 import { kaimingUniform } from './init.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
+import { colSum } from '../ops/matmul.ts';
 import { pruneFactors } from './prune.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors } from './spectrum.ts';
@@ -194,12 +195,12 @@ export class LowRankLinear implements LinearLayer {
         const { xs, a, b, h } = saved;
         const out = tf.tidy(() => {
           const g = half(dy);
-          // The active blocks' gradients; the transposed operands are the thin tokens x k ones.
-          const dB = half(tf.transpose(matMulTN(h, g))); // out x k
+          // The active blocks' gradients, each straight in its parameter's layout.
+          const dB = half(matMulTN(g, h)); // out x k
           const dh = half(tf.matMul(g, b) as tf.Tensor2D); // tokens x k
           const dA = half(matMulTN(dh, xs)); // k x in
           const dx = half(tf.matMul(dh, a)) as tf.Tensor2D; // tokens x in
-          const dBias = half(tf.sum(g, 0));
+          const dBias = half(colSum(g)); // a ones-row product, as the dense layer's
           // AdamW sees the full parameters: zeros for the modes this forward did not use.
           const fullA = k < r ? tf.concat([dA, tf.zeros([r - k, n])], 0) : dA;
           const fullB = k < r ? tf.concat([dB, tf.zeros([m, r - k])], 1) : dB;
