@@ -1,5 +1,5 @@
 // npm run bench [-- --path both|wasm|openblas] [--backend wasm|cpu|tensorflow|auto] [--steps N]
-//                  [--repeats R] [--threads T] [--fp16] [--profile]
+//                  [--repeats R] [--threads T] [--fp16] [--profile] [--peer]
 // Trains the fixed bench configuration (n_embd 256, 4 layers, 4 heads, context 128, micro-batch
 // 8, vocab 4096) for a few steps and prints tokens/s and GFLOP/s of the whole step and of its
 // parts, next to a plain 2-D matMul of the same path measured in the same run (the ceiling).
@@ -8,6 +8,9 @@
 // machine is shared, so the ratio is the figure to compare. Each path runs in its own child
 // process because the ops pick their formulation by the path at start-up (select.ts), so
 // switching kernels inside one process would not measure what the trainer runs.
+// --peer: then trains the same shape in PyTorch (scripts/bench-peer.py) at the same thread count
+// and prints the trainer's tokens/s against it, when `python3 -c 'import torch'` works
+// (INRANK_PEER_PYTHON names another Python).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +26,7 @@ import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { precisionOf } from '../harness/train/precision/index.ts';
 import { runMicroBatch } from '../harness/train/trainer/micro-batch.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
+import { peerUnavailable, printPeerComparison, runPeer, type PeerShape } from './bench-lib/peer.ts';
 
 type PathChoice = 'both' | 'wasm' | 'openblas';
 
@@ -34,6 +38,7 @@ interface Args {
   threads: number | null;
   fp16: boolean;
   profile: boolean;
+  peer: boolean;
 }
 
 /** The figures one path reports to the parent (one JSON line after RESULT_TAG). */
@@ -47,10 +52,14 @@ interface PathResult {
   backwardGf: number;
   optimizerMs: number;
   ceilingGf: number;
+  params: number;
 }
 
+/** The bench model's shape (as measure() builds it), for the PyTorch peer. */
+const BENCH_SHAPE: PeerShape = { nEmbd: 256, nLayer: 4, nHead: 4, context: 128, batch: 8, vocab: 4096 };
+
 const RESULT_TAG = 'BENCH_RESULT ';
-const USAGE = 'usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile]';
+const USAGE = 'usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile] [--peer]';
 
 function parseBenchArgs(argv: string[]): Args | null {
   const { values: v } = parseCliArgs(argv, {
@@ -61,6 +70,7 @@ function parseBenchArgs(argv: string[]): Args | null {
     threads: { type: 'string' },
     fp16: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    peer: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   } as const, 'npm run bench -- --help');
   if (v.help) return null;
@@ -76,6 +86,7 @@ function parseBenchArgs(argv: string[]): Args | null {
     threads: positiveIntOption(v.threads, '--threads') ?? null,
     fp16: v.fp16,
     profile: v.profile,
+    peer: v.peer,
   };
   if (args.backend !== null && args.backend !== 'wasm' && args.path !== 'both') {
     throw new UserError(`--path ${args.path} is a matmul path of the wasm backend; drop --backend ${args.backend} or use --backend wasm`);
@@ -179,6 +190,7 @@ async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Prom
     backwardGf: gf((2 * stepFlops) / 3, best.bwd),
     optimizerMs: best.opt,
     ceilingGf: bestCeiling,
+    params: model.paramCounts().total,
   };
   const p = `[${selected.matmul}]`;
   console.log(`${p} best of ${args.repeats} (${args.steps} steps each):`);
@@ -253,6 +265,18 @@ function printComparison(wasm: PathResult, blas: PathResult): void {
   console.log(`  target with OpenBLAS: >= 1000 tokens/s; ${blas.tokensPerS >= 1000 ? 'met' : 'not met'} on this run`);
 }
 
+/** PyTorch on the same shape and thread count (the wasm backend runs one thread); skipped with the reason when torch is missing. */
+function comparePeer(args: Args, ours: PathResult): void {
+  const missing = peerUnavailable();
+  if (missing !== null) {
+    console.log(`\nPyTorch peer not measured: ${missing}`);
+    return;
+  }
+  const peer = runPeer(BENCH_SHAPE, ours.threads ?? 1, { steps: args.steps, repeats: args.repeats, fp16: false });
+  if (args.fp16) console.log('\n(the trainer\'s fp16 is emulated on the CPU; the peer runs fp32)');
+  printPeerComparison({ label: ours.path, tokensPerS: ours.tokensPerS, params: ours.params }, peer);
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   if (args === null) {
@@ -263,6 +287,7 @@ async function main(argv: string[]): Promise<number> {
   if (!bothPaths) {
     const result = await measure(args, args.path === 'both' ? null : args.path);
     if (process.env.BENCH_CHILD === '1') console.log(RESULT_TAG + JSON.stringify(result));
+    else if (args.peer) comparePeer(args, result);
     return 0;
   }
   const wasm = await runChild('wasm', args);
@@ -275,6 +300,7 @@ async function main(argv: string[]): Promise<number> {
   console.log('');
   const blas = await runChild('openblas', args);
   printComparison(wasm, blas);
+  if (args.peer) comparePeer(args, blas);
   return 0;
 }
 
