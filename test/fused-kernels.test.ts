@@ -1,0 +1,111 @@
+// The native fused kernels (GELU, LayerNorm, AdamW; native/src/fused.cc) against the generic
+// tfjs formulation of the same ops, forward and backward, on the wasm backend. Needs the addon
+// built with them (`npm run install`) and OpenBLAS, like blas-kernels.test.ts.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { NATIVE_MATMUL_ENV, disableNativeMatmul, enableNativeMatmul, loadBlasAddon } from '../harness/train/backend/blas.ts';
+import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
+import { gelu } from '../harness/train/ops/gelu.ts';
+import { layerNorm } from '../harness/train/ops/layernorm.ts';
+import { AdamW } from '../harness/train/optim/adamw.ts';
+import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { gaussian } from './inrank-fixtures.ts';
+
+const saved = { matmul: process.env[NATIVE_MATMUL_ENV], fused: process.env[FUSED_KERNELS_ENV] };
+
+before(async () => {
+  delete process.env[NATIVE_MATMUL_ENV];
+  delete process.env[FUSED_KERNELS_ENV];
+  const addon = loadBlasAddon();
+  if (!addon.loaded) throw new Error(`These tests need the OpenBLAS addon: ${addon.reason}`);
+  assert.ok(await tf.setBackend('wasm'));
+  await tf.ready();
+});
+
+after(() => {
+  disableNativeMatmul();
+  for (const [key, env] of [['matmul', NATIVE_MATMUL_ENV], ['fused', FUSED_KERNELS_ENV]] as const) {
+    if (saved[key] !== undefined) process.env[env] = saved[key];
+  }
+});
+
+/** Runs `compute` with the fused kernels (checking that `kernel` ran), then with the generic ones. */
+async function bothPaths(kernel: string, compute: () => tf.Tensor[]): Promise<{ fused: Float32Array[]; generic: Float32Array[] }> {
+  const read = (ts: tf.Tensor[]) => ts.map((t) => (t.dataSync() as Float32Array).slice());
+  const status = enableNativeMatmul();
+  assert.ok(hasFused(FusedKernel.gelu), `fused kernels not registered: ${status.reason}`);
+  let fused: Float32Array[] = [];
+  const info = await tf.profile(() => {
+    fused = tf.tidy(() => read(compute()));
+  });
+  assert.ok(info.kernels.some((k) => k.name === kernel), `${kernel} did not run: ${info.kernels.map((k) => k.name).join(', ')}`);
+  disableNativeMatmul();
+  assert.ok(!hasFused(FusedKernel.gelu));
+  const generic = tf.tidy(() => read(compute()));
+  return { fused, generic };
+}
+
+function assertClose(got: Float32Array[], want: Float32Array[], tol: number, label: string): void {
+  assert.equal(got.length, want.length);
+  got.forEach((g, i) => {
+    assert.equal(g.length, want[i]!.length, `${label} output ${i}: length`);
+    g.forEach((v, j) => {
+      const w = want[i]![j]!;
+      assert.ok(Math.abs(v - w) <= tol * (1 + Math.abs(w)), `${label} output ${i}[${j}]: fused ${v}, generic ${w}`);
+    });
+  });
+}
+
+const scaled = (n: number, seed: number, scale: number, shift = 0) => gaussian(n, seed).map((v) => v * scale + shift);
+
+test('fused GELU: forward and backward equal the generic formulation', async () => {
+  const x = tf.tensor2d(scaled(37 * 53, 1, 3), [37, 53]); // reaches |x| ~ 10: both tails
+  const dy = tf.tensor2d(gaussian(37 * 53, 2), [37, 53]);
+  const { fused, generic } = await bothPaths(FusedKernel.geluGrad, () => {
+    const f = gelu(x);
+    return [f.y, f.backward(dy)];
+  });
+  assertClose(fused, generic, 2e-6, 'gelu');
+  tf.dispose([x, dy]);
+});
+
+test('fused LayerNorm: output, input gradient and weight / bias gradients equal the generic formulation', async () => {
+  const rows = 29, cols = 67;
+  const x = tf.tensor2d(scaled(rows * cols, 3, 2, 5), [rows, cols]); // a mean far from zero
+  const w = tf.tensor1d(scaled(cols, 4, 0.5, 1));
+  const b = tf.tensor1d(gaussian(cols, 5));
+  const dy = tf.tensor2d(gaussian(rows * cols, 6), [rows, cols]);
+  const { fused, generic } = await bothPaths(FusedKernel.layerNormGrad, () => {
+    const grads = new Map<string, tf.Tensor>();
+    const f = layerNorm(x, w, b, grads, { weight: 'w', bias: 'b' });
+    const dx = f.backward(dy);
+    return [f.y, dx, grads.get('w')!, grads.get('b')!];
+  });
+  assertClose(fused, generic, 2e-5, 'layerNorm');
+  tf.dispose([x, w, b, dy]);
+});
+
+test('fused AdamW: parameters and moments after three steps (decay and no decay, clipping multiplier) equal the generic update', async () => {
+  const run = (): tf.Tensor[] => {
+    const a = tf.variable(tf.tensor2d(gaussian(13 * 7, 7), [13, 7]), true, 'a');
+    const b = tf.variable(tf.tensor1d(gaussian(7, 8)), true, 'b');
+    const params = [{ fullName: 'a', variable: a, decay: true }, { fullName: 'b', variable: b, decay: false }];
+    const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+    for (let s = 0; s < 3; s++) {
+      const grads = new Map<string, tf.Tensor>([
+        ['a', tf.tensor2d(gaussian(13 * 7, 10 + s), [13, 7])],
+        ['b', tf.tensor1d(scaled(7, 20 + s, 1e-3))],
+      ]);
+      opt.step(grads, 1e-2, s === 1 ? 0.25 : 1);
+      tf.dispose([...grads.values()]);
+    }
+    const out = [a, b, opt.m.get('a')!, opt.v.get('a')!, opt.m.get('b')!, opt.v.get('b')!].map((t) => t.clone());
+    opt.dispose();
+    tf.dispose([a, b]);
+    return out;
+  };
+  const { fused, generic } = await bothPaths(FusedKernel.adamW, run);
+  assertClose(fused, generic, 1e-6, 'adamW');
+});
