@@ -156,8 +156,8 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
   switch (op) {
     case kGeluFwd: return {n, n};
     case kGeluBwd: return {n, n, n};
-    case kLayerNormFwd: return {n * cols, cols, cols, n * cols, n, n};
-    case kLayerNormBwd: return {n * cols, n * cols, cols, n, n, n * cols, cols, cols};
+    case kLayerNormFwd: return {n * cols, cols, cols, n * cols, 2 * n};      // stats: mean row, rstd row
+    case kLayerNormBwd: return {n * cols, n * cols, cols, 2 * n, n * cols, cols, cols};
     case kAdamW: return {n, n, n, n, n, n, n};
     case kSumSquares: return {n};
     default: return {};
@@ -215,10 +215,10 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case kGeluFwd: GeluFwd(buf[0], buf[1], n); break;
     case kGeluBwd: GeluBwd(buf[0], buf[1], buf[2], n); break;
     case kLayerNormFwd:
-      LayerNormFwd(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], n, static_cast<int64_t>(k[1]), static_cast<float>(k[2]));
+      LayerNormFwd(buf[0], buf[1], buf[2], buf[3], buf[4], buf[4] + n, n, static_cast<int64_t>(k[1]), static_cast<float>(k[2]));
       break;
     case kLayerNormBwd:
-      LayerNormBwd(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], buf[7], n, static_cast<int64_t>(k[1]));
+      LayerNormBwd(buf[0], buf[1], buf[2], buf[3], buf[3] + n, buf[4], buf[5], buf[6], n, static_cast<int64_t>(k[1]));
       break;
     case kAdamW: AdamW(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], n, k + 1); break;
     case kSumSquares: {

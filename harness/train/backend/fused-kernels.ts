@@ -48,12 +48,12 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
     [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) => {
       const x = inputs.x!;
       const [rows, cols] = x.shape as [number, number];
-      return launch(addon, backend, Op.layerNormFwd, [x, inputs.weight!, inputs.bias!], [x.shape, [rows], [rows]], [rows, cols, num(attrs, 'eps')]);
+      return launch(addon, backend, Op.layerNormFwd, [x, inputs.weight!, inputs.bias!], [x.shape, [2, rows]], [rows, cols, num(attrs, 'eps')]);
     },
     [FusedKernel.layerNormGrad]: ({ inputs, backend }) => {
       const x = inputs.x!;
       const [rows, cols] = x.shape as [number, number];
-      return launch(addon, backend, Op.layerNormBwd, [inputs.dy!, x, inputs.weight!, inputs.mean!, inputs.rstd!], [x.shape, [cols], [cols]], [rows, cols]);
+      return launch(addon, backend, Op.layerNormBwd, [inputs.dy!, x, inputs.weight!, inputs.stats!], [x.shape, [cols], [cols]], [rows, cols]);
     },
     [FusedKernel.adamW]: ({ inputs, backend, attrs }) => {
       const p = inputs.param!;

@@ -11,9 +11,9 @@ export const FusedKernel = {
   gelu: 'InRankGeluTanh',
   /** (x, dy) -> dx. */
   geluGrad: 'InRankGeluTanhGrad',
-  /** (x [N, C], weight [C], bias [C]) -> (y [N, C], mean [N], rstd [N]); attrs eps. */
+  /** (x [N, C], weight [C], bias [C]) -> (y [N, C], stats [2, N]: the rows' means, then their 1 / std); attrs eps. */
   layerNorm: 'InRankLayerNorm',
-  /** (dy, x, weight, mean, rstd) -> (dx, dweight, dbias). */
+  /** (dy, x, weight, stats) -> (dx, dweight, dbias). */
   layerNormGrad: 'InRankLayerNormGrad',
   /** (param, grad, m, v) -> (param', m', v'); attrs lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier. */
   adamW: 'InRankAdamW',

@@ -34,14 +34,14 @@ export function layerNorm(
   };
 }
 
-/** The same forward and gradients in one kernel each (ops/fused.ts); keeps x, mean and rstd for backward. */
+/** The same forward and gradients in one kernel each (ops/fused.ts); keeps x and the row statistics for backward. */
 function fusedLayerNorm(x: tf.Tensor2D, weight: tf.Tensor1D, bias: tf.Tensor1D, grads: Map<string, tf.Tensor>,
   names: { weight: string; bias: string }): Forward {
-  const [y, mean, rstd] = runFused(FusedKernel.layerNorm, { x, weight, bias }, { eps: LN_EPS });
+  const [y, stats] = runFused(FusedKernel.layerNorm, { x, weight, bias }, { eps: LN_EPS });
   return {
     y: y as tf.Tensor2D,
     backward(dy: tf.Tensor2D): tf.Tensor2D {
-      const [dx, dw, db] = runFused(FusedKernel.layerNormGrad, { dy, x, weight, mean: mean!, rstd: rstd! });
+      const [dx, dw, db] = runFused(FusedKernel.layerNormGrad, { dy, x, weight, stats: stats! });
       addGrad(grads, names.weight, dw!);
       addGrad(grads, names.bias, db!);
       return dx as tf.Tensor2D;
