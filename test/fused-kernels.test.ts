@@ -9,6 +9,7 @@ import { NATIVE_MATMUL_ENV, disableNativeMatmul, enableNativeMatmul, loadBlasAdd
 import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
 import { gelu } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
+import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
@@ -108,4 +109,24 @@ test('fused AdamW: parameters and moments after three steps (decay and no decay,
   };
   const { fused, generic } = await bothPaths(FusedKernel.adamW, run);
   assertClose(fused, generic, 1e-6, 'adamW');
+});
+
+test('fused softmax cross-entropy: loss and logits gradient equal the generic formulation', async () => {
+  const n = 23, v = 301;
+  const logits = tf.tensor2d(scaled(n * v, 30, 4), [n, v]);
+  const targets = Int32Array.from({ length: n }, (_, i) => (i * 37) % v);
+  const { fused, generic } = await bothPaths(FusedKernel.softmaxXentGrad, () => {
+    const ce = crossEntropy(logits, targets);
+    return [tf.reshape(ce.loss, [1]), ce.backward(3)];
+  });
+  assertClose(fused, generic, 2e-6, 'crossEntropy');
+  assert.throws(() => {
+    enableNativeMatmul();
+    try {
+      crossEntropy(logits, Int32Array.from({ length: n }, () => v));
+    } finally {
+      disableNativeMatmul();
+    }
+  }, /outside the vocabulary/);
+  logits.dispose();
 });

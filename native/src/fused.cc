@@ -1,5 +1,5 @@
 // Fused elementwise kernels on the tfjs wasm heap: tanh GELU forward and backward, LayerNorm
-// forward and backward, and the AdamW update. Each replaces 5 to 12 separate wasm kernels
+// forward and backward, the AdamW update, and softmax cross-entropy forward and backward. Each replaces 5 to 12 separate wasm kernels
 // (one pass over memory each, plus tfjs's bookkeeping per kernel) by one pass. Buffers are
 // float offsets into the heap ArrayBuffer, as in gemm; every range is checked before use.
 // Arithmetic follows the generic tfjs formulation of harness/train/ops (float32, same order
@@ -15,7 +15,8 @@
 namespace inrank {
 namespace {
 
-enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5 };
+enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
+          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -143,6 +144,48 @@ NOINLINE void AdamW(const float* p, const float* g0, const float* m, const float
   }
 }
 
+// e = exp(x - max) over one row, returns the row's sum (a loop of its own so that it vectorizes).
+NOINLINE double ExpRow(const float* x, float* e, int64_t v, float max) {
+  float sum = 0;
+  for (int64_t j = 0; j < v; j++) {
+    e[j] = FastExp(x[j] - max);
+    sum += e[j];
+  }
+  return sum;
+}
+
+// p = softmax(logits) per row; loss = mean over rows of -log(max(p[target], floor)).
+// Returns false when a target lies outside [0, v).
+NOINLINE bool SoftmaxXentFwd(const float* logits, const int32_t* targets, float* p, float* loss, int64_t n, int64_t v,
+                             float floor) {
+  double total = 0;
+  for (int64_t r = 0; r < n; r++) {
+    const float* x = logits + r * v;
+    float* pr = p + r * v;
+    if (targets[r] < 0 || targets[r] >= v) return false;
+    float max = x[0];
+    for (int64_t j = 1; j < v; j++) max = x[j] > max ? x[j] : max;
+    const float inv = static_cast<float>(1.0 / ExpRow(x, pr, v, max));
+    for (int64_t j = 0; j < v; j++) pr[j] *= inv;
+    const float pt = pr[targets[r]];
+    total += -std::log(pt > floor ? pt : floor);
+  }
+  *loss = static_cast<float>(total / n);
+  return true;
+}
+
+// dlogits = (p - onehot(target)) scale.
+NOINLINE bool SoftmaxXentBwd(const float* p, const int32_t* targets, float* d, int64_t n, int64_t v, float scale) {
+  for (int64_t r = 0; r < n; r++) {
+    if (targets[r] < 0 || targets[r] >= v) return false;
+    const float* pr = p + r * v;
+    float* dr = d + r * v;
+    for (int64_t j = 0; j < v; j++) dr[j] = pr[j] * scale;
+    dr[targets[r]] = (pr[targets[r]] - 1.0f) * scale;
+  }
+  return true;
+}
+
 NOINLINE double SumSquares(const float* x, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; i++) s += static_cast<double>(x[i]) * x[i];
@@ -160,6 +203,8 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
     case kLayerNormBwd: return {n * cols, n * cols, cols, 2 * n, n * cols, cols, cols};
     case kAdamW: return {n, n, n, n, n, n, n};
     case kSumSquares: return {n};
+    case kSoftmaxXentFwd: return {n * cols, n, n * cols, 1};  // logits, targets (int32), p, loss
+    case kSoftmaxXentBwd: return {n * cols, n, n * cols};     // p, targets (int32), dlogits
     default: return {};
   }
 }
@@ -169,6 +214,8 @@ size_t ParamCount(int op) {
     case kLayerNormFwd: return 3;
     case kLayerNormBwd: return 2;
     case kAdamW: return 9;
+    case kSoftmaxXentFwd: return 3;
+    case kSoftmaxXentBwd: return 3;
     default: return 1;
   }
 }
@@ -221,6 +268,16 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       LayerNormBwd(buf[0], buf[1], buf[2], buf[3], buf[3] + n, buf[4], buf[5], buf[6], n, static_cast<int64_t>(k[1]));
       break;
     case kAdamW: AdamW(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], n, k + 1); break;
+    case kSoftmaxXentFwd:
+      if (!SoftmaxXentFwd(buf[0], reinterpret_cast<const int32_t*>(buf[1]), buf[2], buf[3], n, static_cast<int64_t>(k[1]),
+                          static_cast<float>(k[2])))
+        return Fail(env, "a target id lies outside the vocabulary");
+      break;
+    case kSoftmaxXentBwd:
+      if (!SoftmaxXentBwd(buf[0], reinterpret_cast<const int32_t*>(buf[1]), buf[2], n, static_cast<int64_t>(k[1]),
+                          static_cast<float>(k[2])))
+        return Fail(env, "a target id lies outside the vocabulary");
+      break;
     case kSumSquares: {
       napi_value result;
       napi_create_double(env, SumSquares(buf[0], n), &result);

@@ -11,7 +11,7 @@ import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -19,10 +19,16 @@ interface Args {
   attrs?: NamedAttrMap;
 }
 
-/** Allocates the outputs, then runs op over inputs and outputs (the heap is read after allocation: it may grow). */
+/**
+ * Allocates the outputs, then runs op over inputs and outputs (the heap is read after allocation:
+ * it may grow). Inputs are float32 except those whose index is in intInputs (int32).
+ */
 function launch(addon: BlasAddon, backend: WasmHeapBackend, op: number, inputs: TensorInfo[],
-  outShapes: number[][], params: number[]): TensorInfo[] {
-  for (const x of inputs) if (x.dtype !== 'float32') throw new Error(`fused kernel ${op}: float32 inputs only (got ${x.dtype})`);
+  outShapes: number[][], params: number[], intInputs: number[] = []): TensorInfo[] {
+  inputs.forEach((x, i) => {
+    const want = intInputs.includes(i) ? 'int32' : 'float32';
+    if (x.dtype !== want) throw new Error(`fused kernel ${op}: input ${i} must be ${want} (got ${x.dtype})`);
+  });
   const outs = outShapes.map((shape) => backend.makeOutput(shape, 'float32'));
   const offsets = [...inputs, ...outs].map((t) => {
     const at = floatOffset(backend, t);
@@ -61,6 +67,16 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       return launch(addon, backend, Op.adamW, [p, inputs.grad!, inputs.m!, inputs.v!], [p.shape, p.shape, p.shape],
         [tf.util.sizeFromShape(p.shape), ...keys.map((k) => num(attrs, k))]);
     },
+    [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => {
+      const logits = inputs.logits!;
+      const [n, v] = logits.shape as [number, number];
+      return launch(addon, backend, Op.softmaxXentFwd, [logits, inputs.targets!], [logits.shape, []], [n, v, num(attrs, 'floor')], [1]);
+    },
+    [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => {
+      const p = inputs.p!;
+      const [n, v] = p.shape as [number, number];
+      return launch(addon, backend, Op.softmaxXentBwd, [p, inputs.targets!], [p.shape], [n, v, num(attrs, 'scale')], [1])[0]!;
+    },
   };
 }
 
@@ -76,7 +92,7 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
     }
     registered = true;
   }
-  return { enabled: true, reason: 'fused GELU, LayerNorm and AdamW kernels' };
+  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW and cross-entropy kernels' };
 }
 
 export function unregisterFusedKernels(): void {

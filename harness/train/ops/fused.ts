@@ -17,6 +17,10 @@ export const FusedKernel = {
   layerNormGrad: 'InRankLayerNormGrad',
   /** (param, grad, m, v) -> (param', m', v'); attrs lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier. */
   adamW: 'InRankAdamW',
+  /** (logits [N, V], targets int32 [N]) -> (softmax [N, V], mean cross-entropy []); attrs floor (of the target's probability). */
+  softmaxXent: 'InRankSoftmaxXent',
+  /** (softmax, targets) -> dlogits = (softmax - onehot) scale; attrs scale. */
+  softmaxXentGrad: 'InRankSoftmaxXentGrad',
 } as const;
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
