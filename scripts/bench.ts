@@ -8,9 +8,10 @@
 // machine is shared, so the ratio is the figure to compare. Each path runs in its own child
 // process because the ops pick their formulation by the path at start-up (select.ts), so
 // switching kernels inside one process would not measure what the trainer runs.
-// --peer: then trains the same shape in PyTorch (scripts/bench-peer.py) at the same thread count
-// and prints the trainer's tokens/s against it, when `python3 -c 'import torch'` works
-// (INRANK_PEER_PYTHON names another Python).
+// --peer: instead trains the same shape in PyTorch (scripts/bench-peer.py) at the same thread
+// count, in rounds alternating with the trainer's (openblas path unless --path wasm), and prints
+// both tokens/s and the ratio, when `python3 -c 'import torch'` works (INRANK_PEER_PYTHON names
+// another Python).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +27,8 @@ import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { precisionOf } from '../harness/train/precision/index.ts';
 import { runMicroBatch } from '../harness/train/trainer/micro-batch.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
-import { peerUnavailable, printPeerComparison, runPeer, type PeerShape } from './bench-lib/peer.ts';
+import { type PeerShape } from './bench-lib/peer.ts';
+import { comparePeerInterleaved } from './bench-lib/peer-compare.ts';
 
 type PathChoice = 'both' | 'wasm' | 'openblas';
 
@@ -52,7 +54,6 @@ interface PathResult {
   backwardGf: number;
   optimizerMs: number;
   ceilingGf: number;
-  params: number;
 }
 
 /** The bench model's shape (as measure() builds it), for the PyTorch peer. */
@@ -190,7 +191,6 @@ async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Prom
     backwardGf: gf((2 * stepFlops) / 3, best.bwd),
     optimizerMs: best.opt,
     ceilingGf: bestCeiling,
-    params: model.paramCounts().total,
   };
   const p = `[${selected.matmul}]`;
   console.log(`${p} best of ${args.repeats} (${args.steps} steps each):`);
@@ -265,29 +265,20 @@ function printComparison(wasm: PathResult, blas: PathResult): void {
   console.log(`  target with OpenBLAS: >= 1000 tokens/s; ${blas.tokensPerS >= 1000 ? 'met' : 'not met'} on this run`);
 }
 
-/** PyTorch on the same shape and thread count (the wasm backend runs one thread); skipped with the reason when torch is missing. */
-function comparePeer(args: Args, ours: PathResult): void {
-  const missing = peerUnavailable();
-  if (missing !== null) {
-    console.log(`\nPyTorch peer not measured: ${missing}`);
-    return;
-  }
-  const peer = runPeer(BENCH_SHAPE, ours.threads ?? 1, { steps: args.steps, repeats: args.repeats, fp16: false });
-  if (args.fp16) console.log('\n(the trainer\'s fp16 is emulated on the CPU; the peer runs fp32)');
-  printPeerComparison({ label: ours.path, tokensPerS: ours.tokensPerS, params: ours.params }, peer);
-}
-
 async function main(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   if (args === null) {
     console.log(USAGE);
     return 0;
   }
+  if (args.peer) {
+    await comparePeerInterleaved({ shape: BENCH_SHAPE, path: args.path === 'both' ? null : args.path, threads: args.threads, steps: args.steps, rounds: args.repeats, fp16: args.fp16 });
+    return 0;
+  }
   const bothPaths = args.path === 'both' && (args.backend === null || args.backend === 'wasm');
   if (!bothPaths) {
     const result = await measure(args, args.path === 'both' ? null : args.path);
     if (process.env.BENCH_CHILD === '1') console.log(RESULT_TAG + JSON.stringify(result));
-    else if (args.peer) comparePeer(args, result);
     return 0;
   }
   const wasm = await runChild('wasm', args);
@@ -300,7 +291,6 @@ async function main(argv: string[]): Promise<number> {
   console.log('');
   const blas = await runChild('openblas', args);
   printComparison(wasm, blas);
-  if (args.peer) comparePeer(args, blas);
   return 0;
 }
 
