@@ -10,6 +10,7 @@ import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
 import { gelu } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
+import { dropoutMask } from '../harness/train/ops/dropout.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
@@ -129,4 +130,14 @@ test('fused softmax cross-entropy: loss and logits gradient equal the generic fo
     }
   }, /outside the vocabulary/);
   logits.dispose();
+});
+
+test('fused dropout masks are the JavaScript generator\'s, bit for bit', async () => {
+  for (const [p, shape, site] of [[0.1, [37, 53], 3], [0.5, [4, 9, 11], 17], [0.9, [1000], 2]] as const) {
+    const ctx = { p, seed: 1113, step: 7, micro: 1 };
+    const { fused, generic } = await bothPaths(FusedKernel.dropoutMask, () => [dropoutMask(ctx, site, [...shape])!]);
+    assert.deepEqual(Array.from(fused[0]!), Array.from(generic[0]!), `p ${p}, shape [${shape}]`);
+    const kept = fused[0]!.filter((x) => x !== 0).length / fused[0]!.length;
+    assert.ok(Math.abs(kept - (1 - p)) < 0.05, `kept fraction ${kept} for p ${p}`);
+  }
 });

@@ -1,5 +1,6 @@
 // Fused elementwise kernels on the tfjs wasm heap: tanh GELU forward and backward, LayerNorm
-// forward and backward, the AdamW update, and softmax cross-entropy forward and backward. Each replaces 5 to 12 separate wasm kernels
+// forward and backward, the AdamW update, softmax cross-entropy forward and backward, and the
+// dropout masks (the JavaScript counter-based generator's numbers, bit for bit). Each replaces 5 to 12 separate wasm kernels
 // (one pass over memory each, plus tfjs's bookkeeping per kernel) by one pass. Buffers are
 // float offsets into the heap ArrayBuffer, as in gemm; every range is checked before use.
 // Arithmetic follows the generic tfjs formulation of harness/train/ops (float32, same order
@@ -16,7 +17,7 @@ namespace inrank {
 namespace {
 
 enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
-          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7 };
+          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -186,6 +187,27 @@ NOINLINE bool SoftmaxXentBwd(const float* p, const int32_t* targets, float* d, i
   return true;
 }
 
+// harness/train/ops/random.ts's counter-based uniforms, bit for bit: u(key, i) = fmix32(key ^
+// fmix32(i + 0x632be5ab)) / 2^32 (i wraps to 32 bits there too), and a mask element keeps
+// (1 / (1 - p), as float) when u >= p. u is an integer over 2^32, so u >= p is u >= ceil(p 2^32).
+inline uint32_t Fmix32(uint32_t h) {
+  h ^= h >> 16;
+  h *= 0x85ebca6bu;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35u;
+  h ^= h >> 16;
+  return h;
+}
+
+NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float keep) {
+  const double t = std::ceil(p * 4294967296.0);
+  const uint64_t threshold = t <= 0 ? 0 : (t >= 4294967296.0 ? 4294967296ull : static_cast<uint64_t>(t));
+  for (int64_t i = 0; i < n; i++) {
+    const uint32_t u = Fmix32(key ^ Fmix32(static_cast<uint32_t>(i) + 0x632be5abu));
+    mask[i] = static_cast<uint64_t>(u) >= threshold ? keep : 0.0f;
+  }
+}
+
 NOINLINE double SumSquares(const float* x, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; i++) s += static_cast<double>(x[i]) * x[i];
@@ -205,6 +227,7 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
     case kSumSquares: return {n};
     case kSoftmaxXentFwd: return {n * cols, n, n * cols, 1};  // logits, targets (int32), p, loss
     case kSoftmaxXentBwd: return {n * cols, n, n * cols};     // p, targets (int32), dlogits
+    case kDropoutMask: return {n};
     default: return {};
   }
 }
@@ -216,6 +239,7 @@ size_t ParamCount(int op) {
     case kAdamW: return 9;
     case kSoftmaxXentFwd: return 3;
     case kSoftmaxXentBwd: return 3;
+    case kDropoutMask: return 4;  // n, key, p, keep
     default: return 1;
   }
 }
@@ -277,6 +301,9 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       if (!SoftmaxXentBwd(buf[0], reinterpret_cast<const int32_t*>(buf[1]), buf[2], n, static_cast<int64_t>(k[1]),
                           static_cast<float>(k[2])))
         return Fail(env, "a target id lies outside the vocabulary");
+      break;
+    case kDropoutMask:
+      DropoutMask(buf[0], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
       break;
     case kSumSquares: {
       napi_value result;

@@ -11,7 +11,7 @@ import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -77,6 +77,11 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       const [n, v] = p.shape as [number, number];
       return launch(addon, backend, Op.softmaxXentBwd, [p, inputs.targets!], [p.shape], [n, v, num(attrs, 'scale')], [1])[0]!;
     },
+    [FusedKernel.dropoutMask]: ({ backend, attrs }) => {
+      const shape = attrs?.shape as number[];
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
   };
 }
 
@@ -92,7 +97,7 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
     }
     registered = true;
   }
-  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW and cross-entropy kernels' };
+  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy and dropout-mask kernels' };
 }
 
 export function unregisterFusedKernels(): void {

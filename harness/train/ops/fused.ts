@@ -21,6 +21,8 @@ export const FusedKernel = {
   softmaxXent: 'InRankSoftmaxXent',
   /** (softmax, targets) -> dlogits = (softmax - onehot) scale; attrs scale. */
   softmaxXentGrad: 'InRankSoftmaxXentGrad',
+  /** () -> dropout mask of ops/dropout.ts (0 or 1 / (1 - p)); attrs shape, key (the stream), p. */
+  dropoutMask: 'InRankDropoutMask',
 } as const;
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
@@ -30,7 +32,7 @@ export function hasFused(name: FusedKernelName): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-export function runFused(name: FusedKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number> = {}): tf.Tensor[] {
+export function runFused(name: FusedKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
 }
