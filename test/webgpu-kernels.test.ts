@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
 import { gelu } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
+import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
+import { dropoutMask } from '../harness/train/ops/dropout.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
@@ -117,4 +119,24 @@ test('WGSL AdamW: parameters and moments after three steps equal the generic upd
   };
   const r = await bothPaths(t, FusedKernel.adamW, run);
   if (r) assertClose(r.fused, r.generic, 1e-5, 'adamW');
+});
+
+test('WGSL softmax cross-entropy: loss and logits gradient equal the generic formulation', async (t) => {
+  const n = 11, v = 97;
+  const logits = tf.tensor2d(scaled(n * v, 30, 4), [n, v]);
+  const targets = Int32Array.from({ length: n }, (_, i) => (i * 37) % v);
+  const r = await bothPaths(t, FusedKernel.softmaxXentGrad, () => {
+    const ce = crossEntropy(logits, targets);
+    return [tf.reshape(ce.loss, [1]), ce.backward(3)];
+  });
+  if (r) assertClose(r.fused, r.generic, 1e-5, 'crossEntropy');
+  logits.dispose();
+});
+
+test('WGSL dropout masks are the JavaScript generator\'s, bit for bit', async (t) => {
+  for (const [p, shape, site] of [[0.1, [37, 53], 3], [0.5, [4, 9, 11], 17]] as const) {
+    const ctx = { p, seed: 1113, step: 7, micro: 1 };
+    const r = await bothPaths(t, FusedKernel.dropoutMask, () => [dropoutMask(ctx, site, [...shape])!]);
+    if (r) assert.deepEqual(Array.from(r.fused[0]!), Array.from(r.generic[0]!), `p ${p}, shape [${shape}]`);
+  }
 });

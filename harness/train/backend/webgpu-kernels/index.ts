@@ -9,6 +9,8 @@ import { FusedKernel } from '../../ops/fused.ts';
 import { geluBackward, geluForward } from './gelu.ts';
 import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
+import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
+import { dropoutMask } from './dropout.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -31,6 +33,9 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
     lr: num(attrs, 'lr'), beta1: num(attrs, 'beta1'), beta2: num(attrs, 'beta2'), eps: num(attrs, 'eps'),
     decay: num(attrs, 'decay'), bc1: num(attrs, 'bc1'), bc2Sqrt: num(attrs, 'bc2Sqrt'), gradMultiplier: num(attrs, 'gradMultiplier'),
   }),
+  [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => softmaxXentForward(backend, inputs.logits!, inputs.targets!, num(attrs, 'floor')),
+  [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => softmaxXentBackward(backend, inputs.p!, inputs.targets!, num(attrs, 'scale')),
+  [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */

@@ -57,9 +57,14 @@ export interface WebgpuBackendLike {
     programDefinedUniform?: Array<{ type: string; data: number[] }>): TensorInfo;
 }
 
-export type Uniform = { type: 'int32' | 'float32'; data: number[] };
+export type Uniform = { type: 'int32' | 'uint32' | 'float32'; data: number[] };
 
-export function run(backend: WebgpuBackendLike, program: WebGPUProgram, inputs: TensorInfo[], uniforms: Uniform[] = []): TensorInfo {
-  for (const x of inputs) if (x.dtype !== 'float32') throw new Error(`${program.shaderKey}: float32 inputs only (got ${x.dtype})`);
+/** Runs a program on float32 inputs (int32 where the input's index is in intInputs); its output is float32. */
+export function run(backend: WebgpuBackendLike, program: WebGPUProgram, inputs: TensorInfo[], uniforms: Uniform[] = [],
+  intInputs: number[] = []): TensorInfo {
+  inputs.forEach((x, i) => {
+    const want = intInputs.includes(i) ? 'int32' : 'float32';
+    if (x.dtype !== want) throw new Error(`${program.shaderKey}: input ${i} must be ${want} (got ${x.dtype})`);
+  });
   return backend.runWebGPUProgram(program, inputs, 'float32', uniforms);
 }
