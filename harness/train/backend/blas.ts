@@ -94,7 +94,7 @@ export function enableNativeMatmul(): NativeMatmulStatus {
   }
   replaced = originals;
   const fused = registerFusedKernels(addon);
-  status = { enabled: true, path: 'openblas', reason: `${state.reason}, ${addon.getThreads()} thread(s); ${fused.reason}` };
+  status = { enabled: true, path: 'openblas', reason: `${state.reason} (${fused.reason}), ${addon.getThreads()} thread(s)` };
   return status;
 }
 
