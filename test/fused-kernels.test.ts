@@ -141,3 +141,15 @@ test('fused dropout masks are the JavaScript generator\'s, bit for bit', async (
     assert.ok(Math.abs(kept - (1 - p)) < 0.05, `kept fraction ${kept} for p ${p}`);
   }
 });
+
+test('heap slices: contiguous Slice and SplitV equal the wasm kernels; the others still work', async () => {
+  const x = tf.tensor3d(gaussian(6 * 5 * 4, 40), [6, 5, 4]);
+  const xi = tf.tensor2d(Int32Array.from({ length: 35 }, (_, i) => i * 3 - 7), [7, 5], 'int32');
+  const { fused, generic } = await bothPaths('SplitV', () => [
+    ...tf.split(x, 3, 0), ...tf.split(x, [1, 3, 1], 1), // the first is contiguous, the second is not
+    tf.slice(x, [2, 0, 0], [3, 5, 4]), tf.slice(x, [1, 2, 0], [1, 2, 4]), tf.slice(x, [0, 1, 1], [6, 3, 2]),
+    tf.cast(tf.slice(xi, [3, 0], [2, 5]), 'float32'), ...tf.split(xi, 7, 0).map((t) => tf.cast(t, 'float32')),
+  ]);
+  fused.forEach((f, i) => assert.deepEqual(Array.from(f), Array.from(generic[i]!), `output ${i}`));
+  tf.dispose([x, xi]);
+});

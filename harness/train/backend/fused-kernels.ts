@@ -7,6 +7,7 @@ import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core
 import { FusedKernel, type FusedKernelName } from '../ops/fused.ts';
 import type { BlasAddon } from './native-addon.ts';
 import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
+import { registerHeapSlices, unregisterHeapSlices } from './wasm-slices.ts';
 
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
@@ -95,13 +96,15 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
     for (const [name, f] of Object.entries(kernelFuncs(addon))) {
       tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: f as unknown as KernelFunc });
     }
+    registerHeapSlices();
     registered = true;
   }
-  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy and dropout-mask kernels' };
+  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy and dropout-mask kernels, heap slices' };
 }
 
 export function unregisterFusedKernels(): void {
   if (!registered) return;
   for (const name of Object.values(FusedKernel)) tf.unregisterKernel(name, 'wasm');
+  unregisterHeapSlices();
   registered = false;
 }
