@@ -201,10 +201,13 @@ inline uint32_t Fmix32(uint32_t h) {
 
 NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float keep) {
   const double t = std::ceil(p * 4294967296.0);
-  const uint64_t threshold = t <= 0 ? 0 : (t >= 4294967296.0 ? 4294967296ull : static_cast<uint64_t>(t));
-  for (int64_t i = 0; i < n; i++) {
-    const uint32_t u = Fmix32(key ^ Fmix32(static_cast<uint32_t>(i) + 0x632be5abu));
-    mask[i] = static_cast<uint64_t>(u) >= threshold ? keep : 0.0f;
+  if (t >= 4294967296.0) keep = 0.0f;  // no u reaches 2^32: nothing is kept
+  const uint32_t threshold = t <= 0 ? 0u : (t >= 4294967296.0 ? 0u : static_cast<uint32_t>(t));
+  // 32-bit indices and compares keep the loop vectorizable (n < 2^32 here: a tensor on the wasm heap)
+  const uint32_t count = static_cast<uint32_t>(n);
+  for (uint32_t i = 0; i < count; i++) {
+    const uint32_t u = Fmix32(key ^ Fmix32(i + 0x632be5abu));
+    mask[i] = u >= threshold ? keep : 0.0f;
   }
 }
 
