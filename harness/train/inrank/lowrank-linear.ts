@@ -176,8 +176,9 @@ export class LowRankLinear implements LinearLayer {
     const saved = tf.tidy(() => {
       const hx = half(x);
       const xs = hx === x ? x.clone() : hx;
-      const a = half(tf.slice(this.A, [0, 0], [k, n]) as tf.Tensor2D); // k x in
-      const b = half(tf.slice(this.B, [0, 0], [m, k]) as tf.Tensor2D); // out x k
+      // All modes active (stage 2, fixed rank): the factors themselves (a clone shares their data), no copy.
+      const a = half((k === r ? this.A.clone() : tf.slice(this.A, [0, 0], [k, n])) as tf.Tensor2D); // k x in
+      const b = half((k === r ? this.B.clone() : tf.slice(this.B, [0, 0], [m, k])) as tf.Tensor2D); // out x k
       const h = half(matMulNT(xs, a)); // tokens x k
       const y = half(tf.add(matMulNT(h, b), half(this.bias)) as tf.Tensor2D);
       return { xs, a, b, h, y };
