@@ -8,7 +8,7 @@ import type { LinearForward, LinearLayer, Param, Precision } from '../model/line
 import type { RankEvent } from '../../contract/protocol.ts';
 import { kaimingUniform } from './init.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
-import { colSum } from '../ops/matmul.ts';
+import { colSum, mmBias } from '../ops/matmul.ts';
 import { pruneFactors } from './prune.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors } from './spectrum.ts';
@@ -180,7 +180,7 @@ export class LowRankLinear implements LinearLayer {
       const a = half((k === r ? this.A.clone() : tf.slice(this.A, [0, 0], [k, n])) as tf.Tensor2D); // k x in
       const b = half((k === r ? this.B.clone() : tf.slice(this.B, [0, 0], [m, k])) as tf.Tensor2D); // out x k
       const h = half(matMulNT(xs, a)); // tokens x k
-      const y = half(tf.add(matMulNT(h, b), half(this.bias)) as tf.Tensor2D);
+      const y = half(mmBias(h, b, half(this.bias) as tf.Tensor1D, true));
       return { xs, a, b, h, y };
     });
     let live = true;
