@@ -11,6 +11,8 @@ import { gelu } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { dropoutMask } from '../harness/train/ops/dropout.ts';
+import { causalSelfAttention } from '../harness/train/ops/attention.ts';
+import { fp32 } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
@@ -152,4 +154,20 @@ test('heap slices: contiguous Slice and SplitV equal the wasm kernels; the other
   ]);
   fused.forEach((f, i) => assert.deepEqual(Array.from(f), Array.from(generic[i]!), `output ${i}`));
   tf.dispose([x, xi]);
+});
+
+test('fused causal softmax and its gradient: attention output and qkv gradient equal the generic formulation', async () => {
+  const s = { batch: 2, context: 9, heads: 3, embd: 12 };
+  const n = s.batch * s.context;
+  const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 50, 2), [n, 3 * s.embd]);
+  const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
+  const mask = dropoutMask({ p: 0.2, seed: 3, step: 1, micro: 0 }, 5, [s.batch * s.heads, s.context, s.context]);
+  for (const dropMask of [null, mask]) {
+    const { fused, generic } = await bothPaths(FusedKernel.softmaxGrad, () => {
+      const f = causalSelfAttention(qkv, s, 0.37, dropMask, fp32);
+      return [f.y, f.backward(dy)];
+    });
+    assertClose(fused, generic, 1e-5, `attention${dropMask ? ' with dropout' : ''}`);
+  }
+  tf.dispose([qkv, dy, mask!]);
 });

@@ -17,7 +17,7 @@ namespace inrank {
 namespace {
 
 enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
-          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8 };
+          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -211,6 +211,34 @@ NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float 
   }
 }
 
+// Attention probabilities: row r of x [rows, t] is query position r % t; keys after it get 0
+// (the generic path adds -1e9 there, whose exp is 0 in float32), the rest a softmax.
+NOINLINE void CausalSoftmax(const float* x, float* p, int64_t rows, int64_t t) {
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t valid = r % t + 1;
+    const float* xr = x + r * t;
+    float* pr = p + r * t;
+    float max = xr[0];
+    for (int64_t j = 1; j < valid; j++) max = xr[j] > max ? xr[j] : max;
+    const float inv = static_cast<float>(1.0 / ExpRow(xr, pr, valid, max));
+    for (int64_t j = 0; j < valid; j++) pr[j] *= inv;
+    for (int64_t j = valid; j < t; j++) pr[j] = 0.0f;
+  }
+}
+
+// Softmax backward per row: ds = p (dp - sum(dp p)) scale.
+NOINLINE void SoftmaxGrad(const float* p, const float* dp, float* ds, int64_t rows, int64_t cols, float scale) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float* pr = p + r * cols;
+    const float* dr = dp + r * cols;
+    float* out = ds + r * cols;
+    double dot = 0;
+    for (int64_t j = 0; j < cols; j++) dot += static_cast<double>(pr[j]) * dr[j];
+    const float s = static_cast<float>(dot);
+    for (int64_t j = 0; j < cols; j++) out[j] = pr[j] * (dr[j] - s) * scale;
+  }
+}
+
 NOINLINE double SumSquares(const float* x, int64_t n) {
   double s = 0;
   for (int64_t i = 0; i < n; i++) s += static_cast<double>(x[i]) * x[i];
@@ -231,6 +259,8 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
     case kSoftmaxXentFwd: return {n * cols, n, n * cols, 1};  // logits, targets (int32), p, loss
     case kSoftmaxXentBwd: return {n * cols, n, n * cols};     // p, targets (int32), dlogits
     case kDropoutMask: return {n};
+    case kCausalSoftmax: return {n * cols, n * cols};
+    case kSoftmaxGrad: return {n * cols, n * cols, n * cols};
     default: return {};
   }
 }
@@ -243,6 +273,8 @@ size_t ParamCount(int op) {
     case kSoftmaxXentFwd: return 3;
     case kSoftmaxXentBwd: return 3;
     case kDropoutMask: return 4;  // n, key, p, keep
+    case kCausalSoftmax: return 2;
+    case kSoftmaxGrad: return 3;
     default: return 1;
   }
 }
@@ -308,6 +340,8 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case kDropoutMask:
       DropoutMask(buf[0], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
       break;
+    case kCausalSoftmax: CausalSoftmax(buf[0], buf[1], n, static_cast<int64_t>(k[1])); break;
+    case kSoftmaxGrad: SoftmaxGrad(buf[0], buf[1], buf[2], n, static_cast<int64_t>(k[1]), static_cast<float>(k[2])); break;
     case kSumSquares: {
       napi_value result;
       napi_create_double(env, SumSquares(buf[0], n), &result);

@@ -12,7 +12,7 @@ import { registerHeapSlices, unregisterHeapSlices } from './wasm-slices.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -83,6 +83,16 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       const p = num(attrs, 'p');
       return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
     },
+    [FusedKernel.causalSoftmax]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      const t = x.shape[x.shape.length - 1]!;
+      return launch(addon, backend, Op.causalSoftmax, [x], [x.shape], [tf.util.sizeFromShape(x.shape) / t, t])[0]!;
+    },
+    [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => {
+      const p = inputs.p!;
+      const cols = p.shape[p.shape.length - 1]!;
+      return launch(addon, backend, Op.softmaxGrad, [p, inputs.dp!], [p.shape], [tf.util.sizeFromShape(p.shape) / cols, cols, num(attrs, 'scale')])[0]!;
+    },
   };
 }
 
@@ -99,7 +109,7 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
     registerHeapSlices();
     registered = true;
   }
-  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy and dropout-mask kernels, heap slices' };
+  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy, attention-softmax and dropout-mask kernels, heap slices' };
 }
 
 export function unregisterFusedKernels(): void {

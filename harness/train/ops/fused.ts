@@ -23,6 +23,10 @@ export const FusedKernel = {
   softmaxXentGrad: 'InRankSoftmaxXentGrad',
   /** () -> dropout mask of ops/dropout.ts (0 or 1 / (1 - p)); attrs shape, key (the stream), p. */
   dropoutMask: 'InRankDropoutMask',
+  /** scores [..., T, T] (query rows, key columns) -> causal softmax: keys after the query get 0. */
+  causalSoftmax: 'InRankCausalSoftmax',
+  /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
+  softmaxGrad: 'InRankSoftmaxGrad',
 } as const;
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
