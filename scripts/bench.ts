@@ -211,6 +211,8 @@ async function printProfile(prefix: string, trainStep: () => { step: number }): 
   });
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
+    // An op with a custom gradient (tf.fused.matMul) is listed as `<name>__op` around its kernel: skip the wrapper.
+    if (k.name.endsWith('__op')) continue;
     const entry = byName.get(k.name) ?? { ms: 0, calls: 0 };
     entry.ms += k.kernelTimeMs as number;
     entry.calls++;
@@ -218,7 +220,8 @@ async function printProfile(prefix: string, trainStep: () => { step: number }): 
   }
   const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
   const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10);
-  console.log(`${prefix} profile of one step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels of a ${wallMs.toFixed(0)} ms step (profiled; the rest is JavaScript between kernels)`);
+  const calls = [...byName.values()].reduce((n, e) => n + e.calls, 0);
+  console.log(`${prefix} profile of one step: ${calls} kernel calls, ${total.toFixed(0)} ms in kernels of a ${wallMs.toFixed(0)} ms step (profiled; the rest is JavaScript between kernels)`);
   console.log(`${prefix}   ${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}`);
   for (const [name, e] of top) {
     console.log(`${prefix}   ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ${`${((100 * e.ms) / total).toFixed(1)}%`.padStart(6)} ${String(e.calls).padStart(6)}`);
