@@ -10,6 +10,9 @@ import { gelu } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { dropoutMask } from '../harness/train/ops/dropout.ts';
+import { causalSelfAttention } from '../harness/train/ops/attention.ts';
+import { fp32 } from '../harness/train/precision/index.ts';
+import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
@@ -26,12 +29,17 @@ before(async () => {
     await import('@tensorflow/tfjs-backend-webgpu');
     if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
     await tf.ready();
+    // The ops' formulation for a device backend (transpose flags, batched heads, no host reads).
+    setMatmulPath('tensorflow');
   } catch (err) {
     noAdapter = (err as Error).message.split('\n')[0]!;
   }
 });
 
-after(() => unregisterWebgpuKernels());
+after(() => {
+  unregisterWebgpuKernels();
+  setMatmulPath('cpu');
+});
 
 /** Runs `compute` with the WGSL kernels (checking that `kernel` ran), then with the generic ones. */
 async function bothPaths(t: { skip(msg: string): void }, kernel: string, compute: () => tf.Tensor[]): Promise<{ fused: Float32Array[]; generic: Float32Array[] } | null> {
@@ -139,4 +147,17 @@ test('WGSL dropout masks are the JavaScript generator\'s, bit for bit', async (t
     const r = await bothPaths(t, FusedKernel.dropoutMask, () => [dropoutMask(ctx, site, [...shape])!]);
     if (r) assert.deepEqual(Array.from(r.fused[0]!), Array.from(r.generic[0]!), `p ${p}, shape [${shape}]`);
   }
+});
+
+test('WGSL causal softmax and its gradient: attention output and qkv gradient equal the generic formulation', async (t) => {
+  const s = { batch: 2, context: 9, heads: 3, embd: 12 };
+  const n = s.batch * s.context;
+  const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 50, 2), [n, 3 * s.embd]);
+  const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
+  const r = await bothPaths(t, FusedKernel.softmaxGrad, () => {
+    const f = causalSelfAttention(qkv, s, 0.37, null, fp32);
+    return [f.y, f.backward(dy)];
+  });
+  if (r) assertClose(r.fused, r.generic, 1e-5, 'attention');
+  tf.dispose([qkv, dy]);
 });

@@ -11,6 +11,7 @@ import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
 import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
+import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -36,6 +37,8 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => softmaxXentForward(backend, inputs.logits!, inputs.targets!, num(attrs, 'floor')),
   [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => softmaxXentBackward(backend, inputs.p!, inputs.targets!, num(attrs, 'scale')),
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
+  [FusedKernel.causalSoftmax]: ({ inputs, backend }) => causalSoftmax(backend, inputs.x!),
+  [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */
