@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName } from '../../contract/config.ts';
 import { UserError } from '../../contract/errors.ts';
 import { startWebgpu, type AdapterInfo } from './webgpu.ts';
+import { registerWebgpuKernels } from './webgpu-kernels/index.ts';
 import { prepareHalfKernel } from '../precision/half-webgpu.ts';
 import { setTransposeStrategy } from '../inrank/matmul.ts';
 
@@ -65,6 +66,7 @@ async function tryBackend(name: Candidate, forced: boolean): Promise<string | nu
       currentMatmulPath = 'webgpu';
       setTransposeStrategy('flags'); // the GPU's matMul takes transpose flags at full speed
       await prepareHalfKernel();
+      nativeNote = registerWebgpuKernels().reason;
       return null;
     }
     case 'tensorflow-gpu': {

@@ -9,6 +9,7 @@ import type { LinearForward, LinearLayer, Param, Precision } from '../model/line
 import type { RankEvent } from '../../contract/protocol.ts';
 import { kaimingUniform } from './init.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
+import { colSum, mmBias } from '../ops/matmul.ts';
 import { pruneFactors, pruneFactorsAsync } from './prune.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors, singularValuesOfFactorsAsync } from './spectrum.ts';
@@ -179,10 +180,11 @@ export class LowRankLinear implements LinearLayer {
     const saved = tf.tidy(() => {
       const hx = half(x);
       const xs = hx === x ? x.clone() : hx;
-      const a = half(tf.slice(this.A, [0, 0], [k, n]) as tf.Tensor2D); // k x in
-      const b = half(tf.slice(this.B, [0, 0], [m, k]) as tf.Tensor2D); // out x k
+      // All modes active (stage 2, fixed rank): the factors themselves (a clone shares their data), no copy.
+      const a = half((k === r ? this.A.clone() : tf.slice(this.A, [0, 0], [k, n])) as tf.Tensor2D); // k x in
+      const b = half((k === r ? this.B.clone() : tf.slice(this.B, [0, 0], [m, k])) as tf.Tensor2D); // out x k
       const h = half(matMulNT(xs, a)); // tokens x k
-      const y = half(tf.add(matMulNT(h, b), half(this.bias)) as tf.Tensor2D);
+      const y = half(mmBias(h, b, half(this.bias) as tf.Tensor1D, true));
       return { xs, a, b, h, y };
     });
     let live = true;
@@ -198,12 +200,12 @@ export class LowRankLinear implements LinearLayer {
         const { xs, a, b, h } = saved;
         const out = tf.tidy(() => {
           const g = half(dy);
-          // The active blocks' gradients; the transposed operands are the thin tokens x k ones.
-          const dB = half(tf.transpose(matMulTN(h, g))); // out x k
+          // The active blocks' gradients, each straight in its parameter's layout.
+          const dB = half(matMulTN(g, h)); // out x k
           const dh = half(tf.matMul(g, b) as tf.Tensor2D); // tokens x k
           const dA = half(matMulTN(dh, xs)); // k x in
           const dx = half(tf.matMul(dh, a)) as tf.Tensor2D; // tokens x in
-          const dBias = half(tf.sum(g, 0));
+          const dBias = half(colSum(g)); // a ones-row product, as the dense layer's
           // AdamW sees the full parameters: zeros for the modes this forward did not use.
           const fullA = k < r ? tf.concat([dA, tf.zeros([r - k, n])], 0) : dA;
           const fullB = k < r ? tf.concat([dB, tf.zeros([m, r - k])], 1) : dB;

@@ -7,6 +7,7 @@ import { bmm } from './bmm.ts';
 import { splitRows } from './matmul.ts';
 import { preferPlainMatmul } from '../backend/select.ts';
 import type { Forward } from './grads.ts';
+import { FusedKernel, hasFused, runFused } from './fused.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -62,7 +63,8 @@ export function causalSelfAttention(
   const heads = precision.half(toHeads(grouped, s, 3));
   const [q, k, v] = splitQkv(heads, s);
   const scores = precision.half(tf.mul(bmm(q, k, false, true), scale));
-  const p = tf.softmax(tf.add(scores, causalBias(s.context))) as tf.Tensor3D;
+  const fused = hasFused(FusedKernel.causalSoftmax);
+  const p = (fused ? runFused(FusedKernel.causalSoftmax, { x: scores })[0]! : tf.softmax(tf.add(scores, causalBias(s.context)))) as tf.Tensor3D;
   const pd = precision.half(dropMask ? (tf.mul(p, dropMask) as tf.Tensor3D) : p);
   const y = precision.half(fromHeads(bmm(pd, v), s));
   return {
@@ -73,7 +75,9 @@ export function causalSelfAttention(
       const dv = bmm(pd, dyh, true, false);
       const dp = dropMask ? tf.mul(dpd, dropMask) : dpd;
       // softmax backward: p * (dp - sum(dp * p)); the scale of the scores folds in here
-      const ds = precision.half(tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale) as tf.Tensor3D);
+      const ds = precision.half((fused
+        ? runFused(FusedKernel.softmaxGrad, { p, dp }, { scale })[0]!
+        : tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale)) as tf.Tensor3D);
       const dq = bmm(ds, k);
       const dk = bmm(ds, q, true, false);
       const dheads = precision.half(tf.concat([dq, dk, dv], 0));

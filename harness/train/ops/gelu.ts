@@ -4,12 +4,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GeluKind } from '../../contract/config.ts';
 import type { Forward } from './grads.ts';
+import { FusedKernel, hasFused, runFused } from './fused.ts';
 
 const C = Math.sqrt(2 / Math.PI);
 const A = 0.044715;
 
 /** Tanh form. 0.5 (1 + tanh(z)) equals sigmoid(2z), several times faster than tanh on wasm; x^3 is x*x*x (pow is slow). */
 export function gelu(x: tf.Tensor2D): Forward {
+  if (hasFused(FusedKernel.gelu)) return fusedGelu(x);
   const x2 = tf.square(x);
   const inner = tf.mul(x, tf.add(tf.mul(x2, A), 1)); // x + a x^3
   const s = tf.sigmoid(tf.mul(inner, 2 * C));
@@ -45,4 +47,12 @@ export function geluExact(x: tf.Tensor2D): Forward {
 /** The GELU of a kind (contract/config.ts resolveActivation picks it for a run). */
 export function geluOf(kind: GeluKind): (x: tf.Tensor2D) => Forward {
   return kind === 'gelu-exact' ? geluExact : gelu;
+}
+
+/** The same function and gradient in one kernel each (ops/fused.ts); only x is kept for backward. */
+function fusedGelu(x: tf.Tensor2D): Forward {
+  return {
+    y: runFused(FusedKernel.gelu, { x })[0] as tf.Tensor2D,
+    backward: (dy: tf.Tensor2D): tf.Tensor2D => runFused(FusedKernel.geluGrad, { x, dy })[0] as tf.Tensor2D,
+  };
 }

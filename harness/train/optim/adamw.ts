@@ -3,6 +3,7 @@
 // to a global norm as torch.nn.utils.clip_grad_norm_ does.
 import * as tf from '@tensorflow/tfjs-core';
 import { addMany } from '../ops/add-many.ts';
+import { FusedKernel, hasFused, runFused } from '../ops/fused.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -49,11 +50,23 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.opts;
     const bc1 = 1 - beta1 ** this.t;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
+    const fused = hasFused(FusedKernel.adamW);
     for (const p of this.params) {
       const g0 = grads.get(p.fullName);
       if (!g0) throw new Error(`no gradient for ${p.fullName}`);
       const m = this.m.get(p.fullName)!;
       const v = this.v.get(p.fullName)!;
+      if (fused) {
+        const decay = p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        tf.tidy(() => {
+          const [p1, m1, v1] = runFused(FusedKernel.adamW, { param: p.variable, grad: g0, m, v },
+            { lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier });
+          m.assign(m1!);
+          v.assign(v1!);
+          p.variable.assign(p1!);
+        });
+        continue;
+      }
       tf.tidy(() => {
         const g = gradMultiplier === 1 ? g0 : tf.mul(g0, gradMultiplier);
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
