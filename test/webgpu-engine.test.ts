@@ -105,7 +105,11 @@ function assertSameTrace(cpu: Trace, gpu: Trace, what: string, tol: number, chec
   }
   assert.deepEqual([...gpu.grads.keys()].sort(), [...cpu.grads.keys()].sort());
   for (const [name, g] of cpu.grads) assert.ok(relErr(g, gpu.grads.get(name)!) < 20 * tol, `${what}: gradient of ${name} differs by ${relErr(g, gpu.grads.get(name)!)}`);
-  if (checkParams) for (const [name, p] of cpu.params) assert.ok(relErr(p, gpu.params.get(name)!) < 20 * tol, `${what}: ${name} after 3 steps differs by ${relErr(p, gpu.params.get(name)!)}`);
+  // Adam divides by sqrt(v): where a gradient entry is tiny, the two sides' rounding (different
+  // fused kernels: the native ones on wasm, WGSL on webgpu) moves it by a visible part of lr. A
+  // wrong step size or sign moves entries by about lr, far past this bound; the update rule
+  // itself is checked kernel by kernel in webgpu-kernels.test.ts.
+  if (checkParams) for (const [name, p] of cpu.params) assert.ok(relErr(p, gpu.params.get(name)!) < 50 * tol, `${what}: ${name} after 3 steps differs by ${relErr(p, gpu.params.get(name)!)}`);
   assert.deepEqual(gpu.ranks, cpu.ranks, `${what}: rank decisions`);
 }
 
