@@ -11,21 +11,10 @@
 // adapter's device name (Dawn's `adapter=` flag) for machines with unlike GPUs.
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import type { AdapterDescription } from '../../contract/protocol.ts';
 
-/** What the run records about the adapter it trained on. */
-export interface AdapterInfo {
-  vendor: string;
-  architecture: string;
-  /** Dawn's device name and description, e.g. "NVIDIA H200" / "llvmpipe: Mesa 25.0.7". */
-  device: string;
-  description: string;
-  /** A CPU implementation (lavapipe / llvmpipe, SwiftShader): never chosen by `auto`. */
-  software: boolean;
-  /** The adapter's features this run asked the device for (what tfjs-backend-webgpu uses). */
-  features: string[];
-  /** Whether the adapter offers shader-f16 (real half storage needs kernels of its own; see fp16Path). */
-  shaderF16: boolean;
-}
+/** What the run records about the adapter it trained on: the start event's AdapterDescription. */
+export type AdapterInfo = AdapterDescription;
 
 export type WebgpuStart = { ok: true; adapter: AdapterInfo } | { ok: false; reason: string };
 
