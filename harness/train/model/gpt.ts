@@ -5,16 +5,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { resolveActivation, type GeluKind, type ModelConfig } from '../../contract/config.ts';
 import type { LinearFactory, LinearLayer, Param, Precision } from './linear.ts';
 import { DenseLinear } from './dense-linear.ts';
-import { layerNorm } from '../ops/layernorm.ts';
 import { geluOf } from '../ops/gelu.ts';
 import type { Forward } from '../ops/grads.ts';
-import { causalSelfAttention } from '../ops/attention.ts';
-import { crossEntropy } from '../ops/cross-entropy.ts';
-import { embeddingLookup, embeddingGrad } from '../ops/embedding.ts';
-import { applyMask, dropoutMask, type DropoutContext } from '../ops/dropout.ts';
-import { addGrad } from '../ops/grads.ts';
-import { mm, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal, streamKey, stringId } from '../ops/random.ts';
+import type { DropoutContext } from '../ops/dropout.ts';
+import { ForwardTape } from './forward-tape.ts';
 import { paramCounts, trainingFlopsPerToken, type MlpCost } from '../../contract/model-cost.ts';
 
 export interface NamedParam extends Param {
@@ -172,100 +167,33 @@ export class GPT {
    * forward keeps its activations for backward as ordinary tensors of the enclosing scope).
    */
   forward(inputs: Int32Array, targets: Int32Array, batch: number, opts: ForwardOptions): LossForward {
-    const cfg = this.cfg;
-    const c = cfg.nEmbd;
-    const t = cfg.context;
-    const n = batch * t;
-    const { precision } = opts;
-    const drop = opts.training ? opts.dropout : null;
-    const grads = new Map<string, tf.Tensor>();
-    const backs: ((dx: tf.Tensor2D) => tf.Tensor2D)[] = [];
-
-    // embeddings
-    const tok = embeddingLookup(this.wte as tf.Tensor2D, inputs);
-    let x = tf.reshape(tf.add(tf.reshape(tok, [batch, t, c]), this.wpe), [n, c]) as tf.Tensor2D;
-    const embMask = dropoutMask(drop, 0, [n, c]);
-    x = applyMask(x, embMask);
-
-    const linearStep = (layer: LinearLayer, prefix: string, input: tf.Tensor2D): tf.Tensor2D => {
-      const f = layer.forward(input, opts.training, precision);
-      backs.push((dy) => {
-        const local = new Map<string, tf.Tensor>();
-        const dx = f.backward(dy, local);
-        for (const [k, g] of local) addGrad(grads, `${prefix}.${k}`, g);
-        return dx;
-      });
-      return f.y;
-    };
-
-    const residual = (input: tf.Tensor2D, branch: (h: tf.Tensor2D) => tf.Tensor2D, site: number, lnW: tf.Variable, lnB: tf.Variable, lnName: string): tf.Tensor2D => {
-      const ln = layerNorm(input, lnW as tf.Tensor1D, lnB as tf.Tensor1D, grads, { weight: `${lnName}.weight`, bias: `${lnName}.bias` });
-      const mark = backs.length;
-      const out = branch(ln.y);
-      const branchBacks = backs.splice(mark); // this branch's closures, run in reverse below
-      const mask = dropoutMask(drop, site, [n, c]);
-      backs.push((dy) => {
-        let d = applyMask(dy, mask);
-        for (let i = branchBacks.length - 1; i >= 0; i--) d = branchBacks[i]!(d);
-        return tf.add(dy, ln.backward(d)) as tf.Tensor2D; // the skip path plus the branch
-      });
-      return tf.add(input, applyMask(out, mask)) as tf.Tensor2D;
-    };
-
+    const tape = new ForwardTape(this.cfg, batch, opts.training, opts.precision, opts.dropout);
+    const emb = tape.embed(this.wte, this.wpe, inputs);
+    let x = emb.x;
     this.blocks.forEach((b, i) => {
-      const p = `h.${i}`;
-      const hd = c / cfg.nHead;
-      const scale = (1 / Math.sqrt(hd)) * (cfg.scaleAttnByInverseLayerIdx ? 1 / (i + 1) : 1);
-      x = residual(
-        x,
-        (h) => {
-          const qkv = linearStep(b.attn, `${p}.attn.c_attn`, h);
-          const attnMask = dropoutMask(drop, 1 + 3 * i, [batch * cfg.nHead, t, t]);
-          const att = causalSelfAttention(qkv, { batch, context: t, heads: cfg.nHead, embd: c }, scale, attnMask, precision);
-          backs.push((dy) => att.backward(dy));
-          return linearStep(b.proj, `${p}.attn.c_proj`, att.y);
-        },
-        2 + 3 * i,
-        b.ln1w,
-        b.ln1b,
-        `${p}.ln_1`,
-      );
-      x = residual(
-        x,
-        (h) => {
-          const a = linearStep(b.fc1, `${p}.mlp.fc1`, h);
-          const g = this.act(a);
-          backs.push((dy) => g.backward(dy));
-          return linearStep(b.fc2, `${p}.mlp.fc2`, g.y);
-        },
-        3 + 3 * i,
-        b.ln2w,
-        b.ln2b,
-        `${p}.ln_2`,
-      );
+      x = tape.residual(x, { lnW: b.ln1w, lnB: b.ln1b, lnName: `h.${i}.ln_1`, site: 2 + 3 * i, branch: (h) => this.attentionBranch(tape, b, i, h) });
+      x = tape.residual(x, { lnW: b.ln2w, lnB: b.ln2b, lnName: `h.${i}.ln_2`, site: 3 + 3 * i, branch: (h) => this.mlpBranch(tape, b, i, h) });
     });
-
-    const lnf = layerNorm(x, this.lnfw as tf.Tensor1D, this.lnfb as tf.Tensor1D, grads, { weight: 'ln_f.weight', bias: 'ln_f.bias' });
-    // tied LM head: logits = ln_f(x) wte^T
-    const xf = precision.half(lnf.y);
-    const wteH = precision.half(this.wte as tf.Tensor2D);
-    const logits = precision.half(mmT(xf, wteH));
-    const ce = crossEntropy(logits, targets);
-
+    const head = tape.head(x, this.lnfw, this.lnfb, this.wte, targets);
     return {
-      loss: ce.loss,
+      loss: head.loss,
       backward: (gradScale: number) => {
-        const dlogits = precision.half(ce.backward(gradScale));
-        addGrad(grads, 'wte', precision.half(mTm(dlogits, xf)));
-        let dx = lnf.backward(precision.half(mm(dlogits, wteH)));
-        for (let i = backs.length - 1; i >= 0; i--) dx = backs[i]!(dx);
-        dx = applyMask(dx, embMask);
-        // position embedding: sum over the batch; token embedding: scatter-add of rows
-        addGrad(grads, 'wpe', tf.reshape(mm(tf.ones([1, batch]), tf.reshape(dx, [batch, t * c])), [t, c]));
-        addGrad(grads, 'wte', embeddingGrad(dx, inputs, cfg.vocabSize));
-        return grads;
+        emb.backward(tape.backThroughBlocks(head.backward(gradScale)));
+        return tape.grads;
       },
     };
+  }
+
+  private attentionBranch(tape: ForwardTape, b: Block, i: number, h: tf.Tensor2D): tf.Tensor2D {
+    const cfg = this.cfg;
+    const scale = (1 / Math.sqrt(cfg.nEmbd / cfg.nHead)) * (cfg.scaleAttnByInverseLayerIdx ? 1 / (i + 1) : 1);
+    const qkv = tape.linear(b.attn, `h.${i}.attn.c_attn`, h);
+    return tape.linear(b.proj, `h.${i}.attn.c_proj`, tape.attention(qkv, i, scale));
+  }
+
+  private mlpBranch(tape: ForwardTape, b: Block, i: number, h: tf.Tensor2D): tf.Tensor2D {
+    const a = tape.linear(b.fc1, `h.${i}.mlp.fc1`, h);
+    return tape.linear(b.fc2, `h.${i}.mlp.fc2`, tape.piece(this.act(a)));
   }
 
   dispose(): void {
