@@ -20,7 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backendNames, modelSchema, type BackendName } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
-import { selectBackend } from '../harness/train/backend/select.ts';
+import { selectBackend, type SelectedBackend } from '../harness/train/backend/select.ts';
 import { blasThreads, loadBlasAddon, NATIVE_MATMUL_ENV } from '../harness/train/backend/blas.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
@@ -122,8 +122,15 @@ function matmulCeiling(): number {
   return (2 * 1024 * 256 * 1024) / (best / 1000) / 1e9;
 }
 
-/** Measures the path this process runs on; prints its table and returns its figures. */
-async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<PathResult> {
+interface StepSplit {
+  fwd: number;
+  bwd: number;
+  opt: number;
+  step: number;
+}
+
+/** Starts the backend (and matmul path) this process measures; a path that does not start is a UserError. */
+async function startPath(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<{ selected: SelectedBackend; threads: number | null }> {
   if (forcedPath === 'wasm') process.env[NATIVE_MATMUL_ENV] = '0';
   if (forcedPath === 'openblas') {
     delete process.env[NATIVE_MATMUL_ENV];
@@ -133,25 +140,21 @@ async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Prom
   if (forcedPath !== null && selected.matmul !== forcedPath) {
     throw new UserError(`the ${forcedPath} matmul path did not start (${selected.note || selected.matmul}); build the addon with \`npm run install\``);
   }
-  const threads = selected.matmul === 'openblas' ? blasThreads() : null;
+  return { selected, threads: selected.matmul === 'openblas' ? blasThreads() : null };
+}
+
+/** The bench model with its optimizer, and one optimizer step on a fresh micro-batch that returns its forward / backward / optimizer split. */
+function benchTrainer(args: Args) {
   const cfg = modelSchema.parse({ name: 'bench', nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 });
   const batch = 8;
   const tokens = batch * cfg.context;
   const model = new GPT(cfg, 1113, denseFactory());
-  const params = model.params();
-  const optim = new AdamW(params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
+  const optim = new AdamW(model.params(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
   const precision = precisionOf(args.fp16 ? 'fp16' : 'fp32');
-  const flopsPerToken = model.flopsPerToken();
   const ids = (step: number, shift: number) =>
     Int32Array.from({ length: tokens }, (_, i) => Math.floor(uniformAt(streamKey(7, step), i + shift) * cfg.vocabSize));
-
-  const threadNote = threads !== null ? `, OpenBLAS threads ${threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? 'unset'})` : '';
-  console.log(`[${selected.matmul}] backend ${selected.backend}, matmul path ${selected.matmul}${threadNote}${selected.note ? ` (${selected.note})` : ''}${args.fp16 ? ', fp16 emulated' : ''}`);
-  console.log(`[${selected.matmul}] model n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
-
   let step = 0;
-  /** One optimizer step on a fresh micro-batch; returns the forward / backward / optimizer split. */
-  const trainStep = () => {
+  const trainStep = (): StepSplit => {
     const t0 = performance.now();
     const micro = runMicroBatch(model, ids(step, 0), ids(step, 1), batch, { training: true, dropout: { p: cfg.dropout, seed: 1113, step, micro: 0 }, precision }, 1);
     const grads = micro.grads;
@@ -164,53 +167,70 @@ async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Prom
     step++;
     return { fwd: micro.forwardMs, bwd: micro.backwardMs, opt: t3 - t2, step: t3 - t0 };
   };
+  return { model, tokens, trainStep };
+}
 
-  const gf = (flops: number, ms: number) => flops / (ms / 1000) / 1e9;
-  const stepFlops = flopsPerToken * tokens;
-  let best = { fwd: Infinity, bwd: Infinity, opt: Infinity, step: Infinity };
-  let bestCeiling = 0;
+const gflops = (flops: number, ms: number) => flops / (ms / 1000) / 1e9;
+
+/** The repeats, each next to a plain matMul measured around it (the machine's load changes); the best repeat's split and ceiling. */
+function bestOfRepeats(args: Args, prefix: string, stepFlops: number, trainStep: () => StepSplit): { best: StepSplit; ceiling: number } {
+  let best: StepSplit = { fwd: Infinity, bwd: Infinity, opt: Infinity, step: Infinity };
+  let ceiling = 0;
   trainStep(); // warm-up: kernel setup and heap growth
   for (let r = 0; r < args.repeats; r++) {
     const ceilingBefore = matmulCeiling();
-    const sums = { fwd: 0, bwd: 0, opt: 0, step: 0 };
+    const sums: StepSplit = { fwd: 0, bwd: 0, opt: 0, step: 0 };
     for (let s = 0; s < args.steps; s++) {
       const t = trainStep();
-      sums.fwd += t.fwd;
-      sums.bwd += t.bwd;
-      sums.opt += t.opt;
-      sums.step += t.step;
+      for (const k of ['fwd', 'bwd', 'opt', 'step'] as const) sums[k] += t[k];
     }
     const n = args.steps;
-    const avg = { fwd: sums.fwd / n, bwd: sums.bwd / n, opt: sums.opt / n, step: sums.step / n };
-    // the ceiling measured right around this repeat: the machine's load changes between repeats
+    const avg: StepSplit = { fwd: sums.fwd / n, bwd: sums.bwd / n, opt: sums.opt / n, step: sums.step / n };
     const ceilingR = Math.max(ceilingBefore, matmulCeiling());
     console.log(
-      `[${selected.matmul}] repeat ${r + 1}: step ${avg.step.toFixed(0)} ms (forward ${avg.fwd.toFixed(0)}, backward ${avg.bwd.toFixed(0)}, optimizer ${avg.opt.toFixed(0)}); ` +
-        `${gf(stepFlops, avg.step).toFixed(2)} GFLOP/s vs plain matMul ${ceilingR.toFixed(2)} GFLOP/s = ${((100 * gf(stepFlops, avg.step)) / ceilingR).toFixed(0)}%`,
+      `${prefix} repeat ${r + 1}: step ${avg.step.toFixed(0)} ms (forward ${avg.fwd.toFixed(0)}, backward ${avg.bwd.toFixed(0)}, optimizer ${avg.opt.toFixed(0)}); ` +
+        `${gflops(stepFlops, avg.step).toFixed(2)} GFLOP/s vs plain matMul ${ceilingR.toFixed(2)} GFLOP/s = ${((100 * gflops(stepFlops, avg.step)) / ceilingR).toFixed(0)}%`,
     );
     if (avg.step < best.step) {
       best = avg;
-      bestCeiling = ceilingR;
+      ceiling = ceilingR;
     }
   }
+  return { best, ceiling };
+}
+
+function printBest(prefix: string, args: Args, best: StepSplit, result: PathResult, totalParams: number): void {
+  console.log(`${prefix} best of ${args.repeats} (${args.steps} steps each):`);
+  console.log(`${prefix}   step      ${best.step.toFixed(0).padStart(6)} ms  ${result.tokensPerS.toFixed(0)} tokens/s  ${result.stepGf.toFixed(2)} GFLOP/s`);
+  console.log(`${prefix}   forward   ${best.fwd.toFixed(0).padStart(6)} ms  ${result.forwardGf.toFixed(2)} GFLOP/s`);
+  console.log(`${prefix}   backward  ${best.bwd.toFixed(0).padStart(6)} ms  ${result.backwardGf.toFixed(2)} GFLOP/s`);
+  console.log(`${prefix}   optimizer ${best.opt.toFixed(0).padStart(6)} ms  (${totalParams} params, AdamW + clipping; no matmul FLOPs)`);
+  console.log(`${prefix}   plain 2-D matMul 1024x256x1024 (ceiling): ${result.ceilingGf.toFixed(2)} GFLOP/s; the step reaches ${((100 * result.stepGf) / result.ceilingGf).toFixed(0)}% of it`);
+}
+
+/** Measures the path this process runs on; prints its table and returns its figures. */
+async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<PathResult> {
+  const { selected, threads } = await startPath(args, forcedPath);
+  const { model, tokens, trainStep } = benchTrainer(args);
+  const p = `[${selected.matmul}]`;
+  const flopsPerToken = model.flopsPerToken();
+  const threadNote = threads !== null ? `, OpenBLAS threads ${threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? 'unset'})` : '';
+  console.log(`${p} backend ${selected.backend}, matmul path ${selected.matmul}${threadNote}${selected.note ? ` (${selected.note})` : ''}${args.fp16 ? ', fp16 emulated' : ''}`);
+  console.log(`${p} model n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
+  const stepFlops = flopsPerToken * tokens;
+  const { best, ceiling } = bestOfRepeats(args, p, stepFlops, trainStep);
   const result: PathResult = {
     path: selected.matmul,
     threads,
     tokensPerS: tokens / (best.step / 1000),
     stepMs: best.step,
-    stepGf: gf(stepFlops, best.step),
-    forwardGf: gf(stepFlops / 3, best.fwd),
-    backwardGf: gf((2 * stepFlops) / 3, best.bwd),
+    stepGf: gflops(stepFlops, best.step),
+    forwardGf: gflops(stepFlops / 3, best.fwd),
+    backwardGf: gflops((2 * stepFlops) / 3, best.bwd),
     optimizerMs: best.opt,
-    ceilingGf: bestCeiling,
+    ceilingGf: ceiling,
   };
-  const p = `[${selected.matmul}]`;
-  console.log(`${p} best of ${args.repeats} (${args.steps} steps each):`);
-  console.log(`${p}   step      ${best.step.toFixed(0).padStart(6)} ms  ${result.tokensPerS.toFixed(0)} tokens/s  ${result.stepGf.toFixed(2)} GFLOP/s`);
-  console.log(`${p}   forward   ${best.fwd.toFixed(0).padStart(6)} ms  ${result.forwardGf.toFixed(2)} GFLOP/s`);
-  console.log(`${p}   backward  ${best.bwd.toFixed(0).padStart(6)} ms  ${result.backwardGf.toFixed(2)} GFLOP/s`);
-  console.log(`${p}   optimizer ${best.opt.toFixed(0).padStart(6)} ms  (${model.paramCounts().total} params, AdamW + clipping; no matmul FLOPs)`);
-  console.log(`${p}   plain 2-D matMul 1024x256x1024 (ceiling): ${bestCeiling.toFixed(2)} GFLOP/s; the step reaches ${((100 * result.stepGf) / bestCeiling).toFixed(0)}% of it`);
+  printBest(p, args, best, result, model.paramCounts().total);
   if (args.profile) await printProfile(p, trainStep);
   return result;
 }
