@@ -249,6 +249,13 @@ function hostPathRatio(k: number, repeats: number): { jsMs: number; lapackMs: nu
   return { jsMs, lapackMs };
 }
 
+/** What every section compares against: the step's size and its time here and on the assumed GPUs. */
+interface StepScale {
+  tokens: number;
+  stepHereS: number;
+  stepGpuS: number;
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseRankArgs(argv);
   if (args === null) {
@@ -258,6 +265,20 @@ async function main(argv: string[]): Promise<number> {
   const { backend, repeats, workers } = args;
   if (!(await tf.setBackend(backend))) throw new Error(`backend ${backend} failed to start`);
   await tf.ready();
+  const scale = printStepScale();
+  console.log('');
+  accuracy();
+  console.log('');
+  layerCost(repeats);
+  console.log('');
+  printHostPaths(repeats);
+  console.log('');
+  printInline(scale, repeats);
+  await printOffThread(scale, repeats, workers);
+  return 0;
+}
+
+function printStepScale(): StepScale {
   const gflops = matmulGflops(5);
   const tokens = MODEL.globalBatch * MODEL.context;
   const stepFlops = trainFlopsPerToken(null) * tokens;
@@ -268,11 +289,10 @@ async function main(argv: string[]): Promise<number> {
   console.log(`  at the measured matMul rate: ${(stepHereS / 3600).toFixed(1)} h per step`);
   console.log(`  at ${GPUS} GPUs x ${GPU_TFLOPS} TFLOP/s (assumed H100-class, mixed precision): ${stepGpuS.toFixed(3)} s per step`);
   console.log(`determinations run every ${GAP_ITER} counter ticks = ${(GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE).toFixed(3)} optimizer steps at the reference schedule`);
-  console.log('');
-  accuracy();
-  console.log('');
-  layerCost(repeats);
-  console.log('');
+  return { tokens, stepHereS, stepGpuS };
+}
+
+function printHostPaths(repeats: number): void {
   const lapackThere = linalgPath() === 'lapack';
   if (lapackThere) {
     console.log('float64 host work of one determination (fc1 1024 -> 4096, from its Grams: Cholesky, core, eigenvalues), ms:');
@@ -283,7 +303,10 @@ async function main(argv: string[]): Promise<number> {
   } else {
     console.log('float64 host work: JavaScript only (no LAPACK from the native addon, or INRANK_NATIVE_LAPACK=0)');
   }
-  console.log('');
+}
+
+/** Inline determinations (the reference timing) against one step. */
+function printInline({ tokens, stepHereS, stepGpuS }: StepScale, repeats: number): void {
   console.log(`inline determinations (the reference timing; float64 host work in ${linalgPath()}):`);
   console.log('k    layer          backend  host   rule   total (ms, median)');
   for (const k of [102, 200, 300]) {
@@ -303,8 +326,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(`       / one InRank step at rank ${k} on the assumed GPUs (${stepAtRankGpuS.toFixed(3)} s): ${pct(hostOnly / 1000 / stepAtRankGpuS)}` +
       `; amortised over ${(GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE).toFixed(3)} steps: ${pct(hostOnly / 1000 / stepAtRankGpuS / (GAP_ITER / MICRO_BATCHES_PER_STEP_PER_DEVICE))}`);
   }
+}
 
-  // Off the training thread: what stays on it, and how long the pool needs.
+/** Off the training thread: what stays on it, and how long the pool needs. */
+async function printOffThread({ tokens }: StepScale, repeats: number, workers: number): Promise<void> {
   const pool = await SpectrumPool.start(workers);
   console.log('');
   console.log(`off the training thread (inrank.determinationLag > 0), ${workers} worker thread(s) (float64 work in ${linalgPath()}), all 48 layers:`);
@@ -322,7 +347,6 @@ async function main(argv: string[]): Promise<number> {
       `${lagNeeded < GAP_ITER ? ` (below gap_iter ${GAP_ITER})` : ` (NOT below gap_iter ${GAP_ITER}: more workers needed)`}`);
   }
   await pool.close();
-  return 0;
 }
 
 runCli(main);
