@@ -13,6 +13,7 @@ import { SlurmExecutor, slurmSlots } from '../schedule/slurm-executor.ts';
 import { askCancelOrLeave } from '../schedule/slurm-interrupt.ts';
 import type { SlurmOptionsInput } from '../contract/slurm-options.ts';
 import { resourceArgs, SLURM_FLAGS, takeSlurmFlags } from '../schedule/slurm-options.ts';
+import { axesForExpansion, splitAxesAndOverrides } from '../spec/cli-axes.ts';
 import { expandSweep } from '../spec/expand.ts';
 import { listSpecs, loadSpec, EXPERIMENTS_DIR } from '../spec/load.ts';
 import { placementOf } from '../spec/placement.ts';
@@ -38,6 +39,9 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
 
   key=value             override a setting (dot path, e.g. train.lr=3e-4, or the paper's
                         names, e.g. trainer.precision=16); same as --set key=value
+  key=a,b,c             an axis, Hydra-style: defines or replaces the spec's axis of that key
+                        (inrank.explainedRatio=0.7,0.8,0.9; model=gpt2,gpt2-medium; seed=1,2)
+  key=range(a,b,s)      an axis of a, a+s, ... below b (Python's and Hydra's range: b excluded)
   --profile NAME        paper | cpu | smoke | ... (default: paper with a GPU backend and
                         WikiText-103, else cpu; the first line says which and why)
   --dry-run             print the expanded runs as a table; start nothing
@@ -117,7 +121,10 @@ async function main(argv: string[]): Promise<number> {
   if (!specName) throw new UserError('give a spec name: npm run sweep <spec> (npm run sweep -- --list shows them)');
   const stray = rest.find((a) => !a.includes('='));
   if (stray) throw new UserError(`unexpected argument '${stray}': overrides are key=value (e.g. train.lr=3e-4); options start with --`);
-  const overrides = [...rest, ...(values.set ?? [])];
+  // key=a,b,c and key=range(...) are axes (Hydra's multirun); --set is always a plain override.
+  const cli = splitAxesAndOverrides(rest);
+  const overrides = [...cli.overrides, ...(values.set ?? [])];
+  const cliAxes = axesForExpansion(cli.axes);
   const filters = values.filter ?? [];
   const maxParallel = positiveIntOption(values['max-parallel'], '--max-parallel');
   const retries = nonNegIntOption(values.retries, '--retries') ?? 2;
@@ -154,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
   const slots = slurm ? null : planSlots(values.devices, devices);
 
   let t = performance.now();
-  const plans = expandSweep(spec, { profile, overrides, filters, runsDir, dataDir });
+  const plans = expandSweep(spec, { profile, overrides, filters, runsDir, dataDir, axes: cliAxes.axes, seeds: cliAxes.seeds });
   const expandMs = performance.now() - t;
   if (plans.length === 0) throw new UserError(`spec ${specName} on profile ${profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
   // Printed once the input is known good, so a mistake is reported in exactly one line.
@@ -189,7 +196,7 @@ async function main(argv: string[]): Promise<number> {
   const db = dbPath(values.db);
   const store = openStore(db);
   const sweepArgs = {
-    overrides, filters, devices: values.devices ?? null, maxParallel: maxParallel ?? null, retries, timeoutMs, runsDir, dataDir,
+    overrides, ...(cli.axes.length ? { axes: cli.axes } : {}), filters, devices: values.devices ?? null, maxParallel: maxParallel ?? null, retries, timeoutMs, runsDir, dataDir,
     executor: executorName, ...(slurm ? { slurm: slurm.options, detach: values.detach ?? false } : {}),
   };
   if (slurm) {
