@@ -7,6 +7,7 @@ import { runConfigSchema } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, isPlainObject } from './paths.ts';
+import { checkSearchSpace, searchSchema, type Distribution } from './search-space.ts';
 import type { SweepSpec, SweepSpecInput } from './types.ts';
 
 /** Marks a validated spec at run time, so the loader can tell spec files from helper modules. */
@@ -67,6 +68,8 @@ const sweepSpecSchema = z.strictObject({
   seedsFor: z.array(seedRule).optional(),
   pipeline: z.enum(['two-stage', 'single']).optional(),
   profiles: z.record(z.string(), profilePatchSchema).optional(),
+  /** Settings drawn by a search strategy instead of listed on the grid (search-space.ts). */
+  search: searchSchema.optional(),
   ...placement,
 });
 
@@ -152,6 +155,7 @@ export function validateSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec
   checkRules(spec.include, at('include'));
   checkRules(spec.exclude, at('exclude'));
   spec.seedsFor?.forEach((s, i) => checkRules([s.match], at(`seedsFor[${i}].match`)));
+  if (spec.search) checkSearchSpace(spec.search.space as Record<string, Distribution>, Object.keys(spec.axes), at('search'));
   for (const [name, p] of Object.entries(spec.profiles ?? {})) {
     if (p.base) checkConfigPatch(p.base, at(`profiles.${name}.base`));
     if (p.axes) checkAxes(p.axes, at(`profiles.${name}.axes`));

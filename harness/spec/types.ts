@@ -1,6 +1,7 @@
 // The shapes of sweep specs and profiles: what a file in experiments/ writes, checked by tsc.
 import type { RunConfig, RunConfigInput } from '../contract/config.ts';
 import type { ConfigPath, ConfigPathValue } from './paths.ts';
+import type { SearchSpec } from './search-space.ts';
 
 export type Method = RunConfig['method'];
 export type PrecisionKind = RunConfig['precision']['kind'];
@@ -120,6 +121,8 @@ export interface SweepSpecInput extends Placement {
   readonly seedsFor?: readonly SeedRule[];
   readonly pipeline?: Pipeline;
   readonly profiles?: Readonly<Record<string, ProfilePatch>>;
+  /** Settings drawn trial by trial (random or TPE, with ASHA) instead of listed; `npm run sweep <spec>` runs the search. */
+  readonly search?: SearchSpec;
 }
 
 declare const sweepBrand: unique symbol;
