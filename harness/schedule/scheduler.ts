@@ -11,6 +11,7 @@ import type { Store } from '../store/store.ts';
 import type { RunConfig } from '../contract/config.ts';
 import type { DoneEvent, ErrorEvent } from '../contract/protocol.ts';
 import type { Executor, Slot } from './executor.ts';
+import type { EarlyStopHook } from './early-stop-hook.ts';
 import { exitVerdict, type Verdict } from './exit-verdict.ts';
 import { silentProgress, type ProgressSink } from './progress-sink.ts';
 import { ownerAlive, recoverOrphans } from './recover.ts';
@@ -37,6 +38,8 @@ export interface ScheduleOptions {
   heartbeatMs?: number;
   /** A foreign host's run counts as orphaned after this long without a heartbeat. */
   staleMs?: number;
+  /** Early stopping (a search's ASHA): may stop a run, which then ends 'pruned' and counts as final. */
+  earlyStop?: EarlyStopHook;
 }
 
 export interface ScheduleResult {
@@ -71,6 +74,8 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   const { store, plans, executor } = options;
   const signal = options.signal ?? new AbortController().signal;
   const progress = options.progress ?? silentProgress;
+  // With early stopping on, a pruned run is a result; without it (a grid), a pruned run resumes to the end.
+  const isFinal = (status: StoredRunStatus | undefined): boolean => !!status && (FINAL.has(status) || (!!options.earlyStop && status === 'pruned'));
   const retries = options.retries ?? 2;
   const backoffMs = options.backoffMs ?? 2000;
   const pollMs = options.pollMs ?? 1000;
@@ -140,6 +145,11 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
         if (executor.holdsDependencies && jobOf.has(depId)) enqueue(plan, depId);
         return;
       }
+      if (depStatus === 'pruned' && options.earlyStop) {
+        const why = `its stage 1 ${depName} was pruned`;
+        store.finishRun(plan.id, { status: 'pruned', reason: why });
+        return settle(plan, 'pruned', why);
+      }
       if (depStatus !== 'done') {
         const depReason = store.getRun(depId)?.reason;
         return skip(plan, `prerequisite ${depName} ${depStatus}${depReason ? ` (${depReason})` : ''}`);
@@ -179,7 +189,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
       watchers.delete(w);
       if (signal.aborted) return;
       const row = store.getRun(plan.id);
-      if (row && FINAL.has(row.status)) settle(plan, row.status, row.reason);
+      if (row && isFinal(row.status)) settle(plan, row.status, row.reason);
       else consider(plan);
     });
     watchers.add(w);
@@ -188,7 +198,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   const execute = async (plan: RunPlan, heldOn: string | null): Promise<void> => {
     if (signal.aborted) return void queued.delete(plan.id);
     const row = store.getRun(plan.id);
-    if (row && FINAL.has(row.status)) return settle(plan, row.status, row.reason);
+    if (row && isFinal(row.status)) return settle(plan, row.status, row.reason);
     if (!store.claimRun(plan.id)) {
       queued.delete(plan.id);
       return watch(plan, plan.id);
@@ -218,12 +228,15 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
       let done: DoneEvent | undefined;
       let error: ErrorEvent | undefined;
       let events = 0;
+      // Early stopping stops this run alone, through the same path as a sweep's stop.
+      const stopRun = new AbortController();
+      let pruneReason: string | null = null;
       const result = await executor.launch({
         runId: plan.id,
         config,
         slot,
         timeoutMs: options.timeoutMs ?? null,
-        signal,
+        signal: options.earlyStop ? AbortSignal.any([signal, stopRun.signal]) : signal,
         ...(after !== undefined ? { after } : {}),
         onJob: (jobId) => {
           store.setJobId(plan.id, jobId);
@@ -237,8 +250,17 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
           else store.recordEvent(plan.id, event);
           if (event.type === 'error') error = event;
           progress.runEvent(plan, event);
+          const stop = pruneReason === null ? (options.earlyStop?.onEvent(plan, event) ?? null) : null;
+          if (stop !== null) {
+            pruneReason = stop;
+            stopRun.abort();
+          }
         },
       });
+      if (pruneReason !== null && !signal.aborted && done?.status !== 'done') {
+        store.finishRun(plan.id, { status: 'pruned', reason: pruneReason, done });
+        return { status: 'pruned', reason: pruneReason };
+      }
       if (after !== undefined && !done && !signal.aborted) {
         // A held job that ended without a result: its prerequisite failed (the cluster never
         // started it), or the prerequisite was resubmitted and this job waited on the old one.
@@ -269,7 +291,7 @@ export async function runSchedule(options: ScheduleOptions): Promise<ScheduleRes
   const alreadyFinished = new Map<string, StoredRunStatus>();
   for (const p of plans) {
     const status = store.getRun(p.id)?.status;
-    if (status && FINAL.has(status)) {
+    if (status && isFinal(status)) {
       outcome.set(p.id, status);
       alreadyFinished.set(p.id, status);
     }

@@ -1,0 +1,115 @@
+// A search's state beside its runs (migration 3): the search, its trials, its ASHA rungs and
+// decisions. Typed functions over the Store's connection, so the SQL stays in store/.
+import type { Store } from './store.ts';
+
+export type TrialStatus = 'pending' | 'done' | 'pruned' | 'diverged' | 'failed';
+
+export interface SearchRow {
+  id: number;
+  key: string;
+  spec: string;
+  profile: string;
+  strategy: string;
+  seed: number;
+  settings: string;
+  created_at: string;
+}
+
+export interface TrialRow {
+  search_id: number;
+  trial: number;
+  params: string;
+  run_id: string;
+  run_ids: string;
+  basis: number;
+  reason: string;
+  status: TrialStatus;
+  value: number | null;
+  tokens: number | null;
+  note: string | null;
+  proposed_at: string;
+  finished_at: string | null;
+}
+
+export interface RungRow {
+  search_id: number;
+  trial: number;
+  rung: number;
+  tokens: number;
+  run_id: string;
+  step: number;
+  value: number;
+  decision: 'continue' | 'prune';
+  reason: string;
+  at: string;
+}
+
+const now = (): string => new Date().toISOString();
+
+/** The search with this key, created when new (a rerun of the same search finds its trials). */
+export function openSearch(store: Store, s: { key: string; spec: string; profile: string; strategy: string; seed: number; settings: unknown }): SearchRow {
+  store.db
+    .prepare(`INSERT OR IGNORE INTO searches (key, spec, profile, strategy, seed, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    .run(s.key, s.spec, s.profile, s.strategy, s.seed, JSON.stringify(s.settings), now());
+  return store.db.prepare(`SELECT * FROM searches WHERE key = ?`).get(s.key) as SearchRow;
+}
+
+export function listSearches(store: Store): SearchRow[] {
+  return store.db.prepare(`SELECT * FROM searches ORDER BY id`).all() as SearchRow[];
+}
+
+export function searchTrials(store: Store, searchId: number): TrialRow[] {
+  return store.db.prepare(`SELECT * FROM search_trials WHERE search_id = ? ORDER BY trial`).all(searchId) as TrialRow[];
+}
+
+export function addTrial(
+  store: Store,
+  t: { searchId: number; trial: number; params: unknown; runIds: string[]; basis: number; reason: string },
+): void {
+  store.db
+    .prepare(
+      `INSERT INTO search_trials (search_id, trial, params, run_id, run_ids, basis, reason, status, proposed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+    )
+    .run(t.searchId, t.trial, JSON.stringify(t.params), t.runIds[t.runIds.length - 1], JSON.stringify(t.runIds), t.basis, t.reason, now());
+}
+
+export function finishTrial(
+  store: Store,
+  searchId: number,
+  trial: number,
+  outcome: { status: TrialStatus; value: number | null; tokens: number | null; note: string | null },
+): void {
+  store.db
+    .prepare(`UPDATE search_trials SET status = ?, value = ?, tokens = ?, note = ?, finished_at = ? WHERE search_id = ? AND trial = ?`)
+    .run(outcome.status, outcome.value, outcome.tokens, outcome.note, now(), searchId, trial);
+}
+
+export function rungDecision(store: Store, searchId: number, trial: number, rung: number): RungRow | undefined {
+  return store.db.prepare(`SELECT * FROM search_rungs WHERE search_id = ? AND trial = ? AND rung = ?`).get(searchId, trial, rung) as
+    | RungRow
+    | undefined;
+}
+
+/** Validation perplexities recorded at a rung by the given trials. */
+export function rungValues(store: Store, searchId: number, rung: number, trials: readonly number[]): number[] {
+  if (trials.length === 0) return [];
+  const rows = store.db
+    .prepare(`SELECT trial, value FROM search_rungs WHERE search_id = ? AND rung = ? ORDER BY trial`)
+    .all(searchId, rung) as { trial: number; value: number }[];
+  const wanted = new Set(trials);
+  return rows.filter((r) => wanted.has(r.trial)).map((r) => r.value);
+}
+
+export function recordRung(store: Store, r: Omit<RungRow, 'at'>): void {
+  store.db
+    .prepare(
+      `INSERT OR IGNORE INTO search_rungs (search_id, trial, rung, tokens, run_id, step, value, decision, reason, at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(r.search_id, r.trial, r.rung, r.tokens, r.run_id, r.step, r.value, r.decision, r.reason, now());
+}
+
+export function searchRungs(store: Store, searchId: number): RungRow[] {
+  return store.db.prepare(`SELECT * FROM search_rungs WHERE search_id = ? ORDER BY trial, rung`).all(searchId) as RungRow[];
+}
