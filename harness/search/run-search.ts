@@ -1,0 +1,160 @@
+// A search, start to end. Trials are proposed one by one, each from the trials before it that
+// have finished: trial i is proposed from trials 0 .. i - maxParallel (so at most maxParallel
+// run at once) and its random stream is (seed, i). Nothing else enters a proposal, so a search
+// killed at any point and rerun proposes the same trials, and finished trials are not run
+// again: their runs are ordinary runs with config-hash ids, scheduled by runSchedule.
+import type { Executor, Slot } from '../schedule/executor.ts';
+import type { ProgressSink } from '../schedule/progress-sink.ts';
+import { recoverOrphans } from '../schedule/recover.ts';
+import { runSchedule } from '../schedule/scheduler.ts';
+import type { RunPlan } from '../spec/plan.ts';
+import type { ResolvedSearch } from '../spec/search-space.ts';
+import { addTrial, finishTrial, openSearch, searchTrials, type SearchRow, type TrialRow } from '../store/search-store.ts';
+import type { Store } from '../store/store.ts';
+import { AshaMonitor, type AshaConfig } from './asha-monitor.ts';
+import { rngFor } from './prng.ts';
+import { randomSampler, type Params, type Sampler, type TrialResult } from './sampler.ts';
+import { tpeSampler } from './tpe.ts';
+import { trialOutcome } from './trial-outcome.ts';
+
+export interface SearchRequest {
+  store: Store;
+  spec: string;
+  profile: string;
+  /** Identity of the search: the same key reruns (and extends) the same search. */
+  key: string;
+  search: ResolvedSearch;
+  /** ASHA's resolved rungs, or null without early stopping. */
+  asha: AshaConfig | null;
+  /** One trial's runs for its settings. */
+  expand: (params: Params) => RunPlan[];
+  executor: Executor;
+  slots: Slot[];
+  retries?: number;
+  timeoutMs?: number | null;
+  signal: AbortSignal;
+  progress?: ProgressSink;
+  /** Stored with the sweep row. */
+  args: unknown;
+  log: (line: string) => void;
+}
+
+export interface SearchSummary {
+  sweepId: number;
+  searchId: number;
+  trials: TrialRow[];
+  interrupted: boolean;
+  exitCode: 0 | 1 | 130;
+}
+
+const FINISHED = new Set(['done', 'pruned', 'diverged']);
+
+export function samplerFor(search: ResolvedSearch): Sampler {
+  return search.strategy === 'tpe' ? tpeSampler({ startupTrials: search.startupTrials }) : randomSampler;
+}
+
+/** The trials a proposal sees: finished ones with their loss (lower is better), none for a trial without a value. */
+export function historyOf(rows: readonly TrialRow[], search: ResolvedSearch): TrialResult[] {
+  const sign = search.metric.direction === 'maximize' ? -1 : 1;
+  return rows.map((r) => ({ params: JSON.parse(r.params) as Params, loss: r.value === null ? null : sign * r.value }));
+}
+
+export async function runSearch(req: SearchRequest): Promise<SearchSummary> {
+  const { store, search } = req;
+  for (const o of await recoverOrphans(store, [req.executor])) req.log(`recovered ${o.name}: left running by a harness that is gone; it resumes`);
+  const sweepId = store.beginSweep(req.spec, req.profile, req.args);
+  const row = openSearch(store, { key: req.key, spec: req.spec, profile: req.profile, strategy: search.strategy, seed: search.seed, settings: search });
+  const monitor = req.asha ? new AshaMonitor(store, row.id, req.asha) : null;
+  const progress = onceStarted(req.progress);
+  const freeSlots = req.slots.slice(0, Math.max(1, Math.min(req.slots.length, search.maxParallel)));
+  const running = new Map<number, Promise<void>>();
+  let failed = false;
+
+  const runTrial = async (trial: TrialRow, plans: RunPlan[], slot: Slot): Promise<void> => {
+    monitor?.track(plans, trial.trial, trial.basis);
+    await runSchedule({
+      store, sweepId, plans, executor: req.executor, slots: [slot], retries: req.retries, timeoutMs: req.timeoutMs,
+      signal: req.signal, progress, ...(monitor ? { earlyStop: monitor } : {}),
+    });
+    const outcome = trialOutcome(plans.map((p) => store.getRun(p.id)!), search.metric);
+    if (!outcome) return; // interrupted: it stays pending and resumes with the search
+    finishTrial(store, row.id, trial.trial, outcome);
+    if (outcome.status === 'failed') failed = true;
+    req.log(trialLine(trial.trial, outcome.status, outcome.value, outcome.note, search));
+  };
+
+  try {
+    for (let i = 0; i < search.trials && !req.signal.aborted; i++) {
+      const basis = Math.max(0, i - search.maxParallel + 1);
+      // Wait for the trials this one is proposed from, and for a free slot.
+      while (!req.signal.aborted && ([...running.keys()].some((t) => t < basis) || freeSlots.length === 0)) {
+        await Promise.race(running.values());
+      }
+      if (req.signal.aborted) break;
+      const { trial, plans, fresh } = trialAt(req, row, sweepId, i, basis);
+      if (!fresh && FINISHED.has(trial.status)) continue;
+      const slot = freeSlots.shift()!;
+      const p = runTrial(trial, plans, slot).finally(() => {
+        freeSlots.push(slot);
+        running.delete(i);
+      });
+      running.set(i, p);
+    }
+    await Promise.all(running.values());
+  } catch (err) {
+    store.finishSweep(sweepId, 'failed');
+    throw err;
+  } finally {
+    progress.close();
+  }
+  const trials = searchTrials(store, row.id);
+  const unfinished = trials.length < search.trials || trials.some((t) => t.status === 'pending');
+  const interrupted = req.signal.aborted && unfinished;
+  store.finishSweep(sweepId, interrupted ? 'interrupted' : failed ? 'failed' : 'done');
+  return { sweepId, searchId: row.id, trials, interrupted, exitCode: interrupted ? 130 : failed ? 1 : 0 };
+}
+
+/** Trial i: the stored one (a rerun), or a new proposal from trials 0 .. basis-1, stored before it runs. */
+function trialAt(req: SearchRequest, search: SearchRow, sweepId: number, i: number, basis: number): { trial: TrialRow; plans: RunPlan[]; fresh: boolean } {
+  const stored = searchTrials(req.store, search.id);
+  const existing = stored.find((t) => t.trial === i);
+  if (existing) {
+    const plans = req.expand(JSON.parse(existing.params) as Params);
+    req.store.addPlans(sweepId, plans);
+    return { trial: existing, plans, fresh: false };
+  }
+  const history = historyOf(stored.filter((t) => t.trial < basis), req.search);
+  const proposal = samplerFor(req.search).propose(req.search.space, history, rngFor(req.search.seed, i));
+  const plans = req.expand(proposal.params);
+  req.store.addPlans(sweepId, plans); // the runs exist before the trial row that refers to them
+  addTrial(req.store, { searchId: search.id, trial: i, params: proposal.params, runIds: plans.map((p) => p.id), basis, reason: proposal.reason });
+  req.log(`trial ${i}: ${formatParams(proposal.params)} (${proposal.reason})`);
+  return { trial: searchTrials(req.store, search.id).find((t) => t.trial === i)!, plans, fresh: true };
+}
+
+export function formatParams(params: Params): string {
+  return Object.entries(params).map(([k, v]) => `${k}=${String(v)}`).join(' ');
+}
+
+function trialLine(i: number, status: string, value: number | null, note: string | null, search: ResolvedSearch): string {
+  const score = value === null ? '' : ` ${search.metric.value} ${value.toFixed(2)}`;
+  return `trial ${i} ${status}${score}${note && status !== 'done' ? `: ${note}` : ''}`;
+}
+
+/** The scheduler announces each trial's runs as a sweep; a progress view is started once. */
+function onceStarted(sink: ProgressSink | undefined): ProgressSink & { close(): void } {
+  let started = false;
+  const base = sink ?? { sweepStarted() {}, runStarted() {}, runEvent() {}, runRetrying() {}, runWaiting() {}, runEnded() {}, close() {} };
+  return {
+    sweepStarted: (plans, already) => {
+      if (!started) base.sweepStarted(plans, already);
+      started = true;
+    },
+    runStarted: (...a) => base.runStarted(...a),
+    runEvent: (...a) => base.runEvent(...a),
+    runRetrying: (...a) => base.runRetrying(...a),
+    runWaiting: (...a) => base.runWaiting(...a),
+    runEnded: (...a) => base.runEnded(...a),
+    close: () => base.close(),
+  };
+}
