@@ -27,6 +27,8 @@ import {
   DEFAULT_RUNS_DIR, dbPath, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption, runCli,
 } from './common.ts';
 import { progressFor } from './progress.ts';
+import { planSearch } from '../search/plan-search.ts';
+import { runSearchCommand, SEARCH_OPTIONS, SEARCH_USAGE, searchDryRun, searchFlags } from './search-command.ts';
 import { stopOnSignals } from './signals.ts';
 
 const USAGE = `usage: npm run sweep <spec> [-- [key=value ...] [options]]
@@ -59,6 +61,7 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --trainer FILE        another trainer entry point that speaks the protocol
   --specs-dir DIR       where specs live (default experiments/)
   --executor local|slurm  where runs run (default local, or what the spec / profile says)
+${SEARCH_USAGE}
   -h, --help            this text
 
 With --executor slurm (the repository, --out and --data-dir on a filesystem the nodes share);
@@ -95,6 +98,7 @@ const OPTIONS = {
   'specs-dir': { type: 'string' },
   executor: { type: 'string' },
   detach: { type: 'boolean' },
+  ...SEARCH_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -161,11 +165,19 @@ async function main(argv: string[]): Promise<number> {
   const slots = slurm ? null : planSlots(values.devices, devices);
 
   let t = performance.now();
-  const plans = expandSweep(spec, { profile, overrides, filters, runsDir, dataDir, axes: cliAxes.axes, seeds: cliAxes.seeds });
+  const expandOptions = { profile, overrides, filters, runsDir, dataDir, axes: cliAxes.axes, seeds: cliAxes.seeds };
+  const plans = expandSweep(spec, expandOptions);
   const expandMs = performance.now() - t;
   if (plans.length === 0) throw new UserError(`spec ${specName} on profile ${profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
+  // A spec with a search block runs trials proposed one by one instead of the grid (harness/search/).
+  const search = planSearch(spec, searchFlags(values, maxParallel), expandOptions, plans);
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${profile}: ${choice.reason}`);
+  if (values['dry-run'] && search) {
+    say(searchDryRun(search));
+    say(`nothing started (--dry-run)`);
+    return 0;
+  }
   if (values['dry-run']) {
     say(formatPlanTable(plans));
     say(formatPlanSummary(plans));
@@ -179,7 +191,7 @@ async function main(argv: string[]): Promise<number> {
   if (slurm) await slurm.checkOptions();
   let executor: Executor;
   let runSlots: Slot[];
-  say(`${formatPlanSummary(plans)}; expanded in ${expandMs.toFixed(0)} ms`);
+  if (!search) say(`${formatPlanSummary(plans)}; expanded in ${expandMs.toFixed(0)} ms`);
   if (slurm) {
     executor = slurm;
     runSlots = slurmSlots(maxParallel ?? plans.length);
@@ -213,6 +225,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const stop = stopOnSignals((line) => process.stderr.write(`\n${line}\n`), slurm ? { beforeAbort: () => askCancelOrLeave(slurm) } : {});
   try {
+    if (search) {
+      return await runSearchCommand({
+        store, spec: spec.name || specName, profile, plan: search, executor, slots: runSlots, retries, timeoutMs,
+        signal: stop.signal, progress: progressFor(process.stdout), args: { ...sweepArgs, search: search.search }, say,
+      });
+    }
     t = performance.now();
     const summary = await runSweep({
       store, spec: spec.name || specName, profile, plans, slots: runSlots, maxParallel, retries, timeoutMs,

@@ -54,6 +54,8 @@ const profilePatchSchema = z.strictObject({
   axes: axes.optional(),
   seeds: seeds.optional(),
   seedsFor: z.array(seedRule).optional(),
+  /** The search space on this profile (settings scaled to the profile's sizes), replacing the spec's key by key. */
+  search: z.strictObject({ space: searchSchema.shape.space }).optional(),
   ...placement,
 });
 
@@ -160,6 +162,10 @@ export function validateSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec
     if (p.base) checkConfigPatch(p.base, at(`profiles.${name}.base`));
     if (p.axes) checkAxes(p.axes, at(`profiles.${name}.axes`));
     p.seedsFor?.forEach((s, i) => checkRules([s.match], at(`profiles.${name}.seedsFor[${i}].match`)));
+    if (p.search) {
+      if (!spec.search) fail(at(`profiles.${name}.search`), 'the spec declares no search; add a search block');
+      checkSearchSpace(p.search.space as Record<string, Distribution>, Object.keys({ ...spec.axes, ...p.axes }), at(`profiles.${name}.search`));
+    }
   }
   return raw as SweepSpecInput;
 }

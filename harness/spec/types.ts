@@ -101,6 +101,8 @@ export interface ProfilePatch extends Placement {
   readonly axes?: Axes;
   readonly seeds?: readonly number[];
   readonly seedsFor?: readonly SeedRule[];
+  /** The search space on this profile, replacing the spec's distribution of each key it names. */
+  readonly search?: { readonly space: SearchSpec['space'] };
 }
 
 /** How a method inrank run is carried out: stage 1 then stage 2 (the reference), or one run. */

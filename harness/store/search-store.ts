@@ -113,3 +113,30 @@ export function recordRung(store: Store, r: Omit<RungRow, 'at'>): void {
 export function searchRungs(store: Store, searchId: number): RungRow[] {
   return store.db.prepare(`SELECT * FROM search_rungs WHERE search_id = ? ORDER BY trial, rung`).all(searchId) as RungRow[];
 }
+
+/**
+ * The search a `show` argument names: a spec name (its newest search) or a sweep id (the newest
+ * search of that sweep's spec and profile); undefined when it names none.
+ */
+export function findSearch(store: Pick<Store, 'db'>, ref: string): SearchRow | undefined {
+  if (/^\d+$/.test(ref)) {
+    const sweep = store.db.prepare(`SELECT spec, profile FROM sweeps WHERE id = ?`).get(Number(ref)) as { spec: string; profile: string } | undefined;
+    if (!sweep) return undefined;
+    return store.db.prepare(`SELECT * FROM searches WHERE spec = ? AND profile = ? ORDER BY id DESC LIMIT 1`).get(sweep.spec, sweep.profile) as
+      | SearchRow
+      | undefined;
+  }
+  return store.db.prepare(`SELECT * FROM searches WHERE spec = ? ORDER BY id DESC LIMIT 1`).get(ref) as SearchRow | undefined;
+}
+
+/** The trials whose last run belongs to a sweep (for its report); none in a database from before searches. */
+export function trialsOfSweep(db: Store['db'], sweepId: number): (TrialRow & { run_status: string })[] {
+  const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_trials'`).get();
+  if (!has) return [];
+  return db
+    .prepare(
+      `SELECT t.*, r.status AS run_status FROM search_trials t JOIN runs r ON r.id = t.run_id
+       WHERE t.run_id IN (SELECT run_id FROM sweep_runs WHERE sweep_id = ?) ORDER BY t.search_id, t.trial`,
+    )
+    .all(sweepId) as (TrialRow & { run_status: string })[];
+}

@@ -1,0 +1,37 @@
+// Search instead of a grid: TPE over InRank's explained ratio, buffer and warmup on gpt2, with
+// ASHA stopping the losing trials at rungs of 1/9 and 1/3 of the budget. The buffer and warmup
+// ranges are 1/4 to 2 times the profile's own settings (cpu: buffer 3-24 of 12, warmup 4-30 of
+// 15 ticks), as the ablation grids scale theirs. Sized for the cpu profile: 16 trials of at most
+// 300 steps, two at a time, about 30 minutes on two cores. Edit the space, the budget or the seed.
+import { defineSweep } from '../harness/spec/define.ts';
+import { int, uniform } from '../harness/spec/search-space.ts';
+import { profiles } from './profiles.ts';
+import { scaledInRank } from './scale.ts';
+
+type ProfileName = keyof typeof profiles;
+
+const space = (p: ProfileName) => {
+  const [bufLow, bufHigh] = [scaledInRank(p, 'bufferModes', [0.25])[0]!, scaledInRank(p, 'bufferModes', [2])[0]!];
+  const [wuLow, wuHigh] = [scaledInRank(p, 'warmupIter', [0.25], 0)[0]!, scaledInRank(p, 'warmupIter', [2], 0)[0]!];
+  return {
+    'inrank.explainedRatio': uniform(0.5, 0.95),
+    'inrank.bufferModes': int(bufLow, bufHigh),
+    'inrank.warmupIter': int(wuLow, wuHigh),
+  };
+};
+
+export default defineSweep({
+  description: 'TPE over explained ratio, buffer and warmup of InRank on gpt2, with ASHA early stopping (cpu: about 30 minutes)',
+  axes: { model: ['gpt2'], method: ['inrank'] },
+  search: {
+    space: space('paper'),
+    trials: 16,
+    maxParallel: 2,
+    seed: 1113,
+    strategy: 'tpe',
+    metric: { value: 'test_ppl', direction: 'minimize' },
+    // Rungs at 1/9 and 1/3 of a trial's tokens (cpu: steps 50 and 150 of 300), keep the top third.
+    earlyStop: { kind: 'asha', reductionFactor: 3 },
+  },
+  profiles: Object.fromEntries((Object.keys(profiles) as ProfileName[]).map((p) => [p, { search: { space: space(p) } }])),
+});
