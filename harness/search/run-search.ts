@@ -4,7 +4,7 @@
 // killed at any point and rerun proposes the same trials, and finished trials are not run
 // again: their runs are ordinary runs with config-hash ids, scheduled by runSchedule.
 import type { Executor, Slot } from '../schedule/executor.ts';
-import type { ProgressSink } from '../schedule/progress-sink.ts';
+import { silentProgress, type ProgressSink } from '../schedule/progress-sink.ts';
 import { recoverOrphans } from '../schedule/recover.ts';
 import { runSchedule } from '../schedule/scheduler.ts';
 import type { RunPlan } from '../spec/plan.ts';
@@ -65,7 +65,7 @@ export async function runSearch(req: SearchRequest): Promise<SearchSummary> {
   const sweepId = store.beginSweep(req.spec, req.profile, req.args);
   const row = openSearch(store, { key: req.key, spec: req.spec, profile: req.profile, strategy: search.strategy, seed: search.seed, settings: search });
   const monitor = req.asha ? new AshaMonitor(store, row.id, req.asha) : null;
-  const progress = onceStarted(req.progress);
+  const progress = onceStarted(req.progress, search.trials);
   const freeSlots = req.slots.slice(0, Math.max(1, Math.min(req.slots.length, search.maxParallel)));
   const running = new Map<number, Promise<void>>();
   let failed = false;
@@ -141,13 +141,16 @@ function trialLine(i: number, status: string, value: number | null, note: string
   return `trial ${i} ${status}${score}${note && status !== 'done' ? `: ${note}` : ''}`;
 }
 
-/** The scheduler announces each trial's runs as a sweep; a progress view is started once. */
-function onceStarted(sink: ProgressSink | undefined): ProgressSink & { close(): void } {
+/**
+ * The scheduler announces each trial's runs as a sweep; a progress view is started once, with
+ * the search's whole budget (trials x runs per trial) as its total.
+ */
+function onceStarted(sink: ProgressSink | undefined, trials: number): ProgressSink & { close(): void } {
   let started = false;
-  const base = sink ?? { sweepStarted() {}, runStarted() {}, runEvent() {}, runRetrying() {}, runWaiting() {}, runEnded() {}, close() {} };
+  const base = sink ?? silentProgress;
   return {
     sweepStarted: (plans, already) => {
-      if (!started) base.sweepStarted(plans, already);
+      if (!started) base.sweepStarted(Array.from({ length: trials * plans.length }, (_, i) => plans[i % plans.length]!), already);
       started = true;
     },
     runStarted: (...a) => base.runStarted(...a),
