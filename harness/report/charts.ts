@@ -6,7 +6,7 @@ import type { SweepData, ReportRun, ValidPoint } from './query.ts';
 import { buildEntries, stageTwoOwn, type Entry } from './entries.ts';
 import { methodLabel } from './format.ts';
 
-export type ChartKind = 'valid-vs-step' | 'valid-vs-time' | 'rank-growth' | 'singular-values' | 'params-vs-ppl';
+export type ChartKind = 'valid-vs-step' | 'valid-vs-time' | 'rank-growth' | 'singular-values' | 'params-vs-ppl' | 'trials';
 
 export interface ChartSpec {
   /** Stable within a sweep: the kind, plus the run id for per-run charts. */

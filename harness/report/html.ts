@@ -72,6 +72,7 @@ export function renderHtml(table: ComparisonTable, charts: RenderedChart[]): str
 against the full-rank run of the same model, precision, profile and seed. InRank's time is stage 1 + stage 2.</p>
 <h2>Comparison</h2>
 ${tableHtml(table)}
+${charts.some((c) => c.kind === 'trials') ? section('Search trials', ['trials'], '') : ''}
 ${section('Validation perplexity', ['valid-vs-step', 'valid-vs-time'], 'No validation evaluations recorded yet.')}
 ${section('Parameters vs perplexity', ['params-vs-ppl'], 'No finished run with a test perplexity yet.')}
 ${section('Rank growth (InRank)', ['rank-growth'], 'No rank determinations recorded.')}

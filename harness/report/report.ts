@@ -8,6 +8,9 @@ import { renderTable, type Format } from './format.ts';
 import { buildCharts, renderCharts, type RenderedChart } from './charts.ts';
 import { renderHtml } from './html.ts';
 import { paperNumbers, type PaperLookup } from './paper.ts';
+import { openReadOnly } from './query.ts';
+import { trialsOfSweep } from '../store/search-store.ts';
+import { trialsChart } from './trials-chart.ts';
 
 export interface ReportOptions {
   db: string;
@@ -31,9 +34,19 @@ export async function makeReport(options: ReportOptions): Promise<ReportResult> 
   const text = renderTable(table, options.format);
   let charts: RenderedChart[] = [];
   if (options.html) {
-    charts = await renderCharts(buildCharts(data));
+    charts = await renderCharts([...buildCharts(data), ...searchTrialsChart(options.db, data.sweep.id)]);
     mkdirSync(dirname(options.html), { recursive: true });
     writeFileSync(options.html, renderHtml(table, charts));
   }
   return { table, text, charts };
+}
+
+/** A search's trials chart (issue 16), when the sweep is a search. */
+function searchTrialsChart(dbPath: string, sweepId: number) {
+  const db = openReadOnly(dbPath);
+  try {
+    return trialsChart(trialsOfSweep(db, sweepId));
+  } finally {
+    db.close();
+  }
 }

@@ -129,14 +129,22 @@ export function findSearch(store: Pick<Store, 'db'>, ref: string): SearchRow | u
   return store.db.prepare(`SELECT * FROM searches WHERE spec = ? ORDER BY id DESC LIMIT 1`).get(ref) as SearchRow | undefined;
 }
 
+/** A trial of a sweep's report: its search's settings (JSON) and, when pruned, its validation perplexity at that rung. */
+export interface SweepTrial extends TrialRow {
+  settings: string;
+  pruned_value: number | null;
+}
+
 /** The trials whose last run belongs to a sweep (for its report); none in a database from before searches. */
-export function trialsOfSweep(db: Store['db'], sweepId: number): (TrialRow & { run_status: string })[] {
+export function trialsOfSweep(db: Store['db'], sweepId: number): SweepTrial[] {
   const has = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'search_trials'`).get();
   if (!has) return [];
   return db
     .prepare(
-      `SELECT t.*, r.status AS run_status FROM search_trials t JOIN runs r ON r.id = t.run_id
+      `SELECT t.*, s.settings AS settings,
+         (SELECT g.value FROM search_rungs g WHERE g.search_id = t.search_id AND g.trial = t.trial AND g.decision = 'prune') AS pruned_value
+       FROM search_trials t JOIN searches s ON s.id = t.search_id
        WHERE t.run_id IN (SELECT run_id FROM sweep_runs WHERE sweep_id = ?) ORDER BY t.search_id, t.trial`,
     )
-    .all(sweepId) as (TrialRow & { run_status: string })[];
+    .all(sweepId) as SweepTrial[];
 }
