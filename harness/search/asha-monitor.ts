@@ -7,7 +7,7 @@ import type { TrainEvent } from '../contract/protocol.ts';
 import type { RunConfig } from '../contract/config.ts';
 import type { EarlyStopHook } from '../schedule/early-stop-hook.ts';
 import type { RunPlan } from '../spec/plan.ts';
-import { recordRung, rungDecision, rungValues } from '../store/search-store.ts';
+import { prunedRung, recordRung, rungDecision, rungValues } from '../store/search-store.ts';
 import type { Store } from '../store/store.ts';
 import { decideAtRung, rungAt, rungsOf } from './asha.ts';
 
@@ -43,9 +43,15 @@ export class AshaMonitor implements EarlyStopHook {
   }
 
   onEvent(plan: RunPlan, event: TrainEvent): string | null {
-    if (event.type !== 'eval' || event.split !== 'valid') return null;
     const t = this.trialOf.get(plan.id);
     if (!t) return null;
+    // A run resumed after its trial was pruned (the harness died, or Ctrl-C came, between the
+    // decision and the stop) may not pass that rung's validation again: it stops at once.
+    if (event.type === 'start') {
+      const pruned = prunedRung(this.store, this.searchId, t.trial);
+      return pruned ? `pruned by ASHA: ${pruned.reason}` : null;
+    }
+    if (event.type !== 'eval' || event.split !== 'valid') return null;
     // Steps count on across stages, so a stage 2's tokens include its stage 1's.
     const tokens = event.step * tokensPerStep(plan.config);
     const rungs = this.rungs(plan.config);

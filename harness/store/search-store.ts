@@ -91,6 +91,13 @@ export function rungDecision(store: Store, searchId: number, trial: number, rung
     | undefined;
 }
 
+/** The rung where a trial was pruned, if it was. */
+export function prunedRung(store: Store, searchId: number, trial: number): RungRow | undefined {
+  return store.db.prepare(`SELECT * FROM search_rungs WHERE search_id = ? AND trial = ? AND decision = 'prune'`).get(searchId, trial) as
+    | RungRow
+    | undefined;
+}
+
 /** Validation perplexities recorded at a rung by the given trials. */
 export function rungValues(store: Store, searchId: number, rung: number, trials: readonly number[]): number[] {
   if (trials.length === 0) return [];
