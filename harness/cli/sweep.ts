@@ -171,6 +171,7 @@ async function main(argv: string[]): Promise<number> {
   if (plans.length === 0) throw new UserError(`spec ${specName} on profile ${profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
   // A spec with a search block runs trials proposed one by one instead of the grid (harness/search/).
   const search = planSearch(spec, searchFlags(values, maxParallel), expandOptions, plans);
+  if (search && values.detach) throw new UserError('--detach: a search proposes each trial from finished ones, so it must follow them; run it without --detach');
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${profile}: ${choice.reason}`);
   if (values['dry-run'] && search) {
