@@ -133,7 +133,8 @@ export function resolveSearch(search: SearchSpec, cli: SearchOverrides = {}): Re
     metric: { value: search.metric?.value ?? 'test_ppl', direction: search.metric?.direction ?? 'minimize', maxParams: search.metric?.maxParams ?? null },
     seed: search.seed ?? 0,
     strategy: cli.strategy ?? search.strategy ?? 'tpe',
-    startupTrials: search.startupTrials ?? Math.min(10, Math.max(3, Math.round(trials / 4))),
+    // From the spec's budget, not --trials: raising the budget on the command line continues the same search.
+    startupTrials: search.startupTrials ?? Math.min(10, Math.max(3, Math.round(search.trials / 4))),
     earlyStop: asha ? { minTokens: asha.minTokens ?? null, reductionFactor: asha.reductionFactor ?? 3 } : null,
   };
 }
