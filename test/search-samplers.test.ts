@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rngFor } from '../harness/search/prng.ts';
-import { randomSampler, type Params, type Sampler, type TrialResult } from '../harness/search/sampler.ts';
+import { randomSampler, rankedTrials, type Params, type Sampler, type TrialResult } from '../harness/search/sampler.ts';
 import { fitParzen, parzenLogDensity, tpeSampler } from '../harness/search/tpe.ts';
 import { choice, int, logUniform, uniform, type Distribution } from '../harness/spec/search-space.ts';
 
@@ -84,11 +84,27 @@ test('TPE: the startup trials are random draws; the proposal depends only on the
     history.push({ params: p.params, loss: objective(p.params) });
   }
   const a = tpe.propose(space, history, rngFor(9, 3));
-  assert.match(a.reason, /TPE from 3 trials \(1 good of 3 scored\)/);
+  assert.match(a.reason, /TPE from 3 trials \(1 good of 3 ranked\)/);
   assert.deepEqual(tpe.propose(space, history, rngFor(9, 3)), a, 'same seed and history: same proposal');
-  // Pruned or failed trials (no loss) are not scored: they count as bad and do not end the start.
-  const pruned: TrialResult[] = history.map((t) => ({ ...t, loss: null }));
-  assert.match(tpe.propose(space, pruned, rngFor(9, 3)).reason, /random start \(0 of 3/);
+  // Failed trials (no loss, not pruned) are not ranked: they count as bad and do not end the start.
+  const failed: TrialResult[] = history.map((t) => ({ ...t, loss: null }));
+  assert.match(tpe.propose(space, failed, rngFor(9, 3)).reason, /random start \(0 of 3/);
+  // Pruned trials are ranked by how far they got, so ASHA's many prunes still feed the model.
+  const pruned: TrialResult[] = history.map((t, i) => ({ ...t, loss: null, pruned: { rung: 0, value: 300 + i } }));
+  assert.match(tpe.propose(space, pruned, rngFor(9, 3)).reason, /TPE from 3 trials \(1 good of 3 ranked\)/);
+});
+
+test('ranking: scored trials by loss, then pruned ones, a later rung first, then by value; failed ones left out', () => {
+  const p = (name: string): Params => ({ method: name });
+  const ranked = rankedTrials([
+    { params: p('pruned-r0-bad'), loss: null, pruned: { rung: 0, value: 320 } },
+    { params: p('failed'), loss: null },
+    { params: p('done-2'), loss: 2 },
+    { params: p('pruned-r1'), loss: null, pruned: { rung: 1, value: 400 } },
+    { params: p('done-1'), loss: 1 },
+    { params: p('pruned-r0-good'), loss: null, pruned: { rung: 0, value: 300 } },
+  ]);
+  assert.deepEqual(ranked.map((t) => t.params.method), ['done-1', 'done-2', 'pruned-r1', 'pruned-r0-good', 'pruned-r0-bad']);
 });
 
 test('Parzen estimator: density is highest at the observations and integrates to about 1 on its range', () => {

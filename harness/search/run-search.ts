@@ -9,7 +9,7 @@ import { recoverOrphans } from '../schedule/recover.ts';
 import { runSchedule } from '../schedule/scheduler.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import type { ResolvedSearch } from '../spec/search-space.ts';
-import { addTrial, finishTrial, openSearch, searchTrials, type SearchRow, type TrialRow } from '../store/search-store.ts';
+import { addTrial, finishTrial, openSearch, searchRungs, searchTrials, type RungRow, type SearchRow, type TrialRow } from '../store/search-store.ts';
 import type { Store } from '../store/store.ts';
 import { AshaMonitor, type AshaConfig } from './asha-monitor.ts';
 import { rngFor } from './prng.ts';
@@ -54,9 +54,16 @@ export function samplerFor(search: ResolvedSearch): Sampler {
 }
 
 /** The trials a proposal sees: finished ones with their loss (lower is better), none for a trial without a value. */
-export function historyOf(rows: readonly TrialRow[], search: ResolvedSearch): TrialResult[] {
+export function historyOf(rows: readonly TrialRow[], search: ResolvedSearch, rungs: readonly RungRow[]): TrialResult[] {
   const sign = search.metric.direction === 'maximize' ? -1 : 1;
-  return rows.map((r) => ({ params: JSON.parse(r.params) as Params, loss: r.value === null ? null : sign * r.value }));
+  return rows.map((r) => {
+    const stop = r.status === 'pruned' ? rungs.find((g) => g.trial === r.trial && g.decision === 'prune') : undefined;
+    return {
+      params: JSON.parse(r.params) as Params,
+      loss: r.value === null ? null : sign * r.value,
+      pruned: stop ? { rung: stop.rung, value: stop.value } : null,
+    };
+  });
 }
 
 export async function runSearch(req: SearchRequest): Promise<SearchSummary> {
@@ -123,7 +130,7 @@ function trialAt(req: SearchRequest, search: SearchRow, sweepId: number, i: numb
     req.store.addPlans(sweepId, plans);
     return { trial: existing, plans, fresh: false };
   }
-  const history = historyOf(stored.filter((t) => t.trial < basis), req.search);
+  const history = historyOf(stored.filter((t) => t.trial < basis), req.search, searchRungs(req.store, search.id));
   const proposal = samplerFor(req.search).propose(req.search.space, history, rngFor(req.search.seed, i));
   const plans = req.expand(proposal.params);
   req.store.addPlans(sweepId, plans); // the runs exist before the trial row that refers to them

@@ -11,6 +11,23 @@ export interface TrialResult {
   params: Params;
   /** Lower is better (the caller negates a metric to maximize); null: pruned, failed or over budget. */
   loss: number | null;
+  /** A pruned trial: the rung where it stopped and its validation perplexity there (it ranks after every scored trial). */
+  pruned?: { rung: number; value: number } | null;
+}
+
+/**
+ * Best first: scored trials by loss, then pruned ones (a later rung before an earlier one, then
+ * by their value there); failed trials are not ranked. With ASHA most trials end pruned, and a
+ * strategy that ignored them would never leave its random start.
+ */
+export function rankedTrials(history: readonly TrialResult[]): TrialResult[] {
+  return history
+    .filter((t) => t.loss !== null || t.pruned)
+    .sort((a, b) => {
+      if (a.loss !== null && b.loss !== null) return a.loss - b.loss;
+      if (a.loss !== null || b.loss !== null) return a.loss !== null ? -1 : 1;
+      return b.pruned!.rung - a.pruned!.rung || a.pruned!.value - b.pruned!.value;
+    });
 }
 
 export interface Proposal {

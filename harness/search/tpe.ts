@@ -1,12 +1,12 @@
 // Tree-structured Parzen Estimator (Bergstra et al., 2011), univariate as Optuna's default:
-// split the finished trials into the best gamma fraction ("good") and the rest ("bad", pruned
-// and failed trials included), fit a Parzen density to each per setting, draw candidates from the
+// split the finished trials into the best gamma fraction ("good") and the rest ("bad"; pruned
+// trials rank after the scored ones, by how far they got; failed ones are bad), fit a Parzen density to each per setting, draw candidates from the
 // good density and keep the one with the largest good/bad density ratio. Written here rather
 // than taken from npm: no maintained JavaScript TPE exists that takes a seeded random source and
 // a plain history, and the whole method is a page.
 import type { Distribution } from '../spec/search-space.ts';
 import type { Rng } from './prng.ts';
-import { fromInternal, internalBounds, randomSampler, toInternal, type Params, type Proposal, type Sampler, type TrialResult } from './sampler.ts';
+import { fromInternal, internalBounds, randomSampler, rankedTrials, toInternal, type Params, type Proposal, type Sampler, type TrialResult } from './sampler.ts';
 
 export interface TpeOptions {
   /** Random trials (from the priors) before the model is used. */
@@ -120,10 +120,10 @@ export function tpeSampler(options: TpeOptions): Sampler {
   return {
     name: 'tpe',
     propose(space, history: readonly TrialResult[], rng: Rng): Proposal {
-      const scored = history.filter((t) => t.loss !== null).sort((a, b) => a.loss! - b.loss!);
+      const scored = rankedTrials(history);
       if (scored.length < Math.max(1, options.startupTrials)) {
         const { params } = randomSampler.propose(space, history, rng);
-        return { params, reason: `random start (${scored.length} of ${options.startupTrials} scored trials before TPE)` };
+        return { params, reason: `random start (${scored.length} of ${options.startupTrials} ranked trials before TPE)` };
       }
       const nGood = Math.max(1, Math.ceil(gamma * scored.length));
       const good = scored.slice(0, nGood);
@@ -136,7 +136,7 @@ export function tpeSampler(options: TpeOptions): Sampler {
         if (d.kind === 'choice') params[key] = d.values[pickChoice(d.values, gv, bv, rng, candidates)]!;
         else params[key] = fromInternal(d, pickNumeric(d, gv as number[], bv as number[], rng, candidates));
       }
-      return { params, reason: `TPE from ${history.length} trials (${nGood} good of ${scored.length} scored)` };
+      return { params, reason: `TPE from ${history.length} trials (${nGood} good of ${scored.length} ranked)` };
     },
   };
 }
