@@ -1,5 +1,5 @@
 // Search instead of a grid: TPE over InRank's explained ratio, buffer and warmup on gpt2, with
-// ASHA stopping the losing trials at rungs of 1/9 and 1/3 of the budget. The buffer and warmup
+// ASHA stopping the losing half of the trials at each rung once stage 1 is over. The buffer and warmup
 // ranges are 1/4 to 2 times the profile's own settings (cpu: buffer 3-24 of 12, warmup 4-30 of
 // 15 ticks), as the ablation grids scale theirs. Sized for the cpu profile: 16 trials of at most
 // 300 steps, two at a time, about 30 minutes on two cores. Edit the space, the budget or the seed.
@@ -30,8 +30,8 @@ export default defineSweep({
     seed: 1113,
     strategy: 'tpe',
     metric: { value: 'test_ppl', direction: 'minimize' },
-    // Rungs at 1/9 and 1/3 of a trial's tokens (cpu: steps 50 and 150 of 300), keep the top third.
-    earlyStop: { kind: 'asha', reductionFactor: 3 },
+    // Rungs from the first validation after stage 1 (cpu: steps 100 and 200 of 300), keep the top half.
+    earlyStop: { kind: 'asha', reductionFactor: 2 },
   },
   profiles: Object.fromEntries((Object.keys(profiles) as ProfileName[]).map((p) => [p, { search: { space: space(p) } }])),
 });

@@ -105,7 +105,7 @@ test('the sweep CLI with a search spec: --dry-run shows the space and the rungs;
   assert.equal(dry.status, 0, dry.stderr);
   assert.match(dry.stdout, /search: random over 3 setting\(s\), 5 trials, 2 at a time, seed 1113/);
   assert.match(dry.stdout, /inrank\.bufferModes: int\(3, 24\)/, 'the cpu profile scales the buffer range');
-  assert.match(dry.stdout, /ASHA, rungs at 51,200 \(step 50\), 153,600 \(step 150\) tokens/);
+  assert.match(dry.stdout, /ASHA, rungs at 102,400 \(step 100\), 204,800 \(step 200\) tokens, the top 1\/2 continue/);
   for (const [args, message] of [
     [['demo', '--search', 'tpe'], /spec demo declares no search/],
     [['search-explained-ratio', '--search', 'grid'], /--search grid: use random or tpe/],

@@ -39,15 +39,22 @@ function checkOneChain(spec: SweepSpec, probe: readonly RunPlan[]): void {
   );
 }
 
-/** ASHA's first rung: the spec's, else the budget / factor^2 rounded to the profile's validation cadence. */
-function resolveAsha(spec: SweepSpec, search: ResolvedSearch, last: RunPlan): { asha: AshaConfig; rungs: number[]; evalEvery: number } {
+/**
+ * ASHA's first rung: the spec's, else the budget / factor^2 rounded to the profile's validation
+ * cadence, and for InRank's two stages no earlier than the first validation after stage 1 (while
+ * ranks still grow, trials differ by noise; the ranks stage 2 trains with are what is searched).
+ */
+function resolveAsha(spec: SweepSpec, search: ResolvedSearch, probe: readonly RunPlan[]): { asha: AshaConfig; rungs: number[]; evalEvery: number } {
+  const last = probe[probe.length - 1]!;
   const c = last.config;
   const budget = budgetTokens(c);
   if (budget === null) throw new UserError(`spec ${spec.name}: ASHA needs a token budget per trial; set train.maxSteps`);
   const tps = tokensPerStep(c);
   const factor = search.earlyStop!.reductionFactor;
   const every = c.train.evalEvery;
-  const minSteps = Math.max(every, Math.round(c.train.maxSteps! / factor ** 2 / every) * every);
+  const stage1 = probe.find((p) => p.config.stage.kind === 'stage1');
+  const afterStage1 = stage1 ? (Math.floor(stage1.config.stage.stage1Steps / every) + 1) * every : 0;
+  const minSteps = Math.max(every, Math.round(c.train.maxSteps! / factor ** 2 / every) * every, afterStage1);
   const asha = { minTokens: search.earlyStop!.minTokens ?? minSteps * tps, reductionFactor: factor };
   const rungs = rungsOf({ ...asha, maxTokens: budget });
   if (rungs.length === 0) {
@@ -67,7 +74,7 @@ export function planSearch(spec: SweepSpec, flags: SearchOverrides, opts: Expand
   const search = resolveSearch({ ...spec.search, space: { ...spec.search.space, ...perProfile } }, flags);
   checkOneChain(spec, probe);
   const last = probe[probe.length - 1]!;
-  const ashaPlan = search.earlyStop ? resolveAsha(spec, search, last) : null;
+  const ashaPlan = search.earlyStop ? resolveAsha(spec, search, probe) : null;
   const extra = ashaPlan && ashaPlan.evalEvery !== last.config.train.evalEvery ? [`train.evalEvery=${ashaPlan.evalEvery}`] : [];
   const expand = (params: Params): RunPlan[] => {
     const axes = { ...opts.axes };

@@ -37,7 +37,10 @@ export interface SearchMetric {
 /** Asynchronous successive halving: rungs at minTokens x reductionFactor^k training tokens. */
 export interface AshaSpec {
   readonly kind: 'asha';
-  /** Tokens of the first rung (a stage 2 counts its stage 1's tokens). Default: the full budget / factor^2. */
+  /**
+   * Tokens of the first rung (a stage 2 counts its stage 1's tokens). Default: the full budget /
+   * factor^2 on the validation cadence, and for InRank no earlier than the first validation after stage 1.
+   */
   readonly minTokens?: number;
   /** Keep the top 1/factor at each rung (default 3). */
   readonly reductionFactor?: number;
