@@ -60,14 +60,15 @@ async function main(argv: string[]): Promise<number> {
   const { values } = parseCliArgs(argv, {
     'search-db': { type: 'string' }, 'grid-db': { type: 'string' }, spec: { type: 'string' }, 'grid-sweep': { type: 'string' },
   } as const, 'scripts/search-vs-grid.ts');
-  if (!values['search-db'] || !values['grid-db']) throw new UserError('give --search-db FILE and --grid-db FILE');
+  if (!values['search-db']) throw new UserError('give --search-db FILE (and --grid-db FILE to compare with a grid)');
   const s = openExistingStore(values['search-db']);
+  const fmt = (x: Side) => `best ${x.bestWhat} ${x.best?.toFixed(2) ?? '-'}, ${x.runs} runs trained, ${(x.tokens / 1e3).toFixed(1)}K tokens, ${(x.trainHours * 60).toFixed(1)} run-minutes`;
+  const search = searchSide(s, values.spec);
+  process.stdout.write(`search: ${fmt(search)}\n  ${search.line}\n`);
+  if (!values['grid-db']) return (s.close(), 0);
   const g = openExistingStore(values['grid-db']);
   try {
-    const search = searchSide(s, values.spec);
     const grid = gridSide(g, values['grid-sweep'] === undefined ? undefined : Number(values['grid-sweep']));
-    const fmt = (x: Side) => `best ${x.bestWhat} ${x.best?.toFixed(2) ?? '-'}, ${x.runs} runs trained, ${(x.tokens / 1e3).toFixed(1)}K tokens, ${(x.trainHours * 60).toFixed(1)} run-minutes`;
-    process.stdout.write(`search: ${fmt(search)}\n  ${search.line}\n`);
     process.stdout.write(`grid:   ${fmt(grid)}\n`);
     const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(3)}x` : '-');
     process.stdout.write(`search / grid: runs ${ratio(search.runs, grid.runs)}, tokens ${ratio(search.tokens, grid.tokens)}, run-minutes ${ratio(search.trainHours, grid.trainHours)}`);
