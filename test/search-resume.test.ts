@@ -12,16 +12,19 @@ import { listSearches, searchRungs, searchTrials } from '../harness/store/search
 import { REPO, waitFor, writeSpec } from './fixtures/harness-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'search-resume-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+after(() => { if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true }); else console.log("KEPT", dir); });
 const specs = join(dir, 'specs');
-// Full rank, so a trial is one run; two settings, four trials, two at a time; ASHA's rung at step 4 of 8.
+// Full rank, so a trial is one run; two settings, four trials, two at a time; ASHA's rung at step 6 of 8.
 writeSpec(specs, 'tiny-search', `{
   description: 'a tiny search for the resume test',
   axes: { model: ['gpt2'], method: ['full'] },
   search: {
     space: { 'train.lr': { kind: 'log-uniform', low: 1e-3, high: 3e-2 }, 'model.dropout': { kind: 'uniform', low: 0, high: 0.2 } },
     trials: 4, maxParallel: 2, seed: 5, strategy: 'tpe', startupTrials: 2,
-    earlyStop: { kind: 'asha', reductionFactor: 2 },
+    // The rung at step 6, off the checkpoints (every 4 steps): a run resumed from a checkpoint
+    // repeats the rung's validation. (An orphaned trainer that passed a rung on a checkpoint step
+    // while no harness watched would not be judged there.)
+    earlyStop: { kind: 'asha', minTokens: 768, reductionFactor: 2 },
   },
 }`);
 

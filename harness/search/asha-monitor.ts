@@ -9,7 +9,7 @@ import type { EarlyStopHook } from '../schedule/early-stop-hook.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import { prunedRung, recordRung, rungDecision, rungValues } from '../store/search-store.ts';
 import type { Store } from '../store/store.ts';
-import { decideAtRung, rungAt, rungsOf } from './asha.ts';
+import { decideAtRung, rungsOf } from './asha.ts';
 
 export interface AshaConfig {
   minTokens: number;
@@ -52,10 +52,12 @@ export class AshaMonitor implements EarlyStopHook {
       return pruned ? `pruned by ASHA: ${pruned.reason}` : null;
     }
     if (event.type !== 'eval' || event.split !== 'valid') return null;
-    // Steps count on across stages, so a stage 2's tokens include its stage 1's.
-    const tokens = event.step * tokensPerStep(plan.config);
+    // Steps count on across stages, so a stage 2's tokens include its stage 1's. Only the
+    // validation at a rung's own step decides it (the trials validate there by construction): a
+    // later one, e.g. of a run resumed past the rung, would compare a longer-trained value.
+    const tps = tokensPerStep(plan.config);
     const rungs = this.rungs(plan.config);
-    const k = rungAt(rungs, tokens);
+    const k = rungs.findIndex((t) => Math.ceil(t / tps) === event.step);
     if (k < 0) return null;
     const stored = rungDecision(this.store, this.searchId, t.trial, k);
     if (stored) return stored.decision === 'prune' ? stored.reason : null;

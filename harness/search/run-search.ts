@@ -66,59 +66,77 @@ export function historyOf(rows: readonly TrialRow[], search: ResolvedSearch, run
   });
 }
 
+/** What one search process shares between its trials. */
+interface SearchContext {
+  req: SearchRequest;
+  sweepId: number;
+  search: SearchRow;
+  monitor: AshaMonitor | null;
+  progress: ProgressSink;
+  failed: boolean;
+}
+
+/** Runs one trial's runs on its slot and stores how the trial ended (an interrupted one stays pending). */
+async function runTrial(ctx: SearchContext, trial: TrialRow, plans: RunPlan[], slot: Slot): Promise<void> {
+  const { req } = ctx;
+  ctx.monitor?.track(plans, trial.trial, trial.basis);
+  await runSchedule({
+    store: req.store, sweepId: ctx.sweepId, plans, executor: req.executor, slots: [slot], retries: req.retries,
+    timeoutMs: req.timeoutMs, signal: req.signal, progress: ctx.progress, ...(ctx.monitor ? { earlyStop: ctx.monitor } : {}),
+  });
+  const outcome = trialOutcome(plans.map((p) => req.store.getRun(p.id)!), req.search.metric);
+  if (!outcome) return;
+  finishTrial(req.store, ctx.search.id, trial.trial, outcome);
+  if (outcome.status === 'failed') ctx.failed = true;
+  req.log(trialLine(trial.trial, outcome.status, outcome.value, outcome.note, req.search));
+}
+
+/** Trials in order, each once the trials it is proposed from have finished and a slot is free. */
+async function runTrials(ctx: SearchContext): Promise<void> {
+  const { req } = ctx;
+  const { search } = req;
+  const freeSlots = req.slots.slice(0, Math.max(1, Math.min(req.slots.length, search.maxParallel)));
+  const running = new Map<number, Promise<void>>();
+  for (let i = 0; i < search.trials && !req.signal.aborted; i++) {
+    const basis = Math.max(0, i - search.maxParallel + 1);
+    while (!req.signal.aborted && ([...running.keys()].some((t) => t < basis) || freeSlots.length === 0)) {
+      await Promise.race(running.values());
+    }
+    if (req.signal.aborted) break;
+    const { trial, plans, fresh } = trialAt(req, ctx.search, ctx.sweepId, i, basis);
+    if (!fresh && FINISHED.has(trial.status)) continue;
+    const slot = freeSlots.shift()!;
+    const p = runTrial(ctx, trial, plans, slot).finally(() => {
+      freeSlots.push(slot);
+      running.delete(i);
+    });
+    running.set(i, p);
+  }
+  await Promise.all(running.values());
+}
+
 export async function runSearch(req: SearchRequest): Promise<SearchSummary> {
   const { store, search } = req;
   for (const o of await recoverOrphans(store, [req.executor])) req.log(`recovered ${o.name}: left running by a harness that is gone; it resumes`);
   const sweepId = store.beginSweep(req.spec, req.profile, req.args);
   const row = openSearch(store, { key: req.key, spec: req.spec, profile: req.profile, strategy: search.strategy, seed: search.seed, settings: search });
-  const monitor = req.asha ? new AshaMonitor(store, row.id, req.asha) : null;
-  const progress = onceStarted(req.progress, search.trials);
-  const freeSlots = req.slots.slice(0, Math.max(1, Math.min(req.slots.length, search.maxParallel)));
-  const running = new Map<number, Promise<void>>();
-  let failed = false;
-
-  const runTrial = async (trial: TrialRow, plans: RunPlan[], slot: Slot): Promise<void> => {
-    monitor?.track(plans, trial.trial, trial.basis);
-    await runSchedule({
-      store, sweepId, plans, executor: req.executor, slots: [slot], retries: req.retries, timeoutMs: req.timeoutMs,
-      signal: req.signal, progress, ...(monitor ? { earlyStop: monitor } : {}),
-    });
-    const outcome = trialOutcome(plans.map((p) => store.getRun(p.id)!), search.metric);
-    if (!outcome) return; // interrupted: it stays pending and resumes with the search
-    finishTrial(store, row.id, trial.trial, outcome);
-    if (outcome.status === 'failed') failed = true;
-    req.log(trialLine(trial.trial, outcome.status, outcome.value, outcome.note, search));
+  const ctx: SearchContext = {
+    req, sweepId, search: row, monitor: req.asha ? new AshaMonitor(store, row.id, req.asha) : null,
+    progress: onceStarted(req.progress, search.trials), failed: false,
   };
-
   try {
-    for (let i = 0; i < search.trials && !req.signal.aborted; i++) {
-      const basis = Math.max(0, i - search.maxParallel + 1);
-      // Wait for the trials this one is proposed from, and for a free slot.
-      while (!req.signal.aborted && ([...running.keys()].some((t) => t < basis) || freeSlots.length === 0)) {
-        await Promise.race(running.values());
-      }
-      if (req.signal.aborted) break;
-      const { trial, plans, fresh } = trialAt(req, row, sweepId, i, basis);
-      if (!fresh && FINISHED.has(trial.status)) continue;
-      const slot = freeSlots.shift()!;
-      const p = runTrial(trial, plans, slot).finally(() => {
-        freeSlots.push(slot);
-        running.delete(i);
-      });
-      running.set(i, p);
-    }
-    await Promise.all(running.values());
+    await runTrials(ctx);
   } catch (err) {
     store.finishSweep(sweepId, 'failed');
     throw err;
   } finally {
-    progress.close();
+    ctx.progress.close();
   }
   const trials = searchTrials(store, row.id);
   const unfinished = trials.length < search.trials || trials.some((t) => t.status === 'pending');
   const interrupted = req.signal.aborted && unfinished;
-  store.finishSweep(sweepId, interrupted ? 'interrupted' : failed ? 'failed' : 'done');
-  return { sweepId, searchId: row.id, trials, interrupted, exitCode: interrupted ? 130 : failed ? 1 : 0 };
+  store.finishSweep(sweepId, interrupted ? 'interrupted' : ctx.failed ? 'failed' : 'done');
+  return { sweepId, searchId: row.id, trials, interrupted, exitCode: interrupted ? 130 : ctx.failed ? 1 : 0 };
 }
 
 /** Trial i: the stored one (a rerun), or a new proposal from trials 0 .. basis-1, stored before it runs. */
