@@ -2,8 +2,8 @@
 // split the finished trials into the best gamma fraction ("good") and the rest ("bad"; pruned
 // trials rank after the scored ones, by how far they got; failed ones are bad), fit a Parzen density to each per setting, draw candidates from the
 // good density and keep the one with the largest good/bad density ratio. Written here rather
-// than taken from npm: no maintained JavaScript TPE exists that takes a seeded random source and
-// a plain history, and the whole method is a page.
+// than taken from npm: it must draw from the search's seeded per-trial stream and read a plain
+// history of stored trials, and the whole method is a page.
 import type { Distribution } from '../spec/search-space.ts';
 import type { Rng } from './prng.ts';
 import { fromInternal, internalBounds, randomSampler, rankedTrials, toInternal, type Params, type Proposal, type Sampler, type TrialResult } from './sampler.ts';
