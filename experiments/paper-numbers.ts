@@ -1,6 +1,11 @@
 // The paper's reported numbers (its README table, WikiText-103 test perplexity), as data the
 // report looks up by cell. "smaller" and "faster" are the paper's factors against the full-rank
 // fp32 run of the same model.
+import { DEFAULT_RUN_CONFIG } from '../harness/contract/stored-config.ts';
+
+/** The paper's threshold where a row names none: the reference default, held once in the run-config schema. */
+const DEFAULT_RATIO = DEFAULT_RUN_CONFIG.inrank.explainedRatio;
+
 export type PaperMethod = 'full' | 'fixed' | 'inrank';
 export type PaperPrecision = 'fp32' | 'fp16';
 export type PaperModel = 'gpt2' | 'gpt2-medium' | 'gpt2-large';
@@ -9,7 +14,7 @@ export interface PaperCell {
   model: PaperModel;
   method: PaperMethod;
   precision: PaperPrecision;
-  /** InRank's explained-ratio threshold (0.9 unless the row says otherwise; null for full / fixed). */
+  /** InRank's explained-ratio threshold (the schema's default unless the row says otherwise; null for full / fixed). */
   explainedRatio: number | null;
   /** Test perplexity, or 'diverges' where the paper reports that the run diverged. */
   ppl: number | 'diverges';
@@ -26,7 +31,7 @@ const cell = (
   ppl: number | 'diverges',
   smaller: number | null = null,
   faster: number | null = null,
-  explainedRatio: number | null = method === 'inrank' ? 0.9 : null,
+  explainedRatio: number | null = method === 'inrank' ? DEFAULT_RATIO : null,
 ): PaperCell => ({ model, method, precision, explainedRatio, ppl, smaller, faster });
 
 export const PAPER_SOURCE = 'InRank: Incremental Low-Rank Learning (Zhao et al., 2023), README table, WikiText-103 test perplexity';
@@ -50,7 +55,7 @@ export const paperNumbers: readonly PaperCell[] = [
 
 /** A cell's key: "gpt2-medium/inrank/fp16/er0.9"; full and fixed have no ratio part. */
 export function paperCellKey(q: { model: string; method: string; precision: string; explainedRatio?: number | null }): string {
-  const er = q.method === 'inrank' ? `/er${q.explainedRatio ?? 0.9}` : '';
+  const er = q.method === 'inrank' ? `/er${q.explainedRatio ?? DEFAULT_RATIO}` : '';
   return `${q.model}/${q.method}/${q.precision}${er}`;
 }
 

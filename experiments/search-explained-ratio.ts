@@ -12,7 +12,9 @@ type ProfileName = keyof typeof profiles;
 
 const space = (p: ProfileName) => {
   const [bufLow, bufHigh] = [scaledInRank(p, 'bufferModes', [0.25])[0]!, scaledInRank(p, 'bufferModes', [2])[0]!];
-  const [wuLow, wuHigh] = [scaledInRank(p, 'warmupIter', [0.25], 0)[0]!, scaledInRank(p, 'warmupIter', [2], 0)[0]!];
+  const wuLow = scaledInRank(p, 'warmupIter', [0.25], 0)[0]!;
+  // A profile without warmup (gpu-smoke: 0 ticks) still gets a range to draw from: 0 to 1 tick.
+  const wuHigh = Math.max(wuLow + 1, scaledInRank(p, 'warmupIter', [2], 0)[0]!);
   return {
     'inrank.explainedRatio': uniform(0.5, 0.95),
     'inrank.bufferModes': int(bufLow, bufHigh),

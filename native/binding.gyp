@@ -2,9 +2,9 @@
   "targets": [
     {
       "target_name": "inrank_blas",
-      "sources": ["src/blas_addon.cc", "src/lapack.cc"],
+      "sources": ["src/blas_addon.cc", "src/lapack.cc", "src/fused.cc"],
       "defines": ["NAPI_VERSION=8"],
-      "cflags_cc": ["-O3", "-std=c++17"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-trapping-math"],
       "libraries": ["-ldl"]
     }
   ]

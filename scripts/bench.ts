@@ -1,5 +1,6 @@
 // npm run bench [-- --path both|wasm|openblas] [--backend wasm|cpu|tensorflow|auto] [--steps N]
-//                  [--repeats R] [--threads T] [--fp16] [--profile]
+//                  [--repeats R] [--threads T] [--fp16] [--profile] [--peer]
+// npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N] [--skip-cpu]: see bench-device.ts
 // Trains the fixed bench configuration (n_embd 256, 4 layers, 4 heads, context 128, micro-batch
 // 8, vocab 4096) for a few steps and prints tokens/s and GFLOP/s of the whole step and of its
 // parts, next to a plain 2-D matMul of the same path measured in the same run (the ceiling).
@@ -8,6 +9,10 @@
 // machine is shared, so the ratio is the figure to compare. Each path runs in its own child
 // process because the ops pick their formulation by the path at start-up (select.ts), so
 // switching kernels inside one process would not measure what the trainer runs.
+// --peer: instead trains the same shape in PyTorch (scripts/bench-peer.py) at the same thread
+// count, in rounds alternating with the trainer's (openblas path unless --path wasm), and prints
+// both tokens/s and the ratio, when `python3 -c 'import torch'` works (INRANK_PEER_PYTHON names
+// another Python).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +28,9 @@ import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { precisionOf } from '../harness/train/precision/index.ts';
 import { runMicroBatch } from '../harness/train/trainer/micro-batch.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
+import { benchDevice, type BenchModel } from './bench-device.ts';
+import { type PeerShape } from './bench-lib/peer.ts';
+import { comparePeerInterleaved } from './bench-lib/peer-compare.ts';
 
 type PathChoice = 'both' | 'wasm' | 'openblas';
 
@@ -34,6 +42,9 @@ interface Args {
   threads: number | null;
   fp16: boolean;
   profile: boolean;
+  model: BenchModel;
+  skipCpu: boolean;
+  peer: boolean;
 }
 
 /** The figures one path reports to the parent (one JSON line after RESULT_TAG). */
@@ -49,8 +60,13 @@ interface PathResult {
   ceilingGf: number;
 }
 
+/** The bench model's shape (as measure() builds it), for the PyTorch peer. */
+const BENCH_SHAPE: PeerShape = { nEmbd: 256, nLayer: 4, nHead: 4, context: 128, batch: 8, vocab: 4096 };
+
 const RESULT_TAG = 'BENCH_RESULT ';
-const USAGE = 'usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile]';
+const USAGE = `usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile] [--peer]
+       npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N] [--skip-cpu]
+         WebGPU next to this machine's CPU path (skipped with --skip-cpu): tokens/s, TFLOP/s, dispatches per step`;
 
 function parseBenchArgs(argv: string[]): Args | null {
   const { values: v } = parseCliArgs(argv, {
@@ -61,6 +77,9 @@ function parseBenchArgs(argv: string[]): Args | null {
     threads: { type: 'string' },
     fp16: { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
+    model: { type: 'string', default: 'bench' },
+    'skip-cpu': { type: 'boolean', default: false },
+    peer: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   } as const, 'npm run bench -- --help');
   if (v.help) return null;
@@ -76,7 +95,12 @@ function parseBenchArgs(argv: string[]): Args | null {
     threads: positiveIntOption(v.threads, '--threads') ?? null,
     fp16: v.fp16,
     profile: v.profile,
+    model: v.model as BenchModel,
+    skipCpu: v['skip-cpu'],
+    peer: v.peer,
   };
+  if (v.model !== 'bench' && v.model !== 'gpt2') throw new UserError(`--model ${v.model}: expected bench or gpt2`);
+  if (args.backend !== 'webgpu' && (args.model !== 'bench' || args.skipCpu)) throw new UserError('--model and --skip-cpu go with --backend webgpu');
   if (args.backend !== null && args.backend !== 'wasm' && args.path !== 'both') {
     throw new UserError(`--path ${args.path} is a matmul path of the wasm backend; drop --backend ${args.backend} or use --backend wasm`);
   }
@@ -199,6 +223,8 @@ async function printProfile(prefix: string, trainStep: () => { step: number }): 
   });
   const byName = new Map<string, { ms: number; calls: number }>();
   for (const k of info.kernels) {
+    // An op with a custom gradient (tf.fused.matMul) is listed as `<name>__op` around its kernel: skip the wrapper.
+    if (k.name.endsWith('__op')) continue;
     const entry = byName.get(k.name) ?? { ms: 0, calls: 0 };
     entry.ms += k.kernelTimeMs as number;
     entry.calls++;
@@ -206,7 +232,8 @@ async function printProfile(prefix: string, trainStep: () => { step: number }): 
   }
   const total = [...byName.values()].reduce((s, e) => s + e.ms, 0);
   const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10);
-  console.log(`${prefix} profile of one step: ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels of a ${wallMs.toFixed(0)} ms step (profiled; the rest is JavaScript between kernels)`);
+  const calls = [...byName.values()].reduce((n, e) => n + e.calls, 0);
+  console.log(`${prefix} profile of one step: ${calls} kernel calls, ${total.toFixed(0)} ms in kernels of a ${wallMs.toFixed(0)} ms step (profiled; the rest is JavaScript between kernels)`);
   console.log(`${prefix}   ${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}`);
   for (const [name, e] of top) {
     console.log(`${prefix}   ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ${`${((100 * e.ms) / total).toFixed(1)}%`.padStart(6)} ${String(e.calls).padStart(6)}`);
@@ -257,6 +284,16 @@ async function main(argv: string[]): Promise<number> {
   const args = parseBenchArgs(argv);
   if (args === null) {
     console.log(USAGE);
+    return 0;
+  }
+  if (args.peer) {
+    await comparePeerInterleaved({ shape: BENCH_SHAPE, path: args.path === 'both' ? null : args.path, threads: args.threads, steps: args.steps, rounds: args.repeats, fp16: args.fp16 });
+    return 0;
+  }
+  if (args.backend === 'webgpu') {
+    // GPT-2 124M at 8 x 1024 tokens does not fit the wasm heap (4 GiB: the logits alone take 1.6 GB).
+    if (args.model === 'gpt2' && !args.skipCpu) console.log('gpt2: the CPU path is not measured (it does not fit the wasm heap); WebGPU only');
+    await benchDevice(args.model, positiveIntOption(argv.includes('--steps') ? String(args.steps) : undefined, '--steps') ?? (args.model === 'gpt2' ? 1 : 3), !args.skipCpu && args.model === 'bench');
     return 0;
   }
   const bothPaths = args.path === 'both' && (args.backend === null || args.backend === 'wasm');

@@ -1,10 +1,13 @@
-// Slurm options on the sweep command line, mistaken: one line on stderr, nothing on stdout,
-// exit 2, before anything is submitted or stored. None of these needs a cluster.
+// Slurm options on the sweep command line, mistaken: one line, exit 2, before anything is
+// submitted or stored. None of these needs a cluster. Checked in-process against the CLI's own
+// parse-and-prepare functions; one process-level case keeps the exit-code contract.
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { parseSweepArgs, prepareSweep } from '../harness/cli/sweep-input.ts';
+import { sweepInputError } from './fixtures/sweep-input.ts';
 import { runCliSync, writeSpec } from './fixtures/harness-cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cli-slurm-input-'));
@@ -26,6 +29,7 @@ const cases: Array<{ args: string[]; says: RegExp }> = [
   { args: ['demo', '--executor', 'slurm', '--mem-per-run', 'lots'], says: /^error: slurm option mem: a size such as 16G/ },
   { args: ['demo', '--executor', 'slurm', '--partition'], says: /^error: --partition needs a value$/ },
   { args: ['demo', '--executor', 'slurm', '--devices', '2'], says: /^error: --devices picks this machine's devices; with --executor slurm/ },
+  { args: ['demo', '--executor', 'slurm', '--runs-per-device', '2'], says: /^error: --runs-per-device shares this machine's GPUs; with --executor slurm/ },
   { args: ['on-cloud', '--specs-dir', specs], says: /executor: Invalid option: expected one of "local"\|"slurm"/ },
   { args: ['bad-slurm', '--specs-dir', specs], says: /slurm\.partiton: unknown key \(did you mean 'partition'\?\)/ },
   // The spec chose slurm: its flags are accepted, and a wrong one is still one line.
@@ -33,15 +37,28 @@ const cases: Array<{ args: string[]; says: RegExp }> = [
 ];
 
 for (const c of cases) {
-  test(`sweep ${c.args.join(' ')}: one line, exit 2`, () => {
-    const r = runCliSync('sweep', [...c.args, '--profile', 'smoke', '--db', db]);
-    assert.equal(r.status, 2, r.stderr);
-    assert.equal(r.stdout, '');
-    const lines = r.stderr.trimEnd().split('\n');
-    assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, c.says);
+  test(`sweep ${c.args.join(' ')}: one line (in-process)`, async () => {
+    const line = await sweepInputError([...c.args, '--profile', 'smoke', '--db', db]);
+    assert.ok(!line.includes('\n'), line);
+    assert.match(line, c.says);
     assert.ok(!existsSync(db), 'nothing was stored');
   });
+}
+
+test('a Slurm mistake from the real CLI: one line on stderr, nothing on stdout, exit 2', () => {
+  const r = runCliSync('sweep', ['demo', '--partition', 'gpu', '--profile', 'smoke', '--db', db]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^error: --partition applies to Slurm only: add --executor slurm[^\n]*\n$/);
+  assert.ok(!existsSync(db), 'nothing was stored');
+});
+
+/** The line --dry-run prints about the executor, from the CLI's own preparation. */
+async function dryRunExecutorLine(args: string[]): Promise<string | null> {
+  const command = parseSweepArgs([...args, '--profile', 'smoke', '--dry-run', '--db', db]);
+  assert.equal(command.kind, 'sweep');
+  if (command.kind !== 'sweep') return null;
+  return (await prepareSweep(command.input)).executor.dryRunLine();
 }
 
 test('--help describes the Slurm options', () => {
@@ -52,14 +69,12 @@ test('--help describes the Slurm options', () => {
   }
 });
 
-test('a spec that names slurm makes --dry-run show the Slurm plan; flags override its block', () => {
+test('a spec that names slurm makes --dry-run show the Slurm plan; flags override its block', async () => {
   const r = runCliSync('sweep', ['slurm-gpu', '--specs-dir', specs, '--profile', 'smoke', '--dry-run', '--db', db]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /executor: slurm \(--gres=gpu:1\)/);
-  const flags = runCliSync('sweep', ['slurm-gpu', '--specs-dir', specs, '--profile', 'smoke', '--dry-run', '--gpus-per-run', '2', '--partition', 'debug', '--db', db]);
-  assert.equal(flags.status, 0, flags.stderr);
-  assert.match(flags.stdout, /executor: slurm \(--partition=debug --gres=gpu:2\)/);
-  const local = runCliSync('sweep', ['slurm-gpu', '--specs-dir', specs, '--profile', 'smoke', '--dry-run', '--executor', 'local', '--db', db]);
-  assert.equal(local.status, 0, local.stderr);
-  assert.doesNotMatch(local.stdout, /executor: slurm/);
+  const flags = await dryRunExecutorLine(['slurm-gpu', '--specs-dir', specs, '--gpus-per-run', '2', '--partition', 'debug']);
+  assert.match(flags ?? '', /executor: slurm \(--partition=debug --gres=gpu:2\)/);
+  const local = await dryRunExecutorLine(['slurm-gpu', '--specs-dir', specs, '--executor', 'local']);
+  assert.equal(local, null, 'no Slurm line with --executor local');
 });

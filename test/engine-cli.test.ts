@@ -85,6 +85,14 @@ test('SIGTERM: checkpoint and EXIT.interrupted; --resume reproduces the uninterr
   assert.equal(full.code, EXIT.ok, full.stderr);
   const fullLosses = full.events.filter((e): e is StepEvent => e.type === 'step').map((e) => [e.step, e.loss]);
   assert.equal(fullLosses.length, steps);
+  // The live progress view's phases: data loading first, one before each evaluation and each save.
+  assert.deepEqual(full.events[0], { type: 'phase', phase: 'loading data' });
+  full.events.forEach((e, i) => {
+    const before = full.events[i - 1];
+    if (e.type === 'eval') assert.deepEqual(before, { type: 'phase', phase: 'evaluating', detail: e.split });
+    if (e.type === 'checkpoint') assert.deepEqual(before, { type: 'phase', phase: 'saving' });
+  });
+  assert.ok(full.events.some((e) => e.type === 'eval'), 'the run evaluates');
 
   const cfgPath = writeConfig(dir, 'split', tinyRun(join(dir, 'split'), steps));
   let sent = false;

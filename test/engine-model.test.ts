@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { useCpu, useWasm } from './engine-helpers.ts';
 import { MODEL_PRESETS, modelSchema } from '../harness/contract/config.ts';
-import { paramCounts, trainingFlopsPerToken, denseMlpCost, lowRankLinearCost } from '../harness/train/model/counts.ts';
+import { paramCounts, trainingFlopsPerToken, denseMlpCost, lowRankLinearCost } from '../harness/contract/model-cost.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
 import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';

@@ -138,17 +138,24 @@ test('a training loss above train.divergenceLoss ends the run as diverged (exit 
   assert.ok(done.metrics.trainLoss! > 1);
 });
 
-for (const determinationLag of [0, 2]) {
-  const how = determinationLag === 0 ? '' : ` (determinations on worker threads, lag ${determinationLag}, one in flight at the stop)`;
+const resumeCases = [
+  { determinationLag: 0, countEvalPasses: false },
+  { determinationLag: 2, countEvalPasses: false },
+  // With eval passes counted, the sanity check ticks once before step 1 and not again on resume.
+  { determinationLag: 0, countEvalPasses: true },
+];
+for (const { determinationLag, countEvalPasses } of resumeCases) {
+  const how = `${determinationLag === 0 ? '' : ` (determinations on worker threads, lag ${determinationLag}, one in flight at the stop)`}${countEvalPasses ? ' (eval passes counted)' : ''}`;
   test(`InRank stage 1 interrupted and resumed: same losses and rank decisions as uninterrupted${how}`, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'engine-inrank-resume-'));
     const cfg = (out: string, resume = false) =>
-      base(join(dir, out), { method: 'inrank', inrank: { initModes: 2, bufferModes: 4, warmupIter: 1, gapIter: 3, determinationLag }, stage: { kind: 'stage1', stage1Steps: 5 }, resume });
+      base(join(dir, out), { method: 'inrank', inrank: { initModes: 2, bufferModes: 4, warmupIter: 1, gapIter: 3, determinationLag, countEvalPasses }, stage: { kind: 'stage1', stage1Steps: 5 }, resume });
     const full = await run(cfg('full'));
     const first = await run(cfg('split'), 2);
     assert.equal(first.code, EXIT.interrupted);
     // Two micro-batches per step: the stop after step 2 is at counter 4, after the determination due at 3.
-    const stored = readCheckpoint(join(dir, 'split', 'last.ckpt')).header.layerStates['h.0.mlp.fc1'] as { inFlight?: { counter: number } | null };
+    const stored = readCheckpoint(join(dir, 'split', 'last.ckpt')).header.layerStates['h.0.mlp.fc1'] as { counter: number; inFlight?: { counter: number } | null };
+    assert.equal(stored.counter, countEvalPasses ? 5 : 4);
     assert.equal(stored.inFlight?.counter ?? null, determinationLag === 0 ? null : 3);
     const second = await run(cfg('split', true));
     assert.equal(second.code, EXIT.ok);

@@ -294,6 +294,6 @@ test('both transpose strategies give the same forward and gradients', async () =
     const flags = pass();
     explicit.forEach((arr, i) => arr.forEach((v, j) => assert.ok(Math.abs(v - flags[i]![j]!) <= 1e-5 * (1 + Math.abs(v)), `output ${i}[${j}]: ${v} vs ${flags[i]![j]}`)));
   } finally {
-    setTransposeStrategy('explicit');
+    setTransposeStrategy('auto');
   }
 });

@@ -30,7 +30,8 @@ test('user mistakes: one line on stderr, exit 2', () => {
     [['--db', join(dir, 'nope.db')], /^no results database at .*nope\.db: run a sweep first/],
     [['--db', db, '--sweep', '42'], /^sweep 42 not found in .* \(known ids: 1\)/],
     [['--db', db, '--format', 'xml'], /^report: unknown --format 'xml'; use one of terminal, md, csv, json/],
-    [['--db', db, '--sweep', 'last'], /^report: --sweep takes a sweep id/],
+    [['--db', db, '--sweep', 'nosuchspec'], /^no sweep of spec 'nosuchspec' in .* \(specs there: paper-table\)/],
+    [['--db', db, '--static'], /^report: --static applies to the HTML report; add --html FILE/],
     [['--bogus'], /^report: Unknown option '--bogus'/],
     [['--db', CLI], /is not a results database/],
   ] as const) {
@@ -55,6 +56,11 @@ test('the default is the terminal table of the latest sweep; --format md --out F
   assert.match(term.stdout, /^sweep 1 \(paper-table, done/);
   assert.match(term.stdout, /profile tiny/);
   assert.match(term.stdout, /baseline diverged/);
+
+  // A spec name picks its latest sweep; the same sweep named twice is read once.
+  const byName = report('--db', db, '--sweep', 'paper-table', '--sweep', '1', '--format', 'csv');
+  assert.equal(byName.code, 0, byName.stderr);
+  assert.match(byName.stdout.split('\n')[1]!, /^1,tiny,gpt2,full,/);
 
   const out = join(dir, 'out', 'table.md');
   const html = join(dir, 'out', 'report.html');

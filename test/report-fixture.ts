@@ -4,6 +4,7 @@
 // work the expected table out by hand.
 import { createHash } from 'node:crypto';
 import { openStore, type Store } from '../harness/store/store.ts';
+import { setSweepNote } from '../harness/store/sweep-notes.ts';
 import { parseRunConfig, type RunConfigInput } from '../harness/contract/config.ts';
 import type { RunPlan } from '../harness/spec/plan.ts';
 import type { DoneEvent, RunStatus } from '../harness/contract/protocol.ts';
@@ -35,20 +36,25 @@ interface PlanSpec {
   seed: number;
   stage?: Stage;
   er?: number;
+  /** InRank's buffer_modes (default BUFFER); given, it is a swept axis of the run. */
+  buffer?: number;
+  /** Store the buffer in the config only, not among the run's axes (a run reused from a sweep that did not vary it). */
+  bufferNotAnAxis?: boolean;
   dependsOn?: RunPlan;
 }
 
 export function makePlan(p: PlanSpec): RunPlan {
   const stage = p.stage ?? 'single';
   const er = p.method === 'inrank' ? p.er ?? 0.9 : undefined;
-  const name = [p.model, p.method, p.precision, er !== undefined ? `er${er}` : '', `s${p.seed}`, stage === 'single' ? '' : stage]
+  const buffer = p.method === 'inrank' && p.buffer !== undefined ? `b${p.buffer}` : '';
+  const name = [p.model, p.method, p.precision, er !== undefined ? `er${er}` : '', buffer, `s${p.seed}`, stage === 'single' ? '' : stage]
     .filter(Boolean)
     .join('-');
   const input: RunConfigInput = {
     name,
     method: p.method,
     model: { name: p.model, nEmbd: 64, nHead: 2, nLayer: 2, context: 32, vocabSize: 512 },
-    inrank: p.method === 'fixed' ? { initModes: 16, bufferModes: 0 } : { initModes: INIT_MODES, bufferModes: BUFFER, explainedRatio: er ?? 0.9 },
+    inrank: p.method === 'fixed' ? { initModes: 16, bufferModes: 0 } : { initModes: INIT_MODES, bufferModes: p.buffer ?? BUFFER, explainedRatio: er ?? 0.9 },
     train: { seed: p.seed, maxSteps: TOTAL_STEPS },
     precision: { kind: p.precision },
     stage: { kind: stage, stage1Steps: STAGE1_STEPS, from: stage === 'stage2' ? `runs/${p.dependsOn?.name}/pruned.ckpt` : null },
@@ -56,6 +62,7 @@ export function makePlan(p: PlanSpec): RunPlan {
   };
   const axes: RunPlan['axes'] = { model: p.model, method: p.method, precision: p.precision, seed: p.seed };
   if (er !== undefined) axes['inrank.explainedRatio'] = er;
+  if (p.method === 'inrank' && p.buffer !== undefined && !p.bufferNotAnAxis) axes['inrank.bufferModes'] = p.buffer;
   if (stage !== 'single') axes['stage'] = stage;
   return {
     id: createHash('sha256').update(`${p.profile ?? 'tiny'}:${name}`).digest('hex').slice(0, 16),
@@ -84,7 +91,7 @@ interface Play {
   ppl: (step: number) => number;
   /** Where the run ends: a finished run gets a test perplexity. */
   outcome: { status: RunStatus | 'failed' | 'skipped' | 'running'; reason?: string; testPpl?: number };
-  /** Stage 1 only: rank determinations (step -> current modes for every layer), then a prune to the last rank. */
+  /** Stage 1 only: rank determinations (step -> current modes for every layer; a step listed twice holds two), then a prune to the last rank. */
   growth?: [number, number][];
 }
 
@@ -101,7 +108,6 @@ export function play(store: Store, plan: RunPlan, p: Play): void {
     params: { total: p.params, mlp: 0 }, flopsPerToken: p.flops, scheduleSteps: TOTAL_STEPS, maxSteps: TOTAL_STEPS,
     stepsPerEpoch: 50, resumedFromStep: from > 0 ? from : null, ranks: p.ranks ?? null, maxRanks: p.maxRanks ?? null,
   });
-  const growth = new Map(p.growth ?? []);
   let rank = INIT_MODES;
   for (let step = from + 1; step <= p.toStep; step++) {
     const trainMs = p.msStart + ((p.msEnd - p.msStart) * (step - from - 1)) / Math.max(1, p.toStep - from - 1);
@@ -113,16 +119,15 @@ export function play(store: Store, plan: RunPlan, p: Play): void {
     if (step % 50 === 0 || step === p.toStep) {
       store.recordEvent(plan.id, { type: 'eval', step, split: 'valid', loss: Math.log(p.ppl(step)), ppl: p.ppl(step) });
     }
-    const grown = growth.get(step);
-    if (grown !== undefined) {
+    (p.growth ?? []).filter(([at]) => at === step).forEach(([, grown], k) => {
       LAYERS.forEach((layer, i) => {
         rank = grown;
-        const sv = Array.from({ length: 20 }, (_, j) => (10 + i) * Math.exp(-j / (3 + step / 40)));
+        const sv = Array.from({ length: 20 }, (_, j) => (10 + i) * Math.exp(-j / (3 + step / 40 + k)));
         store.recordEvent(plan.id, {
-          type: 'rank', step, counter: step * 4, layer, currentModes: grown, maxRank: MAX_RANK, explainedRatio: 0.9, singularValues: sv,
+          type: 'rank', step, counter: step * 4 + k, layer, currentModes: grown, maxRank: MAX_RANK, explainedRatio: 0.9, singularValues: sv,
         });
       });
-    }
+    });
   }
   if (p.outcome.status === 'running') return;
   if (p.growth) {
@@ -256,6 +261,59 @@ export function fillReportDb(path: string): { sweepId: number; plans: Record<str
       msStart: 80, msEnd: 15_000, ppl: falling(400, 28), outcome: { status: 'done', testPpl: 28 },
     });
     play(store, P['other-full']!, full(21_000, 29));
+    store.finishSweep(sweepId, 'done');
+    return { sweepId, plans: P };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * An ablation sweep: InRank at explained ratio 0.8 / 0.9 x buffer 4 / 8 on gpt2 and gpt2-medium,
+ * two seeds, with each model's full-rank baseline (reused from another sweep: its axes name no
+ * InRank setting). The cell at 0.9 / 8 is reused too, from a sweep that did not vary the buffer,
+ * so its stored axes lack the buffer. Perplexity falls with the ratio and the buffer, seeds
+ * differ by 0.5 either way (std 0.71); gpt2 er0.8 b4 stage 1 holds two determinations in one step.
+ */
+export function fillAblationDb(path: string, note: string | null = null): { sweepId: number; plans: Record<string, RunPlan> } {
+  const store = openStore(path);
+  try {
+    const P: Record<string, RunPlan> = {};
+    const plays: [RunPlan, Play][] = [];
+    const models: [string, number][] = [['gpt2', 30], ['gpt2-medium', 26]];
+    for (const [model, base] of models) {
+      for (const seed of [1, 2]) {
+        const noise = seed === 1 ? -0.5 : 0.5;
+        const full = (P[`${model}-full-${seed}`] = makePlan({ model, method: 'full', precision: 'fp32', seed }));
+        plays.push([full, {
+          params: FULL_PARAMS, flops: FULL_FLOPS, toStep: TOTAL_STEPS, msStart: 100, msEnd: 20_000 + seed * 500,
+          ppl: falling(400, base + noise), outcome: { status: 'done', testPpl: base + noise },
+        }]);
+        for (const er of [0.8, 0.9]) {
+          for (const buffer of [4, 8]) {
+            const key = `${model}-er${er}-b${buffer}-${seed}`;
+            const reused = er === 0.9 && buffer === 8;
+            const s1 = (P[`${key}-s1`] = makePlan({ model, method: 'inrank', precision: 'fp32', seed, stage: 'stage1', er, buffer, bufferNotAnAxis: reused }));
+            const s2 = (P[`${key}-s2`] = makePlan({ model, method: 'inrank', precision: 'fp32', seed, stage: 'stage2', er, buffer, bufferNotAnAxis: reused, dependsOn: s1 }));
+            const ppl = base + 2 + (0.9 - er) * 20 - buffer / 4 + noise;
+            const rank = Math.round(er * 10) + buffer / 4;
+            const growth: [number, number][] = model === 'gpt2' && er === 0.8 && buffer === 4 ? [[40, rank - 2], [40, rank - 1], [90, rank]] : [[40, rank - 2], [90, rank]];
+            plays.push([s1, {
+              params: inrankParams(INIT_MODES + buffer), flops: flopsAt(4 * (INIT_MODES + buffer)), ranks: perLayer(INIT_MODES), maxRanks: perLayer(MAX_RANK),
+              toStep: STAGE1_STEPS, msStart: 70, msEnd: 8_000 + buffer * 100, ppl: falling(400, ppl + 4), growth, outcome: { status: 'done', reason: 'stage 1 done' },
+            }]);
+            plays.push([s2, {
+              params: inrankParams(rank), flops: flopsAt(4 * rank), ranks: perLayer(rank), maxRanks: perLayer(rank), fromStep: STAGE1_STEPS, toStep: TOTAL_STEPS,
+              msStart: 60, msEnd: 4_000 + buffer * 50 + seed * 200, ppl: falling(400, ppl), outcome: { status: 'done', testPpl: ppl },
+            }]);
+          }
+        }
+      }
+    }
+    const sweepId = store.beginSweep('ablation-grid', 'tiny', { filters: [] });
+    store.addPlans(sweepId, Object.values(P));
+    if (note !== null) setSweepNote(store, sweepId, note);
+    for (const [plan, p] of plays) play(store, plan, p);
     store.finishSweep(sweepId, 'done');
     return { sweepId, plans: P };
   } finally {

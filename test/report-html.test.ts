@@ -1,5 +1,6 @@
-// The HTML report in a real browser: headless Chromium opens the file with the network cut
-// off, and every chart must have drawn marks with a size (not an empty frame).
+// The static HTML report (--static) in a real browser: headless Chromium opens the file with the
+// network cut off, and every chart must have drawn marks with a size (not an empty frame). The
+// interactive report is tested in report-interactive.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { makeReport } from '../harness/report/report.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = join('test-artifacts', 'report.png');
 
-test('the HTML report renders every chart with data in headless Chromium, offline', async (t) => {
+test('the static HTML report renders every chart with data in headless Chromium, offline', async (t) => {
   assert.ok(
     existsSync(CHROMIUM),
     `Chromium is not installed at ${CHROMIUM}; install it with: apt-get install -y chromium (CI's .ci/run does)`,
@@ -22,7 +23,7 @@ test('the HTML report renders every chart with data in headless Chromium, offlin
   const db = join(dir, 'results.db');
   fillReportDb(db);
   const html = join(dir, 'report.html');
-  const { charts } = await makeReport({ db, sweep: null, format: 'terminal', html });
+  const { charts } = await makeReport({ db, sweeps: [], format: 'terminal', html, static: true });
 
   const text = readFileSync(html, 'utf8');
   // Self-contained: no script, no stylesheet link, no remote image or font.
@@ -30,11 +31,13 @@ test('the HTML report renders every chart with data in headless Chromium, offlin
   assert.doesNotMatch(text, /<link\b/i);
   assert.doesNotMatch(text, /(src|href)\s*=\s*["']https?:/i);
   const kinds = new Set(charts.map((c) => c.kind));
-  for (const kind of ['valid-vs-step', 'valid-vs-time', 'rank-growth', 'singular-values', 'params-vs-ppl']) {
+  for (const kind of ['valid-vs-step', 'valid-vs-time', 'valid-vs-tokens', 'train-loss', 'metric-vs-setting', 'rank-growth', 'singular-values', 'params-vs-ppl']) {
     assert.ok(kinds.has(kind as never), `chart kind ${kind} is missing`);
   }
-  // One rank-growth and one singular-value chart per InRank run with determinations (4 in the fixture).
-  assert.equal(charts.filter((c) => c.kind === 'rank-growth').length, 4);
+  // One rank-growth and one singular-value chart per InRank configuration with determinations, its
+  // first seed: gpt2 at 0.9 (seeds 1 and 2: one chart), gpt2 at 0.8, gpt2-medium fp16.
+  assert.equal(charts.filter((c) => c.kind === 'rank-growth').length, 3);
+  assert.equal(charts.filter((c) => c.kind === 'singular-values').length, 3);
 
   const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
     executablePath: CHROMIUM,

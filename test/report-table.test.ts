@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import {
   fillReportDb, makePlan, play, BASE_FLOPS, FLOPS_PER_K, FULL_FLOPS, FULL_PARAMS, LAYERS, inrankParams,
 } from './report-fixture.ts';
-import { loadSweep } from '../harness/report/query.ts';
+import { loadSweep } from '../harness/store/sweep-read.ts';
 import { buildEntries } from '../harness/report/entries.ts';
 import { buildComparison, type ComparisonRow, type ComparisonTable, type Figure } from '../harness/report/table.ts';
 import { renderTable } from '../harness/report/format.ts';

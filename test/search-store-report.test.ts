@@ -1,13 +1,14 @@
 // A search's stored state as the user reads it: `show` ranks the trials (pruned and failed ones
 // after the scored ones) and the report's trials chart marks the pruned ones apart.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { describeSearch, rankTrials } from '../harness/cli/describe-search.ts';
 import { renderCharts } from '../harness/report/charts.ts';
-import { trialsChart } from '../harness/report/trials-chart.ts';
+import { makeReport } from '../harness/report/report.ts';
+import { trialsChart } from '../harness/report/chart-trials.ts';
 import { defineSweep } from '../harness/spec/define.ts';
 import { expandSweep } from '../harness/spec/expand.ts';
 import { resolveSearch, uniform } from '../harness/spec/search-space.ts';
@@ -52,6 +53,12 @@ test('trials, rungs and decisions round-trip; show ranks them; the trials chart 
   assert.equal(charts[0]!.kind, 'trials');
   assert.equal(charts[0]!.points, 3, 'two scored trials and the pruned one (at its rung); the failed one has no value');
   const [rendered] = await renderCharts(charts);
-  assert.match(rendered!.svg, /pruned \(valid ppl at its rung\)/);
+  assert.match(rendered!.svg!, /pruned \(valid ppl at its rung\)/);
   store.close();
+
+  // The report reads the trials through the store (sweep-read) and gives the chart its own section.
+  const html = join(dir, 'report.html');
+  const report = await makeReport({ db: join(dir, 'r.db'), sweeps: [sweepId], format: 'csv', html, static: true });
+  assert.deepEqual(report.charts.filter((c) => c.kind === 'trials').map((c) => c.points), [3]);
+  assert.match(readFileSync(html, 'utf8'), /<h2>Search trials<\/h2>/);
 });

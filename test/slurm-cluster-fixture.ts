@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clusterAnswers } from '../harness/schedule/slurm-commands.ts';
-import { SlurmExecutor, slurmSlots, type SlurmExecutorOptions, type SlurmLaunchRequest } from '../harness/schedule/slurm-executor.ts';
+import { clusterAnswers } from '../harness/schedule/slurm/commands.ts';
+import { SlurmExecutor, slurmSlots, type SlurmExecutorOptions, type SlurmLaunchRequest } from '../harness/schedule/slurm/executor.ts';
 import type { RunPlan } from '../harness/spec/plan.ts';
 import type { TrainEvent } from '../harness/contract/protocol.ts';
 import { SCRIPTED_CHILD } from './fixtures/harness-scripts.ts';

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { isActive, squeueJobs } from '../harness/schedule/slurm-commands.ts';
+import { isActive, squeueJobs } from '../harness/schedule/slurm/commands.ts';
 import { openStore } from '../harness/store/store.ts';
 import { runCliSync } from './fixtures/harness-cli.ts';
 import { ensureCluster } from './slurm-cluster-fixture.ts';

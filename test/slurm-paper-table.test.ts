@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { readJobRecord } from '../harness/schedule/slurm-job-file.ts';
+import { readJobRecord } from '../harness/schedule/slurm/job-file.ts';
 import { openStore } from '../harness/store/store.ts';
 import { REPO } from './fixtures/harness-cli.ts';
 import { ensureCluster } from './slurm-cluster-fixture.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runSchedule } from '../harness/schedule/scheduler.ts';
-import { slurmSlots } from '../harness/schedule/slurm-executor.ts';
+import { slurmSlots } from '../harness/schedule/slurm/executor.ts';
 import { openStore } from '../harness/store/store.ts';
 import type { TrainEvent } from '../harness/contract/protocol.ts';
 import { invocations, script } from './fixtures/harness-scripts.ts';

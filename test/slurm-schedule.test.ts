@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { runSchedule } from '../harness/schedule/scheduler.ts';
-import { SlurmExecutor, slurmSlots } from '../harness/schedule/slurm-executor.ts';
+import { SlurmExecutor, slurmSlots } from '../harness/schedule/slurm/executor.ts';
 import { openStore } from '../harness/store/store.ts';
 import { SCRIPTED_CHILD, invocations, script } from './fixtures/harness-scripts.ts';
 import { testPlan } from './fixtures/harness-plans.ts';

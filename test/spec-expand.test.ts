@@ -15,7 +15,7 @@ test('every spec expands to the expected number of runs on every profile', async
   const expected: Record<string, Record<string, number>> = {
     // 9 fp32 cells (3 inrank -> 2 runs each) = 12, ER 0.8 = 2, fp16 full x2 + inrank x2 (2 runs) = 6.
     // cpu: the fp32 claims cells on two seeds: 24 + 2 + 6.
-    'paper-table': { paper: 20, cpu: 32, smoke: 20 },
+    'paper-table': { paper: 20, cpu: 32, smoke: 20, gpu: 20, 'gpu-smoke': 20 },
     demo: { paper: 2, cpu: 2, smoke: 2 },
     // 6 ratios x 2 stages + 1 full-rank baseline.
     'ablation-explained-ratio': { paper: 13, cpu: 13, smoke: 13 },
@@ -64,7 +64,9 @@ test('profile settings reach the runs: sizes, per-model lr / micro-batch, fixed 
   assert.deepEqual([large.train.lr, large.train.microBatch, large.train.globalBatch, large.inrank.initModes, large.inrank.bufferModes], [1.5e-4, 4, 512, 313, 0]);
   const small = find('gpt2-inrank-fp32-s1113-stage1').config;
   assert.deepEqual([small.train.lr, small.train.microBatch, small.train.maxEpochs, small.train.warmupSteps, small.train.weightDecay], [6e-4, 8, 100, null, 0.1]);
-  assert.deepEqual(small.inrank, { initModes: 2, bufferModes: 100, explainedRatio: 0.9, warmupIter: 200, gapIter: 25, initScale: 1, microBatchesPerTick: 8, determinationLag: 0, determinationWorkers: 2 });
+  assert.deepEqual(small.inrank, { initModes: 2, bufferModes: 100, explainedRatio: 0.9, warmupIter: 200, gapIter: 25, initScale: 1, microBatchesPerTick: 8, determinationLag: 0, determinationWorkers: 2, countEvalPasses: true });
+  // The three reference behaviours are the defaults (issue 14).
+  assert.deepEqual([small.train.decayEmbeddings, small.model.activation], [false, 'reference']);
   assert.equal(small.stage.stage1Steps, 130);
   assert.equal(small.data.corpus, 'wikitext-103');
   assert.equal(find('gpt2-medium-fixed-fp32-s1113').config.inrank.initModes, 287);

@@ -29,7 +29,7 @@ test('the repository specs are listed with run counts per profile', async () => 
   for (const n of ['paper-table', 'demo', 'ablation-explained-ratio', 'ablation-buffer', 'ablation-warmup']) assert.ok(names.includes(n), n);
   assert.ok(!names.includes('profiles') && !names.includes('paper-numbers') && !names.includes('scale'), 'helper modules are not specs');
   const table = specs.find((s) => s.name === 'paper-table')!;
-  assert.deepEqual(table.runs, { paper: 20, cpu: 32, smoke: 20 });
+  assert.deepEqual(table.runs, { paper: 20, gpu: 20, 'gpu-smoke': 20, cpu: 32, smoke: 20 });
   assert.ok(table.description.length > 10);
 });
 
@@ -61,7 +61,10 @@ test('defineSweep checks at run time what tsc checks at compile time', () => {
 
 test('default profile: paper only with a GPU backend and WikiText-103; the reason says why', () => {
   assert.deepEqual(chooseDefaultProfile({ gpuBackend: true, wikitext103: '/data/wt103' }).profile, 'paper');
-  for (const env of [{ gpuBackend: false, wikitext103: '/d' }, { gpuBackend: true, wikitext103: null }, { gpuBackend: false, wikitext103: null }]) {
+  const gpuNoData = chooseDefaultProfile({ gpuBackend: true, wikitext103: null });
+  assert.equal(gpuNoData.profile, 'gpu-smoke');
+  assert.match(gpuNoData.reason, /no WikiText-103/);
+  for (const env of [{ gpuBackend: false, wikitext103: '/d' }, { gpuBackend: false, wikitext103: null }]) {
     const choice = chooseDefaultProfile(env);
     assert.equal(choice.profile, 'cpu');
     assert.equal(choice.reason.includes('no GPU backend'), !env.gpuBackend);

@@ -1,38 +1,40 @@
 // npm run report [-- options]: the paper's comparison table (and an HTML report) from the
 // results database. Never re-runs anything; the one thing it writes is the results of
-// detached Slurm jobs that ended since the last look (see collectDetached).
+// detached cluster (Slurm) jobs that ended since the last look (see collectDetached).
 import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { FORMATS, type Format } from '../report/format.ts';
 import { makeReport } from '../report/report.ts';
-import { clusterAnswers } from '../schedule/slurm-commands.ts';
-import { collectSlurmRuns } from '../schedule/slurm-detach.ts';
-import { SlurmExecutor } from '../schedule/slurm-executor.ts';
-import { openStore } from '../store/store.ts';
+import type { SweepRef } from '../store/sweep-read.ts';
+import { collectUnattended } from '../schedule/executors.ts';
 
 const HELP = `usage: npm run report [-- options]
 
-Prints the comparison table of a sweep (the latest by default): one block per profile, rows
+Prints the comparison table of a sweep (the latest by default), or of several read as one:
+one block per profile, rows
 model x method x precision (x other axes the sweep varied), test perplexity (mean ± std over
 seeds) beside the paper's, parameters, x smaller / x faster / FLOP speedup against the
 full-rank run of the same model, precision, profile and seed, final rank, steps, status.
 
 options:
   --db FILE         results database (default: results/inrank.db in the repository)
-  --sweep ID        a sweep id (see npm run runs); default: the latest sweep
-  --format F        terminal | md | csv | json (default terminal)
+  --sweep ID|SPEC   a sweep id (see npm run runs) or a spec name (its latest sweep); repeat
+                    it for one table and one set of charts across sweeps; default: the latest
+  --format F        terminal | md | csv | json (default terminal; fits the terminal's width)
   --out FILE        write the table to FILE instead of stdout
-  --html FILE       also write a self-contained HTML report with plots to FILE
+  --html FILE       also write the HTML report to FILE: one offline file, interactive charts
+                    (tooltips, a legend that toggles runs, zoom)
+  --static          with --html: SVG charts and no script instead
   --help            this text
 `;
 
 interface CliOptions {
   db: string;
-  sweep: number | null;
+  sweeps: SweepRef[];
+  static: boolean;
   format: Format;
   out: string | null;
   html: string | null;
@@ -46,7 +48,8 @@ function parseReportArgs(argv: string[]): CliOptions {
       args: argv,
       options: {
         db: { type: 'string' },
-        sweep: { type: 'string' },
+        sweep: { type: 'string', multiple: true },
+        static: { type: 'boolean', default: false },
         format: { type: 'string', default: 'terminal' },
         out: { type: 'string' },
         html: { type: 'string' },
@@ -64,12 +67,14 @@ function parseReportArgs(argv: string[]): CliOptions {
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UserError(`report: unknown --format '${format}'; use one of ${FORMATS.join(', ')}`);
   }
-  let sweep: number | null = null;
-  if (v.sweep !== undefined) {
-    if (!/^\d+$/.test(v.sweep)) throw new UserError(`report: --sweep takes a sweep id (a number), got '${v.sweep}'`);
-    sweep = Number(v.sweep);
-  }
-  return { db: dbPath(v.db), sweep, format: format as Format, out: v.out ?? null, html: v.html ?? null, help: v.help ?? false };
+  // A number is a sweep id; anything else names a spec (its latest sweep).
+  const sweeps: SweepRef[] = (v.sweep ?? []).map((ref) => (/^\d+$/.test(ref) ? Number(ref) : ref));
+  if (sweeps.some((ref) => ref === '')) throw new UserError('report: --sweep takes a sweep id or a spec name, got an empty value');
+  if (v.static && !v.html) throw new UserError('report: --static applies to the HTML report; add --html FILE');
+  return {
+    db: dbPath(v.db), sweeps, static: v.static ?? false, format: format as Format, out: v.out ?? null, html: v.html ?? null,
+    help: v.help ?? false,
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -79,7 +84,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   await collectDetached(opts.db);
-  const { text } = await makeReport({ db: opts.db, sweep: opts.sweep, format: opts.format, html: opts.html });
+  // Fit the terminal only when the table goes to one.
+  const width = !opts.out && process.stdout.isTTY ? process.stdout.columns ?? null : null;
+  const { text } = await makeReport({
+    db: opts.db, sweeps: opts.sweeps, format: opts.format, html: opts.html, static: opts.static, fit: { width },
+  });
   if (opts.out) {
     mkdirSync(dirname(opts.out), { recursive: true });
     writeFileSync(opts.out, text);
@@ -92,37 +101,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Stores the results of Slurm jobs that ran while no harness followed them (`--detach`), so the
- * report shows them. Costs one query when the database holds no running Slurm run: no Slurm
- * command runs then, and none where no cluster answers.
+ * Stores the results of cluster jobs that ran while no harness followed them (`--detach`), so
+ * the report shows them; each executor keeps this to one query when there are none.
  */
 async function collectDetached(db: string): Promise<void> {
-  if (!existsSync(db) || !holdsRunningSlurmRuns(db)) return;
-  if (!(await clusterAnswers())) {
-    process.stderr.write('note: some runs are Slurm jobs still marked running and no Slurm controller answers here; their latest results are not in this report\n');
-    return;
-  }
-  const store = openStore(db);
-  try {
-    const finished = await collectSlurmRuns(store, new SlurmExecutor());
-    if (finished.length) process.stderr.write(`stored the results of ${finished.length} slurm job(s) that ended since the last look\n`);
-  } finally {
-    store.close();
-  }
-}
-
-/** One read-only query; a file that is no results database says no here and is reported by makeReport. */
-function holdsRunningSlurmRuns(db: string): boolean {
-  try {
-    const conn = new Database(db, { readonly: true, fileMustExist: true });
-    try {
-      return conn.prepare(`SELECT 1 FROM runs WHERE status = 'running' AND executor = 'slurm' LIMIT 1`).get() !== undefined;
-    } finally {
-      conn.close();
-    }
-  } catch {
-    return false;
-  }
+  if (!existsSync(db)) return;
+  await collectUnattended(db, (line) => process.stderr.write(`${line}\n`));
 }
 
 runCli(main);

@@ -1,8 +1,9 @@
 // npm run runs [-- options]: the stored runs as a table.
-import Table from 'cli-table3';
-import type { RunFilter, StoredRunStatus } from '../store/rows.ts';
+import type { RunFilter, StoredRunStatus, SweepRow } from '../store/rows.ts';
 import { UserError } from '../contract/errors.ts';
-import { dbPath, formatCount, formatDuration, formatNumber, openExistingStore, parseCliArgs, runCli } from './common.ts';
+import { FORMATS, type Format } from '../report/format.ts';
+import { dbPath, openExistingStore, parseCliArgs, runCli } from './common.ts';
+import { renderRuns, sweepLines } from './runs-table.ts';
 
 const USAGE = `usage: npm run runs [-- options]
 
@@ -11,6 +12,7 @@ Lists the runs in the results database.
   --sweep N|latest   only the runs of sweep N (or of the latest sweep)
   --status S[,S]     only runs with these statuses: pending, running, done, diverged,
                      failed, skipped, interrupted
+  --format F         terminal | md | csv | json (default terminal; fits the terminal's width)
   --db FILE          results database (default results/inrank.db)
   -h, --help         this text`;
 
@@ -19,7 +21,10 @@ const STATUSES: readonly StoredRunStatus[] = ['pending', 'running', 'done', 'div
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseCliArgs(
     argv,
-    { sweep: { type: 'string' }, status: { type: 'string' }, db: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const,
+    {
+      sweep: { type: 'string' }, status: { type: 'string' }, format: { type: 'string' }, db: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    } as const,
     'npm run runs -- --help',
   );
   if (values.help) {
@@ -27,6 +32,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length) throw new UserError(`unexpected argument '${positionals[0]}'; see npm run runs -- --help`);
+  const format = (values.format ?? 'terminal') as Format;
+  if (!FORMATS.includes(format)) throw new UserError(`--format ${values.format}: use one of ${FORMATS.join(', ')}`);
   const filter: RunFilter = {};
   if (values.status) {
     const list = values.status.split(',').map((s) => s.trim());
@@ -36,28 +43,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const store = openExistingStore(dbPath(values.db));
   try {
+    let sweep: SweepRow | null = null;
     if (values.sweep) {
-      const sweep = values.sweep === 'latest' ? store.latestSweep() : store.getSweep(Number(values.sweep));
+      sweep = (values.sweep === 'latest' ? store.latestSweep() : store.getSweep(Number(values.sweep))) ?? null;
       if (!sweep) throw new UserError(`--sweep ${values.sweep}: no such sweep (${store.listSweeps().length} stored; latest: ${store.latestSweep()?.id ?? 'none'})`);
       filter.sweepId = sweep.id;
-      process.stdout.write(`sweep ${sweep.id}: ${sweep.spec} (profile ${sweep.profile}), ${sweep.status}, started ${sweep.created_at}\n`);
     }
     const runs = store.listRuns(filter);
-    const table = new Table({
-      head: ['id', 'name', 'status', 'device', 'tries', 'steps', 'train loss', 'valid ppl', 'params', 'train time', 'reason'],
-      style: { head: [], border: [], compact: true },
-    });
-    for (const r of runs) {
-      table.push([
-        r.id.slice(0, 10), r.name, r.status, r.device ?? '-', String(r.attempts),
-        `${r.steps ?? '-'}/${r.max_steps ?? '-'}`, formatNumber(r.train_loss), formatNumber(r.valid_ppl),
-        formatCount(r.params_total ?? r.params_total_start), formatDuration(r.train_ms),
-        (r.reason ?? '').length > 60 ? `${r.reason!.slice(0, 59)}…` : (r.reason ?? ''),
-      ]);
+    const tools = format === 'csv' || format === 'json';
+    // Headings and counts are for people: csv and json stay pure data.
+    if (!tools) for (const line of sweepLines(sweep, store.listSweeps())) process.stdout.write(`${line}\n`);
+    process.stdout.write(renderRuns(runs, format, format === 'terminal' && process.stdout.isTTY ? process.stdout.columns ?? null : null));
+    if (!tools) {
+      const counts = Object.entries(store.statusCountsOf(runs)).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
+      process.stdout.write(`${runs.length} run(s)${counts ? `: ${counts}` : ''}\n`);
     }
-    process.stdout.write(`${table.toString()}\n`);
-    const counts = Object.entries(store.statusCountsOf(runs)).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
-    process.stdout.write(`${runs.length} run(s)${counts ? `: ${counts}` : ''}\n`);
     return 0;
   } finally {
     store.close();

@@ -72,6 +72,7 @@ export interface SearchCommand {
   signal: AbortSignal;
   progress: ProgressSink;
   args: unknown;
+  note: string | null;
   say: (line: string) => void;
 }
 
@@ -82,7 +83,7 @@ export async function runSearchCommand(c: SearchCommand): Promise<number> {
   const summary = await runSearch({
     store: c.store, spec: c.spec, profile: c.profile, key: c.plan.key, search: s, asha: c.plan.asha, expand: c.plan.expand,
     executor: c.executor, slots: c.slots, retries: c.retries, timeoutMs: c.timeoutMs, signal: c.signal, progress: c.progress,
-    args: c.args, log: c.say,
+    args: c.args, note: c.note, log: c.say,
   });
   c.say(`sweep ${summary.sweepId} ${summary.interrupted ? 'interrupted (rerun the same command to resume the search)' : 'finished'} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   const row = listSearches(c.store).find((r) => r.id === summary.searchId);

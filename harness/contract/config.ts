@@ -13,6 +13,10 @@ export type ModelPreset = keyof typeof MODEL_PRESETS;
 const positiveInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 
+export const activationChoices = ['reference', 'gelu-tanh', 'gelu-exact'] as const;
+/** The GELU a model computes with, once 'reference' is resolved for a method. */
+export type GeluKind = 'gelu-tanh' | 'gelu-exact';
+
 export const modelSchema = z.strictObject({
   /** Display name of the size (a preset name or any label); the sizes below are what count. */
   name: z.string().default('gpt2'),
@@ -26,6 +30,12 @@ export const modelSchema = z.strictObject({
   initStd: z.number().positive().default(0.02),
   /** HF GPT-2's scale_attn_by_inverse_layer_idx, on in the paper's config. */
   scaleAttnByInverseLayerIdx: z.boolean().default(true),
+  /**
+   * The MLP's GELU. 'reference': what the paper's code uses for the method: the tanh
+   * approximation for the full-rank baseline (HF GPT-2), exact erf for fixed rank and InRank
+   * (the reference's own GPT-2 with its custom MLP, nn.GELU). See resolveActivation.
+   */
+  activation: z.enum(activationChoices).default('reference'),
 });
 
 export const inrankSchema = z.strictObject({
@@ -49,11 +59,22 @@ export const inrankSchema = z.strictObject({
   determinationLag: nonNegInt.default(0),
   /** Worker threads for determinations when determinationLag > 0. Does not change results. */
   determinationWorkers: positiveInt.default(2),
+  /**
+   * The counter ticks on evaluation forward passes too, as the reference's layer does: the
+   * sanity-check validation batches before training, every validation batch, and stage 1's test
+   * run before pruning (inrank/eval-ticks.ts has the arithmetic). false counts training only.
+   */
+  countEvalPasses: z.boolean().default(true),
 });
 
 export const trainSchema = z.strictObject({
   lr: z.number().positive().default(6e-4),
   weightDecay: z.number().min(0).default(0.1),
+  /**
+   * Weight decay on the token and position embeddings (wte, wpe). The reference's parameter
+   * grouping puts them in the no-decay group with biases and LayerNorm weights: false.
+   */
+  decayEmbeddings: z.boolean().default(false),
   beta1: z.number().min(0).lt(1).default(0.9),
   beta2: z.number().min(0).lt(1).default(0.999),
   eps: z.number().positive().default(1e-8),
@@ -105,7 +126,7 @@ export const stageSchema = z.strictObject({
   resetMoments: z.boolean().default(false),
 });
 
-export const backendNames = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const backendNames = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof backendNames)[number];
 
 export const runConfigSchema = z.strictObject({
@@ -157,6 +178,12 @@ export function parseRunConfig(raw: unknown): RunConfig {
     throw new UserError(`run config: data.corpus ${cfg.data.corpus} needs data.dataDir, the folder with wiki.train.raw / wiki.valid.raw / wiki.test.raw`);
   }
   return cfg;
+}
+
+/** The GELU a run's model uses: 'reference' is tanh for the full-rank baseline, exact erf for fixed rank and InRank. */
+export function resolveActivation(activation: RunConfig['model']['activation'], method: RunConfig['method']): GeluKind {
+  if (activation !== 'reference') return activation;
+  return method === 'full' ? 'gelu-tanh' : 'gelu-exact';
 }
 
 /** The rank used by fixed-rank runs and the InRank caps: floor(min(in, out) / 2), as the reference. */

@@ -19,12 +19,37 @@ export interface ParamCounts {
   mlp: number;
 }
 
+/** The WebGPU adapter a run trained on (backend webgpu). */
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A CPU implementation of Vulkan (lavapipe / llvmpipe, SwiftShader). */
+  software: boolean;
+  /** The optional adapter features the run's device uses. */
+  features: string[];
+  /** The adapter offers shader-f16. */
+  shaderF16: boolean;
+}
+
+/**
+ * How fp16 ran: 'emulated' rounds float32 values to half where mixed precision keeps half
+ * tensors (host rounding on CPU backends, the same rounding on the device on webgpu);
+ * 'native' (half storage in WGSL kernels) is the hook for fused f16 kernels.
+ */
+export type Fp16Path = 'emulated' | 'native';
+
 export interface StartEvent {
   type: 'start';
   time: string;
   backend: string;
-  /** Which matrix-multiply path the backend uses, e.g. 'wasm', 'openblas', 'tensorflow'. */
+  /** Which matrix-multiply path the backend uses, e.g. 'wasm', 'openblas', 'tensorflow', 'webgpu'. */
   matmul: string;
+  /** The WebGPU adapter (webgpu only; absent or null on other backends and in older runs). */
+  adapter?: AdapterDescription | null;
+  /** fp16 runs: which half-precision path ran (null for fp32). */
+  fp16Path?: Fp16Path | null;
   config: unknown;
   params: ParamCounts;
   /** Training FLOPs per token (forward + backward) at the current ranks. */
@@ -65,7 +90,7 @@ export interface EvalEvent {
 export interface RankEvent {
   type: 'rank';
   step: number;
-  /** Training forward passes counted by the layer when it decided. */
+  /** Forward passes counted by the layer when it decided (in ticks; evaluation ones too with inrank.countEvalPasses). */
   counter: number;
   layer: string;
   currentModes: number;
@@ -116,6 +141,17 @@ export interface DoneEvent {
   checkpoint: string | null;
 }
 
+/**
+ * What the trainer is doing when it is not taking a step (optional: a trainer may never send
+ * it). A step event means it is training again. The live progress view shows it.
+ */
+export interface PhaseEvent {
+  type: 'phase';
+  phase: 'loading data' | 'evaluating' | 'pruning' | 'saving';
+  /** e.g. the split being evaluated. */
+  detail?: string;
+}
+
 export interface ErrorEvent {
   type: 'error';
   kind: 'user' | 'internal';
@@ -131,6 +167,7 @@ export type TrainEvent =
   | PruneEvent
   | CheckpointEvent
   | DoneEvent
+  | PhaseEvent
   | ErrorEvent;
 
 export function encodeEvent(event: TrainEvent): string {

@@ -1,7 +1,7 @@
 // One "entry" per trained configuration and seed: a single run, or an InRank pipeline
 // (stage 1 + stage 2) read as one. Entries carry what the table and the plots need:
 // whether the entry finished, its time, steps, parameters, FLOPs per token and ranks.
-import type { AxisValue, ReportRun, SweepData } from './query.ts';
+import type { AxisValue, ReportRun, SweepData } from '../store/sweep-read.ts';
 import { stageOneFlopsPerToken } from './flops.ts';
 
 /** Axis keys that are rows' own columns (or not comparison axes at all): never shown as extra axes. */
@@ -55,15 +55,6 @@ function runState(run: ReportRun): EntryState {
 function withReason(run: ReportRun, prefix = ''): string {
   const reason = run.row.reason ? `: ${run.row.reason}` : '';
   return `${prefix}${run.row.status}${reason}`;
-}
-
-function numberAt(obj: Record<string, unknown>, path: string[]): number | null {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null) return null;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'number' ? cur : null;
 }
 
 function meanRankPct(ranks: Record<string, number> | null, maxRanks: Record<string, number> | null): number | null {
@@ -149,59 +140,60 @@ export function buildEntries(data: SweepData): Entry[] {
   for (const run of data.runs) {
     if (run.row.stage === 'stage2' && run.row.depends_on) stage2Of.set(run.row.depends_on, run);
   }
-
   const entries: Entry[] = [];
   for (const run of data.runs) {
     const stage = run.row.stage;
-    let s1: ReportRun | null = null;
-    let final: ReportRun | null = run;
-    if (stage === 'stage1') {
-      s1 = run;
-      final = stage2Of.get(run.row.id) ?? null;
-    } else if (stage === 'stage2') {
-      // Listed with its stage 1; a stage 2 whose stage 1 is not in the sweep stands alone below.
-      if (run.row.depends_on && byId.has(run.row.depends_on)) continue;
-    }
-
-    const axes: Record<string, AxisValue> = {};
-    for (const [k, v] of Object.entries(run.axes)) if (!OWN_AXES.has(k)) axes[k] = v;
-    const r = run.row;
-    const base = {
-      profile: r.profile,
-      model: r.model,
-      method: r.method,
-      precision: r.precision,
-      seed: r.seed,
-      axes,
-      key: JSON.stringify([r.profile, r.model, r.method, r.precision, Object.entries(axes).sort(([a], [b]) => a.localeCompare(b))]),
-      explainedRatio: r.method === 'inrank' ? numberAt(run.config, ['inrank', 'explainedRatio']) : null,
-      stage1: s1,
-      final,
-    };
-
-    if (s1) {
-      const { state, status } = pipelineStatus(s1, final);
-      entries.push({
-        ...base,
-        state,
-        status,
-        done: state === 'done' && final ? pipelineFigures(s1, final, data) : null,
-        paramsTotal: final?.row.params_total ?? final?.row.params_total_start ?? null,
-        flopsPerToken: final?.row.flops_per_token ?? final?.row.flops_per_token_start ?? null,
-      });
-    } else {
-      const state = runState(run);
-      const status =
-        stage === 'stage2' ? `${withReason(run)} (stage 1 not in this sweep)` : state === 'done' ? 'done' : withReason(run);
-      entries.push({
-        ...base,
-        state,
-        status,
-        done: state === 'done' && stage !== 'stage2' ? singleFigures(run) : null,
-        paramsTotal: r.params_total ?? r.params_total_start,
-        flopsPerToken: r.flops_per_token ?? r.flops_per_token_start,
-      });
-    }
+    if (stage === 'stage1') entries.push(pipelineEntry(run, stage2Of.get(run.row.id) ?? null, data));
+    // A stage 2 is listed with its stage 1; one whose stage 1 is not in the sweep stands alone.
+    else if (stage !== 'stage2' || !run.row.depends_on || !byId.has(run.row.depends_on)) entries.push(singleEntry(run));
   }
   return entries;
+}
+
+/** What every entry says about its run: the cell (model, method, precision, other axes) and its key. */
+function entryBase(run: ReportRun, s1: ReportRun | null, final: ReportRun | null) {
+  const axes: Record<string, AxisValue> = {};
+  for (const [k, v] of Object.entries(run.axes)) if (!OWN_AXES.has(k)) axes[k] = v;
+  const r = run.row;
+  return {
+    profile: r.profile,
+    model: r.model,
+    method: r.method,
+    precision: r.precision,
+    seed: r.seed,
+    axes,
+    key: JSON.stringify([r.profile, r.model, r.method, r.precision, Object.entries(axes).sort(([a], [b]) => a.localeCompare(b))]),
+    explainedRatio: r.method === 'inrank' ? run.config.inrank.explainedRatio : null,
+    stage1: s1,
+    final,
+  };
+}
+
+/** InRank's two stages as one entry. */
+function pipelineEntry(s1: ReportRun, final: ReportRun | null, data: SweepData): Entry {
+  const { state, status } = pipelineStatus(s1, final);
+  return {
+    ...entryBase(s1, s1, final),
+    state,
+    status,
+    done: state === 'done' && final ? pipelineFigures(s1, final, data) : null,
+    paramsTotal: final?.row.params_total ?? final?.row.params_total_start ?? null,
+    flopsPerToken: final?.row.flops_per_token ?? final?.row.flops_per_token_start ?? null,
+  };
+}
+
+/** A single-stage run, or a stage 2 whose stage 1 is not in the sweep. */
+function singleEntry(run: ReportRun): Entry {
+  const r = run.row;
+  const state = runState(run);
+  const orphan = r.stage === 'stage2';
+  const status = orphan ? `${withReason(run)} (stage 1 not in this sweep)` : state === 'done' ? 'done' : withReason(run);
+  return {
+    ...entryBase(run, null, run),
+    state,
+    status,
+    done: state === 'done' && !orphan ? singleFigures(run) : null,
+    paramsTotal: r.params_total ?? r.params_total_start,
+    flopsPerToken: r.flops_per_token ?? r.flops_per_token_start,
+  };
 }

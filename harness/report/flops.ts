@@ -3,14 +3,7 @@
 // the run's own figures: the FLOPs at its start (k = init + buffer per layer) and at the pruned
 // ranks (stage 2's start, k = rank), which fix the cost of one unit of k (FLOPs are linear in
 // each layer's k), and the rank history, which says how k moved over the stage's steps.
-import type { RankPoint, ReportRun } from './query.ts';
-
-function configNumber(run: ReportRun, section: string, key: string): number | null {
-  const sec = run.config[section];
-  if (typeof sec !== 'object' || sec === null) return null;
-  const v = (sec as Record<string, unknown>)[key];
-  return typeof v === 'number' ? v : null;
-}
+import type { RankPoint, ReportRun } from '../store/sweep-read.ts';
 
 /**
  * Mean training FLOPs per token over stage 1's optimizer steps. Falls back to stage 1's start
@@ -23,9 +16,8 @@ export function stageOneFlopsPerToken(s1: ReportRun, s2: ReportRun | null, event
   const maxRanks = s1.maxRanks;
   const pruned = s2?.ranks ?? s1.ranks;
   const fEnd = s2?.row.flops_per_token_start ?? s1.row.flops_per_token;
-  const init = configNumber(s1, 'inrank', 'initModes');
-  const buffer = configNumber(s1, 'inrank', 'bufferModes');
-  if (!maxRanks || !pruned || fEnd === null || init === null || buffer === null || steps <= 0 || events.length === 0) {
+  const { initModes: init, bufferModes: buffer } = s1.config.inrank;
+  if (!maxRanks || !pruned || fEnd === null || steps <= 0 || events.length === 0) {
     return fStart;
   }
 

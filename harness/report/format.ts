@@ -1,12 +1,20 @@
 // Renders a comparison table as text: the terminal (cli-table3), Markdown, CSV or JSON.
 // Terminal and Markdown are for reading (labels, mean +- std in one cell); CSV and JSON are
 // for tools (one number per column, the reason beside it when there is none).
-import Table from 'cli-table3';
+import { droppedNote, fitTable } from './fit-table.ts';
 import type { ComparisonBlock, ComparisonRow, ComparisonTable, Figure } from './table.ts';
 import type { PaperCell } from './paper.ts';
 
 export const FORMATS = ['terminal', 'md', 'csv', 'json'] as const;
 export type Format = (typeof FORMATS)[number];
+
+/** How wide the terminal is (process.stdout.columns); null or absent: no limit. */
+export interface FitOptions {
+  width: number | null;
+}
+
+/** Columns the terminal table leaves out first when it does not fit, in order. */
+const DROP_ORDER = ['steps', 'FLOP speedup', 'rank % of max', 'x smaller', 'precision', 'paper ppl', 'params', 'x faster', 'status'];
 
 const METHOD_LABELS: Record<string, string> = { full: 'full rank', fixed: 'fixed rank', inrank: 'InRank' };
 export const methodLabel = (m: string): string => METHOD_LABELS[m] ?? m;
@@ -66,28 +74,60 @@ export function rowCells(block: ComparisonBlock, row: ComparisonRow): string[] {
 }
 
 export function sweepTitle(t: ComparisonTable): string {
-  const s = t.sweep;
-  return `sweep ${s.id} (${s.spec}, ${s.status}, started ${s.createdAt})`;
+  const one = (s: ComparisonTable['sweep']): string => `sweep ${s.id} (${s.spec}, ${s.status}, started ${s.createdAt})`;
+  const all = t.sweeps ?? [t.sweep];
+  return all.length > 1 ? `sweeps ${all.map((s) => `${s.id} (${s.spec}, ${s.status})`).join(' + ')}` : one(t.sweep);
 }
 
-function terminal(t: ComparisonTable): string {
-  const parts = [sweepTitle(t)];
+/** The sweeps' notes, one line each (none when no sweep has one). */
+export function noteLines(t: ComparisonTable): string[] {
+  return (t.sweeps ?? [t.sweep]).filter((s) => s.note).map((s) => `note (sweep ${s.id}): ${s.note}`);
+}
+
+function terminal(t: ComparisonTable, fit: FitOptions): string {
+  const parts = [[sweepTitle(t), ...noteLines(t)].join('\n')];
   if (t.blocks.length === 0) parts.push('no runs in this sweep');
   for (const block of t.blocks) {
-    const head = blockHeaders(block);
-    // Only the status column wraps; the figures stay on one line.
-    const colWidths = head.map((h) => (h === 'status' ? 44 : null));
-    const table = new Table({ head, style: { head: [], border: [] }, colWidths, wordWrap: true });
-    for (const row of block.rows) table.push(rowCells(block, row));
-    parts.push(`profile ${block.profile}\n${table.toString()}`);
+    // A setting's last name is enough on a terminal (explainedRatio), unless two settings share it.
+    const lastNames = block.axisNames.map((a) => a.split('.').pop()!);
+    const head = blockHeaders(block).map((h) => {
+      const i = block.axisNames.indexOf(h);
+      return i >= 0 && lastNames.filter((n) => n === lastNames[i]).length === 1 ? lastNames[i]! : h;
+    });
+    const rows = block.rows.map((row) => rowCells(block, row));
+    // A column that says the same on every row goes first: it tells nothing row by row.
+    const constant = DROP_ORDER.filter((h) => rows.length > 1 && new Set(rows.map((r) => r[head.indexOf(h)])).size === 1);
+    const dropOrder = [...constant, ...DROP_ORDER.filter((h) => !constant.includes(h))];
+    const { text, dropped } = fitTable(head, rows, { width: fit.width, dropOrder, wrap: { status: 44 } });
+    const lines = [`profile ${block.profile}`, text];
+    // A constant column left out still says its one value.
+    const named = dropped.map((h) => (constant.includes(h) ? `${h} (${rows[0]![head.indexOf(h)]} on every row)` : h));
+    const note = droppedNote(named, fit.width, '--format md');
+    if (note) lines.push(wrapText(note, fit.width ?? 100));
+    if (block.paperCaption) lines.push(wrapText(block.paperCaption, fit.width ?? 100));
+    parts.push(lines.join('\n'));
   }
   return `${parts.join('\n\n')}\n`;
+}
+
+/** Words wrapped to lines of at most width characters. */
+export function wrapText(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
 }
 
 const mdEscape = (s: string): string => s.replace(/\|/g, '\\|');
 
 function markdown(t: ComparisonTable): string {
-  const parts = [`## ${sweepTitle(t)}`];
+  const parts = [[`## ${sweepTitle(t)}`, ...noteLines(t).map((l) => `\n${l}`)].join('\n')];
   if (t.blocks.length === 0) parts.push('No runs in this sweep.');
   for (const block of t.blocks) {
     const head = blockHeaders(block);
@@ -97,6 +137,7 @@ function markdown(t: ComparisonTable): string {
       `| ${head.join(' | ')} |`,
       `| ${head.map(() => '---').join(' | ')} |`,
       ...block.rows.map((r) => `| ${rowCells(block, r).map(mdEscape).join(' | ')} |`),
+      ...(block.paperCaption ? ['', block.paperCaption] : []),
     ];
     parts.push(lines.join('\n'));
   }
@@ -123,7 +164,7 @@ function csv(t: ComparisonTable): string {
   for (const block of t.blocks) {
     for (const r of block.rows) {
       const fields: (string | number | null)[] = [
-        t.sweep.id, r.profile, r.model, r.method, r.precision,
+        (t.sweeps ?? [t.sweep]).map((s) => s.id).join('+'), r.profile, r.model, r.method, r.precision,
         ...axisNames.map((a) => (a in r.axes ? String(r.axes[a]) : null)),
         r.seeds.join(' '),
         ...FIGURE_COLUMNS.flatMap((c) => {
@@ -138,10 +179,10 @@ function csv(t: ComparisonTable): string {
   return `${lines.join('\n')}\n`;
 }
 
-export function renderTable(t: ComparisonTable, format: Format): string {
+export function renderTable(t: ComparisonTable, format: Format, fit: FitOptions = { width: null }): string {
   switch (format) {
     case 'terminal':
-      return terminal(t);
+      return terminal(t, fit);
     case 'md':
       return markdown(t);
     case 'csv':

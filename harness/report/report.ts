@@ -2,22 +2,26 @@
 // text, and optionally write the HTML report. It never trains or writes the database.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { loadSweep } from './query.ts';
+import { loadSweeps, type SweepRef } from '../store/sweep-read.ts';
 import { buildComparison, type ComparisonTable } from './table.ts';
 import { renderTable, type Format } from './format.ts';
 import { buildCharts, renderCharts, type RenderedChart } from './charts.ts';
 import { renderHtml } from './html.ts';
+import type { FitOptions } from './format.ts';
 import { paperNumbers, type PaperLookup } from './paper.ts';
-import { openReadOnly } from './query.ts';
-import { trialsOfSweep } from '../store/search-store.ts';
-import { trialsChart } from './trials-chart.ts';
+import { backendsSummary } from './backends.ts';
 
 export interface ReportOptions {
   db: string;
-  sweep: number | null;
+  /** Sweep ids or spec names (their latest sweep), read as one report; empty: the latest sweep. */
+  sweeps: SweepRef[];
   format: Format;
   /** Where the HTML report goes, if wanted. */
   html: string | null;
+  /** SVG charts and no script instead of the interactive page. */
+  static?: boolean;
+  /** The terminal's width, for the terminal format. */
+  fit?: FitOptions;
   /** Defaults to the paper's numbers from experiments/. */
   paper?: PaperLookup;
 }
@@ -29,24 +33,18 @@ export interface ReportResult {
 }
 
 export async function makeReport(options: ReportOptions): Promise<ReportResult> {
-  const data = loadSweep(options.db, options.sweep);
+  const data = loadSweeps(options.db, options.sweeps);
   const table = buildComparison(data, options.paper ?? paperNumbers);
-  const text = renderTable(table, options.format);
+  const rendered = renderTable(table, options.format, options.fit);
+  // Machine-readable formats stay pure; the text table says where the runs trained.
+  const where = options.format === 'terminal' ? backendsSummary(data.runs.map((r) => r.row)) : [];
+  const text = where.length ? `${rendered}\n${where.join('\n')}` : rendered;
   let charts: RenderedChart[] = [];
   if (options.html) {
-    charts = await renderCharts([...buildCharts(data), ...searchTrialsChart(options.db, data.sweep.id)]);
+    const mode = options.static ? 'static' : 'interactive';
+    charts = await renderCharts(buildCharts(data, table), mode);
     mkdirSync(dirname(options.html), { recursive: true });
-    writeFileSync(options.html, renderHtml(table, charts));
+    writeFileSync(options.html, renderHtml(table, charts, mode));
   }
   return { table, text, charts };
-}
-
-/** A search's trials chart (issue 16), when the sweep is a search. */
-function searchTrialsChart(dbPath: string, sweepId: number) {
-  const db = openReadOnly(dbPath);
-  try {
-    return trialsChart(trialsOfSweep(db, sweepId));
-  } finally {
-    db.close();
-  }
 }

@@ -1,10 +1,13 @@
 // The paper's comparison table: one block per profile, one row per model x method x precision
 // (x any other axis the sweep varied), seeds folded into mean +- std. Every cell is either a
 // measured figure or words saying why there is none; nothing is invented.
-import type { AxisValue, SweepData } from './query.ts';
+import type { AxisValue, SweepData } from '../store/sweep-read.ts';
 import { buildEntries, type Entry } from './entries.ts';
 import type { PaperCell, PaperLookup } from './paper.ts';
-import { runConfigSchema } from '../contract/config.ts';
+import type { RunConfig } from '../contract/config.ts';
+import { configValue } from '../contract/stored-config.ts';
+import { paperCaption, paperRanCell, tokensSeen } from './paper-cell.ts';
+import type { SweepRow } from '../store/rows.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -37,26 +40,36 @@ export interface ComparisonBlock {
   /** Extra axis names shown as columns in this block. */
   axisNames: string[];
   rows: ComparisonRow[];
+  /** What the paper's numbers in this block mean beside ours (null when the block shows none). */
+  paperCaption: string | null;
+}
+
+export interface SweepInfo {
+  id: number;
+  spec: string;
+  profile: string;
+  createdAt: string;
+  status: string;
+  /** The note given with --note. */
+  note: string | null;
 }
 
 export interface ComparisonTable {
-  sweep: { id: number; spec: string; profile: string; createdAt: string; status: string };
+  /** The first sweep of the report. */
+  sweep: SweepInfo;
+  /** Every sweep of the report (several with a repeated --sweep). */
+  sweeps: SweepInfo[];
   blocks: ComparisonBlock[];
 }
 
-function valueAt(obj: Record<string, unknown>, path: string[]): AxisValue | undefined {
-  let cur: unknown = obj;
-  for (const key of path) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return typeof cur === 'number' || typeof cur === 'string' || typeof cur === 'boolean' ? cur : undefined;
-}
+const sweepInfo = (s: SweepRow): SweepInfo => ({
+  id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status, note: s.note ?? null,
+});
 
-/** A stored config with today's defaults filled in: a run stored before a setting existed ran at its default. */
-function withDefaults(config: Record<string, unknown>): Record<string, unknown> {
-  const parsed = runConfigSchema.safeParse(config);
-  return parsed.success ? parsed.data : config;
+/** A scalar setting at a dot path of a run's config (an axis column's value), else undefined. */
+function scalarAt(config: RunConfig | undefined, path: string): AxisValue | undefined {
+  const v = configValue(config, path);
+  return typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
 }
 
 type PerSeed = { value: number } | { note: string };
@@ -151,86 +164,104 @@ function statusText(entries: Entry[], paper: PaperCell | null): string {
   return text;
 }
 
-/** Builds the comparison table of one sweep; paper numbers come from the lookup (experiments/ data). */
+/** One row of the table: a group of entries that differ only by seed, folded over the seeds. */
+function comparisonRow(group: Entry[], fulls: Entry[], paperLookup: PaperLookup): ComparisonRow {
+  const first = group[0]!;
+  const baselines = group.map((e) => findBaseline(e, fulls));
+  const firstRun = first.final ?? first.stage1;
+  // A row that changes a setting the paper kept (an ablation's buffer, warmup, lag) is no paper cell.
+  const paper = firstRun && !paperRanCell(first.profile, first.axes, firstRun.config)
+    ? null
+    : paperLookup({ model: first.model, method: first.method, precision: first.precision, explainedRatio: first.explainedRatio });
+  return {
+    profile: first.profile,
+    model: first.model,
+    method: first.method,
+    precision: first.precision,
+    axes: first.axes,
+    seeds: group.map((e) => e.seed),
+    runIds: group.flatMap((e) => [e.stage1?.row.id, e.final?.row.id].filter((x): x is string => typeof x === 'string')),
+    testPpl: fold(group.map((e) => pick(e, (d) => d.testPpl, 'no test eval'))),
+    paper,
+    params: fold(group.map((e) => pick(e, (d) => d.params, 'not recorded'))),
+    smaller: fold(group.map((e, i) => ratio(e, baselines[i]!, 'params'))),
+    faster: fold(group.map((e, i) => ratio(e, baselines[i]!, 'time'))),
+    flopSpeedup: fold(group.map((e, i) => ratio(e, baselines[i]!, 'flops'))),
+    rankPct: fold(group.map((e) => (e.method === 'full' ? { note: 'full' } : pick(e, (d) => d.rankPct, 'not recorded')))),
+    steps: fold(group.map((e) => pick(e, (d) => d.steps, 'not recorded'))),
+    status: statusText(group, paper),
+  };
+}
+
+/**
+ * Only axes that actually take more than one value in a block are worth a column. An axis
+ * that only some rows have (an `include` rule's setting, e.g. explained ratio 0.8) varies too:
+ * the other InRank rows show the value their config resolved to, other methods none.
+ */
+function settleAxisColumns(block: ComparisonBlock, configOf: Map<ComparisonRow, RunConfig>): void {
+  const values = new Map<string, Set<string>>();
+  for (const r of block.rows) {
+    for (const [k, v] of Object.entries(r.axes)) {
+      if (!values.has(k)) values.set(k, new Set());
+      values.get(k)!.add(JSON.stringify(v));
+    }
+  }
+  for (const [k, vs] of values) if (block.rows.some((r) => !(k in r.axes))) vs.add('absent');
+  block.axisNames = [...values.entries()]
+    .filter(([, vs]) => vs.size > 1)
+    .map(([k]) => k)
+    .sort();
+  for (const r of block.rows) {
+    if (r.method !== 'inrank') continue;
+    for (const k of block.axisNames) {
+      if (k in r.axes) continue;
+      const v = scalarAt(configOf.get(r), k);
+      if (v !== undefined) r.axes = { ...r.axes, [k]: v };
+    }
+    // A run reused from a sweep that did not vary a setting is still at that setting's value here.
+    const config = configOf.get(r);
+    if (r.paper && config && !paperRanCell(r.profile, r.axes, config)) r.paper = null;
+  }
+}
+
+/** Builds the comparison table of a sweep (or several read as one); paper numbers come from the lookup (experiments/ data). */
 export function buildComparison(data: SweepData, paperLookup: PaperLookup): ComparisonTable {
   const entries = buildEntries(data);
   const fulls = entries.filter((e) => e.method === 'full' && (e.final?.row.stage ?? 'single') === 'single');
-
   const groups = new Map<string, Entry[]>();
-  for (const e of entries) {
-    const list = groups.get(e.key);
-    if (list) list.push(e);
-    else groups.set(e.key, [e]);
-  }
+  for (const e of entries) groups.set(e.key, [...(groups.get(e.key) ?? []), e]);
 
   const blocks = new Map<string, ComparisonBlock>();
-  const configOf = new Map<ComparisonRow, Record<string, unknown>>();
+  const configOf = new Map<ComparisonRow, RunConfig>();
   for (const group of groups.values()) {
-    const first = group[0]!;
-    const baselines = group.map((e) => findBaseline(e, fulls));
-    const paper = paperLookup({
-      model: first.model,
-      method: first.method,
-      precision: first.precision,
-      explainedRatio: first.explainedRatio,
-    });
-    const row: ComparisonRow = {
-      profile: first.profile,
-      model: first.model,
-      method: first.method,
-      precision: first.precision,
-      axes: first.axes,
-      seeds: group.map((e) => e.seed),
-      runIds: group.flatMap((e) => [e.stage1?.row.id, e.final?.row.id].filter((x): x is string => typeof x === 'string')),
-      testPpl: fold(group.map((e) => pick(e, (d) => d.testPpl, 'no test eval'))),
-      paper,
-      params: fold(group.map((e) => pick(e, (d) => d.params, 'not recorded'))),
-      smaller: fold(group.map((e, i) => ratio(e, baselines[i]!, 'params'))),
-      faster: fold(group.map((e, i) => ratio(e, baselines[i]!, 'time'))),
-      flopSpeedup: fold(group.map((e, i) => ratio(e, baselines[i]!, 'flops'))),
-      rankPct: fold(group.map((e) => (e.method === 'full' ? { note: 'full' } : pick(e, (d) => d.rankPct, 'not recorded')))),
-      steps: fold(group.map((e) => pick(e, (d) => d.steps, 'not recorded'))),
-      status: statusText(group, paper),
-    };
+    const row = comparisonRow(group, fulls, paperLookup);
     let block = blocks.get(row.profile);
     if (!block) {
-      block = { profile: row.profile, axisNames: [], rows: [] };
+      block = { profile: row.profile, axisNames: [], rows: [], paperCaption: null };
       blocks.set(row.profile, block);
     }
     block.rows.push(row);
-    const run = first.final ?? first.stage1;
-    if (run) configOf.set(row, withDefaults(run.config));
+    const run = group[0]!.final ?? group[0]!.stage1;
+    if (run) configOf.set(row, run.config);
   }
-
-  // Only axes that actually take more than one value in a block are worth a column. An axis
-  // that only some rows have (an `include` rule's setting, e.g. explained ratio 0.8) varies too:
-  // the other InRank rows show the value their config resolved to, other methods none.
   for (const block of blocks.values()) {
-    const values = new Map<string, Set<string>>();
-    for (const r of block.rows) {
-      for (const [k, v] of Object.entries(r.axes)) {
-        if (!values.has(k)) values.set(k, new Set());
-        values.get(k)!.add(JSON.stringify(v));
-      }
-    }
-    for (const [k, vs] of values) if (block.rows.some((r) => !(k in r.axes))) vs.add('absent');
-    block.axisNames = [...values.entries()]
-      .filter(([, vs]) => vs.size > 1)
-      .map(([k]) => k)
-      .sort();
-    for (const r of block.rows) {
-      if (r.method !== 'inrank') continue;
-      for (const k of block.axisNames) {
-        if (k in r.axes) continue;
-        const v = valueAt(configOf.get(r) ?? {}, k.split('.'));
-        if (v !== undefined) r.axes = { ...r.axes, [k]: v };
-      }
-    }
+    block.paperCaption = captionOf(block, configOf);
+    settleAxisColumns(block, configOf);
   }
+  return { sweep: sweepInfo(data.sweep), sweeps: data.sweeps.map(sweepInfo), blocks: [...blocks.values()] };
+}
 
-  const s = data.sweep;
-  return {
-    sweep: { id: s.id, spec: s.spec, profile: s.profile, createdAt: s.created_at, status: s.status },
-    blocks: [...blocks.values()],
-  };
+/** The block's corpora and tokens seen per finished run, for the caption of its paper numbers. */
+function captionOf(block: ComparisonBlock, configOf: Map<ComparisonRow, RunConfig>): string | null {
+  if (!block.rows.some((r) => r.paper !== null)) return null;
+  const corpora = new Set<string>();
+  const tokens = new Set<number>();
+  for (const r of block.rows) {
+    const config = configOf.get(r);
+    if (!config) continue;
+    corpora.add(config.data.corpus);
+    const t = r.steps.kind === 'value' ? tokensSeen(config, Math.round(r.steps.mean)) : null;
+    if (t !== null) tokens.add(t);
+  }
+  return paperCaption(block.profile, [...corpora], [...tokens]);
 }

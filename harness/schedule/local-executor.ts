@@ -3,7 +3,7 @@
 // stdout is the JSON-lines protocol (decoded and handed on line by line), stderr goes to
 // <outDir>/train.log. Cancelling sends SIGTERM (the trainer checkpoints and exits as
 // interrupted); a child that ignores it is killed after killGraceMs.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
@@ -39,9 +39,29 @@ export class LocalExecutor implements Executor {
     const log = createWriteStream(logPath, { flags: 'a' });
     log.write(`--- ${new Date().toISOString()} launch on ${req.slot.name}${req.config.resume ? ' (resume)' : ''}\n`);
     const started = performance.now();
-    let stderrTail = '';
+    const child = this.start(req, configPath);
+    if (child.pid !== undefined) req.onJob(String(child.pid));
+    const stderr = keepStderr(child, log);
+    const consumed = readEvents(child, log, req.onEvent);
+    const result = await child;
+    await consumed;
+    await new Promise<void>((resolve) => log.end(resolve));
+    const launchError = result.exitCode === undefined && result.signal === undefined && result.failed ? result.message : null;
+    return {
+      exitCode: result.exitCode ?? null,
+      signal: result.signal ?? null,
+      timedOut: result.timedOut,
+      cancelled: result.isCanceled,
+      launchError: launchError ? launchError.split('\n')[0]! : null,
+      stderrTail: stderr.tail(),
+      logPath,
+      durationMs: performance.now() - started,
+    };
+  }
 
-    const child = execa(process.execPath, ['--import', 'tsx', this.trainer, configPath], {
+  /** The trainer child: cancelled by the request's signal (SIGTERM, then SIGKILL after the grace), stopped at its timeout. */
+  private start(req: LaunchRequest, configPath: string): Child {
+    return execa(process.execPath, ['--import', 'tsx', this.trainer, configPath], {
       // tsx and the trainer resolve from the repository, whatever the user's working directory.
       cwd: REPO_ROOT,
       env: req.slot.env,
@@ -55,38 +75,6 @@ export class LocalExecutor implements Executor {
       forceKillAfterDelay: this.killGraceMs,
       ...(req.timeoutMs !== null ? { timeout: req.timeoutMs } : {}),
     });
-    if (child.pid !== undefined) req.onJob(String(child.pid));
-
-    child.stderr?.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      stderrTail = (stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
-    });
-    const lines = child.stdout ? createInterface({ input: child.stdout, crlfDelay: Infinity }) : null;
-    const consumed = new Promise<void>((resolve) => {
-      if (!lines) return resolve();
-      lines.on('line', (line) => {
-        const event = decodeEvent(line);
-        // Anything that is not a protocol event (a stray console.log) is kept in the log, not lost.
-        if (event) req.onEvent(event);
-        else if (line.trim()) log.write(`[stdout] ${line}\n`);
-      });
-      lines.on('close', () => resolve());
-    });
-
-    const result = await child;
-    await consumed;
-    await new Promise<void>((resolve) => log.end(resolve));
-    const launchError = result.exitCode === undefined && result.signal === undefined && result.failed ? result.message : null;
-    return {
-      exitCode: result.exitCode ?? null,
-      signal: result.signal ?? null,
-      timedOut: result.timedOut,
-      cancelled: result.isCanceled,
-      launchError: launchError ? launchError.split('\n')[0]! : null,
-      stderrTail,
-      logPath,
-      durationMs: performance.now() - started,
-    };
   }
 
   async isAlive(job: JobRef): Promise<boolean> {
@@ -103,6 +91,33 @@ export class LocalExecutor implements Executor {
     if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+type Child = ReturnType<typeof execa>;
+
+/** The child's stderr goes to the log; its last few KB are kept for a failed run's error column. */
+function keepStderr(child: Child, log: WriteStream): { tail: () => string } {
+  let tail = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log.write(chunk);
+    tail = (tail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+  });
+  return { tail: () => tail };
+}
+
+/** Decodes the child's stdout line by line into protocol events; resolves when stdout closes. */
+function readEvents(child: Child, log: WriteStream, onEvent: LaunchRequest['onEvent']): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!child.stdout) return resolve();
+    const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      const event = decodeEvent(line);
+      // Anything that is not a protocol event (a stray console.log) is kept in the log, not lost.
+      if (event) onEvent(event);
+      else if (line.trim()) log.write(`[stdout] ${line}\n`);
+    });
+    lines.on('close', () => resolve());
+  });
 }
 
 /** Whether a process exists (EPERM: it exists but belongs to someone else). */

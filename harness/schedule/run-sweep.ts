@@ -3,6 +3,7 @@
 // run sweeps through this.
 import type { StoredRunStatus } from '../store/rows.ts';
 import { recoverOrphans } from './recover.ts';
+import { setSweepNote } from '../store/sweep-notes.ts';
 import { runSchedule, type ScheduleOptions } from './scheduler.ts';
 
 /** What runSchedule takes, less the sweep id this records, plus what the sweep is. */
@@ -13,6 +14,8 @@ export interface SweepRequest extends Omit<ScheduleOptions, 'sweepId'> {
   args: unknown;
   /** Lines for the user about what the sweep did before scheduling (orphans recovered). */
   log?: (line: string) => void;
+  /** The researcher's note for this sweep (--note), stored with it. */
+  note?: string | null;
 }
 
 export interface SweepSummary {
@@ -37,12 +40,13 @@ export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
     req.log?.(`recovered ${o.name}: left running by a harness that is gone (${o.owner_host ?? '?'} pid ${o.owner_pid ?? '?'}); ${reattach ? `its job ${o.job_id} still runs, this sweep follows it` : 'it resumes'}`);
   }
   const sweepId = store.beginSweep(req.spec, req.profile, req.args);
+  if (req.note) setSweepNote(store, sweepId, req.note);
   const t0 = performance.now();
   store.addPlans(sweepId, req.plans);
   const storeMs = performance.now() - t0;
   let result;
   try {
-    const { spec: _spec, profile: _profile, args: _args, log: _log, ...schedule } = req;
+    const { spec: _spec, profile: _profile, args: _args, log: _log, note: _note, ...schedule } = req;
     result = await runSchedule({ ...schedule, sweepId });
   } catch (err) {
     store.finishSweep(sweepId, 'failed');

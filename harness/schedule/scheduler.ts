@@ -4,17 +4,21 @@
 // resume from their checkpoints; a run another live harness is training is waited for.
 // On an executor whose cluster holds dependencies (Slurm's afterok), a stage 2 is handed over
 // as soon as its stage 1 has a job id: the cluster starts it when the stage 1 has succeeded.
+//
+// The phases of a run's turn, as methods of SweepSchedule: plan (the order, the runs already
+// finished), consider (prerequisites: enqueue, wait or skip), claim (the run is ours, or another
+// live harness trains it and we watch), launch (one attempt on the executor), and settle (the
+// verdict, a retry with backoff, and the dependents reconsidered).
 import PQueue from 'p-queue';
 import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
-import type { RunConfig } from '../contract/config.ts';
-import type { DoneEvent, ErrorEvent } from '../contract/protocol.ts';
-import type { Executor, Slot } from './executor.ts';
-import type { EarlyStopHook } from './early-stop-hook.ts';
+import type { Executor, LaunchResult, Slot } from './executor.ts';
+import { endedPruned, watchForStop, type EarlyStopHook, type StopWatch } from './early-stop-hook.ts';
 import { exitVerdict, type Verdict } from './exit-verdict.ts';
 import { silentProgress, type ProgressSink } from './progress-sink.ts';
 import { ownerAlive, recoverOrphans } from './recover.ts';
+import { isFinished, prerequisiteFailed, prerequisiteMissing, recordEvents, startLaunch, type EventRecording } from './run-lifecycle.ts';
 
 export interface ScheduleOptions {
   store: Store;
@@ -38,7 +42,7 @@ export interface ScheduleOptions {
   heartbeatMs?: number;
   /** A foreign host's run counts as orphaned after this long without a heartbeat. */
   staleMs?: number;
-  /** Early stopping (a search's ASHA): may stop a run, which then ends 'pruned' and counts as final. */
+  /** Early stopping (a search's ASHA): may stop a run, which then ends 'pruned' and counts as finished. */
   earlyStop?: EarlyStopHook;
 }
 
@@ -56,7 +60,13 @@ interface Ending {
   reason: string;
 }
 
-const FINAL: ReadonlySet<StoredRunStatus> = new Set(['done', 'diverged']);
+/** One launch on the executor and what it reported. */
+interface Launched {
+  result: LaunchResult;
+  events: EventRecording;
+  /** The early-stop hook's watch over this launch. */
+  stop: StopWatch;
+}
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -71,259 +81,293 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
   });
 
 export async function runSchedule(options: ScheduleOptions): Promise<ScheduleResult> {
-  const { store, plans, executor } = options;
-  const signal = options.signal ?? new AbortController().signal;
-  const progress = options.progress ?? silentProgress;
-  // With early stopping on, a pruned run is a result; without it (a grid), a pruned run resumes to the end.
-  const isFinal = (status: StoredRunStatus | undefined): boolean => !!status && (FINAL.has(status) || (!!options.earlyStop && status === 'pruned'));
-  const retries = options.retries ?? 2;
-  const backoffMs = options.backoffMs ?? 2000;
-  const pollMs = options.pollMs ?? 1000;
-  const concurrency = Math.max(1, Math.min(options.slots.length, options.maxParallel ?? Infinity));
-  const freeSlots = options.slots.slice(0, concurrency);
-
-  const byId = new Map(plans.map((p) => [p.id, p]));
-  const dependents = new Map<string, RunPlan[]>();
-  for (const p of plans) if (p.dependsOn) dependents.set(p.dependsOn, [...(dependents.get(p.dependsOn) ?? []), p]);
-  // Longest first by the whole chain a run starts, not its own cost alone: a short stage 1 that
-  // a long stage 2 waits on goes early, so the sweep does not end on a lone stage 2.
-  const chainCost = new Map<string, number>();
-  const costOfChain = (plan: RunPlan): number => {
-    let cost = chainCost.get(plan.id);
-    if (cost === undefined) {
-      cost = plan.expectedCost + Math.max(0, ...(dependents.get(plan.id) ?? []).map(costOfChain));
-      chainCost.set(plan.id, cost);
-    }
-    return cost;
-  };
-  const outcome = new Map<string, StoredRunStatus>();
-  // Paused until every initially ready plan is queued, so the first to start are the most expensive.
-  const queue = new PQueue({ concurrency, autoStart: false });
-  const watchers = new Set<Promise<void>>();
-  const inFlight = new Set<string>();
-  /** Plans handed to the queue and not yet settled: never queued twice. */
-  const queued = new Set<string>();
-  /** The executor's current job of each plan in flight (for a dependent held on it). */
-  const jobOf = new Map<string, string>();
-  const settledWaiters = new Map<string, ((status: StoredRunStatus) => void)[]>();
-  /** Resolves with a plan's status once it settles in this sweep. */
-  const settledStatus = (id: string): Promise<StoredRunStatus> =>
-    outcome.has(id) ? Promise.resolve(outcome.get(id)!) : new Promise((resolve) => settledWaiters.set(id, [...(settledWaiters.get(id) ?? []), resolve]));
-  const heartbeat = setInterval(() => store.heartbeat([...inFlight]), options.heartbeatMs ?? 15_000);
-  heartbeat.unref();
-
-  const settle = (plan: RunPlan, status: StoredRunStatus, reason: string | null): void => {
-    outcome.set(plan.id, status);
-    queued.delete(plan.id);
-    for (const resolve of settledWaiters.get(plan.id) ?? []) resolve(status);
-    settledWaiters.delete(plan.id);
-    progress.runEnded(plan, status, reason);
-    for (const d of dependents.get(plan.id) ?? []) consider(d);
-  };
-
-  const skip = (plan: RunPlan, reason: string): void => {
-    store.finishRun(plan.id, { status: 'skipped', reason });
-    settle(plan, 'skipped', reason);
-  };
-
-  /** Enqueues a plan whose prerequisite is done, skips one whose prerequisite ended otherwise, else waits. */
-  const consider = (plan: RunPlan): void => {
-    if (signal.aborted || outcome.has(plan.id) || queued.has(plan.id)) return;
-    const depId = plan.dependsOn;
-    if (depId) {
-      const dep = byId.get(depId);
-      const depName = dep?.name ?? store.getRun(depId)?.name ?? depId;
-      let depStatus = outcome.get(depId);
-      if (!dep) {
-        const row = store.getRun(depId);
-        if (row?.status === 'running') return watch(plan, depId);
-        depStatus = row?.status;
-        if (depStatus !== 'done') return skip(plan, `prerequisite ${depName} is ${depStatus ?? 'not stored'} and not part of this sweep`);
-      }
-      if (depStatus === undefined) {
-        // The cluster holds it on the prerequisite's job; otherwise settle() of the prerequisite calls back.
-        if (executor.holdsDependencies && jobOf.has(depId)) enqueue(plan, depId);
-        return;
-      }
-      if (depStatus === 'pruned' && options.earlyStop) {
-        const why = `its stage 1 ${depName} was pruned`;
-        store.finishRun(plan.id, { status: 'pruned', reason: why });
-        return settle(plan, 'pruned', why);
-      }
-      if (depStatus !== 'done') {
-        const depReason = store.getRun(depId)?.reason;
-        return skip(plan, `prerequisite ${depName} ${depStatus}${depReason ? ` (${depReason})` : ''}`);
-      }
-    }
-    enqueue(plan, null);
-  };
-
-  /** heldOn: the prerequisite still running whose job the cluster holds this plan on, else null. */
-  const enqueue = (plan: RunPlan, heldOn: string | null): void => {
-    queued.add(plan.id);
-    void queue.add(() => execute(plan, heldOn), { priority: costOfChain(plan) });
-  };
-
-  const prerequisiteSkip = (plan: RunPlan, depId: string, depStatus: StoredRunStatus): Ending => {
-    const dep = store.getRun(depId);
-    const reason = `prerequisite ${dep?.name ?? depId} ${depStatus}${dep?.reason ? ` (${dep.reason})` : ''}`;
-    store.finishRun(plan.id, { status: 'skipped', reason });
-    return { status: 'skipped', reason };
-  };
-
-  /** Waits, off the queue, until another harness's run `watchedId` leaves 'running', then reconsiders `plan`. */
-  const watch = (plan: RunPlan, watchedId: string): void => {
-    progress.runWaiting(plan, `${store.getRun(watchedId)?.name ?? watchedId} is running in another harness`);
-    const w = (async () => {
-      for (;;) {
-        const row = store.getRun(watchedId);
-        if (signal.aborted || row?.status !== 'running') return;
-        // Its harness may die while we wait: then it is an orphan like those found at the start.
-        if (!ownerAlive(row.owner_host, row.owner_pid, row.heartbeat_at, options.staleMs ?? 10 * 60_000)) {
-          await recoverOrphans(store, [executor], { staleMs: options.staleMs });
-          continue;
-        }
-        await sleep(pollMs, signal);
-      }
-    })().then(() => {
-      watchers.delete(w);
-      if (signal.aborted) return;
-      const row = store.getRun(plan.id);
-      if (row && isFinal(row.status)) settle(plan, row.status, row.reason);
-      else consider(plan);
-    });
-    watchers.add(w);
-  };
-
-  const execute = async (plan: RunPlan, heldOn: string | null): Promise<void> => {
-    if (signal.aborted) return void queued.delete(plan.id);
-    const row = store.getRun(plan.id);
-    if (row && isFinal(row.status)) return settle(plan, row.status, row.reason);
-    if (!store.claimRun(plan.id)) {
-      queued.delete(plan.id);
-      return watch(plan, plan.id);
-    }
-    const slot = freeSlots.shift()!;
-    inFlight.add(plan.id);
-    let verdict: Ending;
-    try {
-      verdict = await attempts(plan, slot, heldOn);
-    } finally {
-      inFlight.delete(plan.id);
-      jobOf.delete(plan.id);
-      freeSlots.push(slot);
-    }
-    settle(plan, verdict.status, verdict.reason);
-  };
-
-  const attempts = async (plan: RunPlan, slot: Slot, heldOn: string | null): Promise<Ending> => {
-    for (let attempt = 1; ; attempt++) {
-      // Held on the prerequisite's current job while it has not settled; after that, an ordinary launch.
-      const after = heldOn && !outcome.has(heldOn) ? (jobOf.get(heldOn) ?? null) : undefined;
-      if (heldOn && after === undefined && outcome.get(heldOn) !== 'done') return prerequisiteSkip(plan, heldOn, outcome.get(heldOn)!);
-      const row = store.getRun(plan.id)!;
-      const config = launchConfig(store, row.config, row.attempts, row.depends_on);
-      store.markStarted(plan.id, { executor: executor.name, jobId: null, device: slot.name });
-      progress.runStarted(plan, slot.name, row.attempts + 1);
-      let done: DoneEvent | undefined;
-      let error: ErrorEvent | undefined;
-      let events = 0;
-      // Early stopping stops this run alone, through the same path as a sweep's stop.
-      const stopRun = new AbortController();
-      let pruneReason: string | null = null;
-      const result = await executor.launch({
-        runId: plan.id,
-        config,
-        slot,
-        timeoutMs: options.timeoutMs ?? null,
-        signal: options.earlyStop ? AbortSignal.any([signal, stopRun.signal]) : signal,
-        ...(after !== undefined ? { after } : {}),
-        onJob: (jobId) => {
-          store.setJobId(plan.id, jobId);
-          jobOf.set(plan.id, jobId);
-          if (executor.holdsDependencies) for (const d of dependents.get(plan.id) ?? []) consider(d);
-        },
-        onEvent: (event) => {
-          events++;
-          // The done event is written with the final status, in one transaction.
-          if (event.type === 'done') done = event;
-          else store.recordEvent(plan.id, event);
-          if (event.type === 'error') error = event;
-          progress.runEvent(plan, event);
-          const stop = pruneReason === null ? (options.earlyStop?.onEvent(plan, event) ?? null) : null;
-          if (stop !== null) {
-            pruneReason = stop;
-            stopRun.abort();
-          }
-        },
-      });
-      if (pruneReason !== null && !signal.aborted && done?.status !== 'done') {
-        store.finishRun(plan.id, { status: 'pruned', reason: pruneReason, done });
-        return { status: 'pruned', reason: pruneReason };
-      }
-      if (after !== undefined && !done && !signal.aborted) {
-        // A held job that ended without a result: its prerequisite failed (the cluster never
-        // started it), or the prerequisite was resubmitted and this job waited on the old one.
-        const depStatus = await settledStatus(heldOn!);
-        if (depStatus !== 'done') return prerequisiteSkip(plan, heldOn!, depStatus);
-        if (events === 0) {
-          attempt--;
-          continue;
-        }
-      }
-      const verdict = exitVerdict(result, done, error, signal.aborted);
-      if (verdict.retry && attempt <= retries && !signal.aborted) {
-        const delay = Math.min(60_000, backoffMs * 2 ** (attempt - 1));
-        if (verdict.error) store.recordEvent(plan.id, { type: 'error', kind: 'internal', message: verdict.error });
-        progress.runRetrying(plan, verdict.reason, delay);
-        await sleep(delay, signal);
-        if (!signal.aborted) continue;
-        const stopped: Verdict = { status: 'interrupted', reason: 'sweep interrupted while waiting to retry a crash', retry: false, error: verdict.error };
-        store.finishRun(plan.id, { status: stopped.status, reason: stopped.reason });
-        return stopped;
-      }
-      const reason = verdict.retry && attempt > 1 ? `${verdict.reason} (after ${attempt} attempts)` : verdict.reason;
-      store.finishRun(plan.id, { status: verdict.status, reason, error: verdict.error ?? undefined, done });
-      return { ...verdict, reason };
-    }
-  };
-
-  const alreadyFinished = new Map<string, StoredRunStatus>();
-  for (const p of plans) {
-    const status = store.getRun(p.id)?.status;
-    if (status && isFinal(status)) {
-      outcome.set(p.id, status);
-      alreadyFinished.set(p.id, status);
-    }
-  }
-  progress.sweepStarted(plans, alreadyFinished);
-  for (const p of plans) if (!outcome.has(p.id)) consider(p);
-  queue.start();
-
-  try {
-    for (;;) {
-      await queue.onIdle();
-      if (watchers.size === 0) break;
-      await Promise.race(watchers);
-    }
-  } finally {
-    clearInterval(heartbeat);
-  }
-
-  const statuses = new Map<string, StoredRunStatus>();
-  for (const p of plans) statuses.set(p.id, outcome.get(p.id) ?? store.getRun(p.id)?.status ?? 'pending');
-  return { statuses, interrupted: signal.aborted, alreadyFinished: alreadyFinished.size };
+  return new SweepSchedule(options).run();
 }
 
-/**
- * The config for one attempt: the stored one, resuming when the run was started before
- * (its checkpoint is in its folder), and a stage 2 reading the checkpoint its stage 1 handed over.
- */
-function launchConfig(store: Store, stored: string, attemptsBefore: number, dependsOn: string | null): RunConfig {
-  const config = JSON.parse(stored) as RunConfig;
-  config.resume = attemptsBefore > 0;
-  if (dependsOn && config.stage.kind === 'stage2') {
-    config.stage.from = store.handoverCheckpoint(dependsOn) ?? config.stage.from;
+class SweepSchedule {
+  private readonly store: Store;
+  private readonly executor: Executor;
+  private readonly signal: AbortSignal;
+  private readonly progress: ProgressSink;
+  private readonly retries: number;
+  private readonly backoffMs: number;
+  private readonly pollMs: number;
+  private readonly freeSlots: Slot[];
+  private readonly byId: Map<string, RunPlan>;
+  private readonly dependents = new Map<string, RunPlan[]>();
+  private readonly chainCost = new Map<string, number>();
+  /** Each plan's status once it settled in this sweep (or was finished before it). */
+  private readonly outcome = new Map<string, StoredRunStatus>();
+  private readonly alreadyFinished = new Map<string, StoredRunStatus>();
+  /** Paused until every initially ready plan is queued, so the first to start are the most expensive. */
+  private readonly queue: PQueue;
+  private readonly watchers = new Set<Promise<void>>();
+  private readonly inFlight = new Set<string>();
+  /** Plans handed to the queue and not yet settled: never queued twice. */
+  private readonly queued = new Set<string>();
+  /** The executor's current job of each plan in flight (for a dependent held on it). */
+  private readonly jobOf = new Map<string, string>();
+  private readonly settledWaiters = new Map<string, ((status: StoredRunStatus) => void)[]>();
+
+  constructor(private readonly options: ScheduleOptions) {
+    this.store = options.store;
+    this.executor = options.executor;
+    this.signal = options.signal ?? new AbortController().signal;
+    this.progress = options.progress ?? silentProgress;
+    this.retries = options.retries ?? 2;
+    this.backoffMs = options.backoffMs ?? 2000;
+    this.pollMs = options.pollMs ?? 1000;
+    const concurrency = Math.max(1, Math.min(options.slots.length, options.maxParallel ?? Infinity));
+    this.freeSlots = options.slots.slice(0, concurrency);
+    this.queue = new PQueue({ concurrency, autoStart: false });
+    this.byId = new Map(options.plans.map((p) => [p.id, p]));
   }
-  return config;
+
+  async run(): Promise<ScheduleResult> {
+    const { plans } = this.options;
+    this.plan();
+    const heartbeat = setInterval(() => this.store.heartbeat([...this.inFlight]), this.options.heartbeatMs ?? 15_000);
+    heartbeat.unref();
+    this.progress.sweepStarted(plans, this.alreadyFinished);
+    for (const p of plans) if (!this.outcome.has(p.id)) this.consider(p);
+    this.queue.start();
+    try {
+      for (;;) {
+        await this.queue.onIdle();
+        if (this.watchers.size === 0) break;
+        await Promise.race(this.watchers);
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+    const statuses = new Map<string, StoredRunStatus>();
+    for (const p of plans) statuses.set(p.id, this.outcome.get(p.id) ?? this.store.getRun(p.id)?.status ?? 'pending');
+    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size };
+  }
+
+  // --- plan -------------------------------------------------------------------------------
+
+  /** The dependency graph, and the runs finished before this sweep (not run again). */
+  private plan(): void {
+    for (const p of this.options.plans) {
+      if (p.dependsOn) this.dependents.set(p.dependsOn, [...(this.dependents.get(p.dependsOn) ?? []), p]);
+      const status = this.store.getRun(p.id)?.status;
+      if (status && this.finished(status)) {
+        this.outcome.set(p.id, status);
+        this.alreadyFinished.set(p.id, status);
+      }
+    }
+  }
+
+  /**
+   * Longest first by the whole chain a run starts, not its own cost alone: a short stage 1 that
+   * a long stage 2 waits on goes early, so the sweep does not end on a lone stage 2.
+   */
+  private costOfChain(plan: RunPlan): number {
+    let cost = this.chainCost.get(plan.id);
+    if (cost === undefined) {
+      cost = plan.expectedCost + Math.max(0, ...(this.dependents.get(plan.id) ?? []).map((d) => this.costOfChain(d)));
+      this.chainCost.set(plan.id, cost);
+    }
+    return cost;
+  }
+
+  // --- consider: prerequisites ------------------------------------------------------------
+
+  /** Enqueues a plan whose prerequisite is done, skips one whose prerequisite ended otherwise, else waits. */
+  private consider(plan: RunPlan): void {
+    if (this.signal.aborted || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
+    const depId = plan.dependsOn;
+    if (!depId) return this.enqueue(plan, null);
+    const dep = this.byId.get(depId);
+    if (!dep) return this.considerOutside(plan, depId);
+    const depStatus = this.outcome.get(depId);
+    if (depStatus === undefined) {
+      // The cluster holds it on the prerequisite's job; otherwise settle() of the prerequisite calls back.
+      if (this.executor.holdsDependencies && this.jobOf.has(depId)) this.enqueue(plan, depId);
+      return;
+    }
+    if (depStatus === 'pruned' && this.options.earlyStop) return this.prunedWith(plan, dep.name);
+    if (depStatus !== 'done') return this.skip(plan, prerequisiteFailed(this.store, depId, depStatus, dep.name));
+    this.enqueue(plan, null);
+  }
+
+  /** A prerequisite this sweep does not run: wait while another harness trains it, else it must be done. */
+  private considerOutside(plan: RunPlan, depId: string): void {
+    const row = this.store.getRun(depId);
+    if (row?.status === 'running') return this.watch(plan, depId);
+    if (row?.status !== 'done') return this.skip(plan, prerequisiteMissing(this.store, depId));
+    this.enqueue(plan, null);
+  }
+
+  /** heldOn: the prerequisite still running whose job the cluster holds this plan on, else null. */
+  private enqueue(plan: RunPlan, heldOn: string | null): void {
+    this.queued.add(plan.id);
+    void this.queue.add(() => this.claim(plan, heldOn), { priority: this.costOfChain(plan) });
+  }
+
+  /** Waits, off the queue, until another harness's run `watchedId` leaves 'running', then reconsiders `plan`. */
+  private watch(plan: RunPlan, watchedId: string): void {
+    const { store } = this;
+    this.progress.runWaiting(plan, `${store.getRun(watchedId)?.name ?? watchedId} is running in another harness`);
+    const w = this.waitWhileRunning(watchedId).then(() => {
+      this.watchers.delete(w);
+      if (this.signal.aborted) return;
+      const row = store.getRun(plan.id);
+      if (row && this.finished(row.status)) this.settle(plan, row.status, row.reason);
+      else this.consider(plan);
+    });
+    this.watchers.add(w);
+  }
+
+  private async waitWhileRunning(watchedId: string): Promise<void> {
+    const staleMs = this.options.staleMs ?? 10 * 60_000;
+    for (;;) {
+      const row = this.store.getRun(watchedId);
+      if (this.signal.aborted || row?.status !== 'running') return;
+      // Its harness may die while we wait: then it is an orphan like those found at the start.
+      if (!ownerAlive(row.owner_host, row.owner_pid, row.heartbeat_at, staleMs)) {
+        await recoverOrphans(this.store, [this.executor], { staleMs: this.options.staleMs });
+        continue;
+      }
+      await sleep(this.pollMs, this.signal);
+    }
+  }
+
+  // --- claim ------------------------------------------------------------------------------
+
+  /** The queue's turn for a plan: claim it (else watch whoever has it), take a slot, run its attempts. */
+  private async claim(plan: RunPlan, heldOn: string | null): Promise<void> {
+    if (this.signal.aborted) return void this.queued.delete(plan.id);
+    const row = this.store.getRun(plan.id);
+    if (row && this.finished(row.status)) return this.settle(plan, row.status, row.reason);
+    if (!this.store.claimRun(plan.id)) {
+      this.queued.delete(plan.id);
+      return this.watch(plan, plan.id);
+    }
+    const slot = this.freeSlots.shift()!;
+    this.inFlight.add(plan.id);
+    let ending: Ending;
+    try {
+      ending = await this.attempts(plan, slot, heldOn);
+    } finally {
+      this.inFlight.delete(plan.id);
+      this.jobOf.delete(plan.id);
+      this.freeSlots.push(slot);
+    }
+    this.settle(plan, ending.status, ending.reason);
+  }
+
+  // --- launch -----------------------------------------------------------------------------
+
+  /** Attempts until one ends the run's turn: a verdict, a prerequisite's failure, or an interrupt. */
+  private async attempts(plan: RunPlan, slot: Slot, heldOn: string | null): Promise<Ending> {
+    for (let attempt = 1; ; ) {
+      // Held on the prerequisite's current job while it has not settled; after that, an ordinary launch.
+      const after = heldOn && !this.outcome.has(heldOn) ? (this.jobOf.get(heldOn) ?? null) : undefined;
+      if (heldOn && after === undefined && this.outcome.get(heldOn) !== 'done') return this.prerequisiteSkip(plan, heldOn, this.outcome.get(heldOn)!);
+      const launched = await this.launch(plan, slot, after);
+      if (endedPruned(launched.stop, this.signal, launched.events.done)) return this.pruned(plan, launched);
+      if (after !== undefined && !launched.events.done && !this.signal.aborted) {
+        // A held job that ended without a result: its prerequisite failed (the cluster never
+        // started it), or the prerequisite was resubmitted and this job waited on the old one.
+        const depStatus = await this.settledStatus(heldOn!);
+        if (depStatus !== 'done') return this.prerequisiteSkip(plan, heldOn!, depStatus);
+        if (launched.events.count === 0) continue; // never ran: launch again, not a new attempt
+      }
+      const ending = await this.verdict(plan, launched, attempt);
+      if (ending) return ending;
+      attempt++;
+    }
+  }
+
+  private async launch(plan: RunPlan, slot: Slot, after: string | null | undefined): Promise<Launched> {
+    // The hook sees each event after it is stored, and may stop this run alone.
+    const stop = watchForStop(this.options.earlyStop, plan, this.signal);
+    const events = recordEvents(this.store, plan.id, (event) => {
+      this.progress.runEvent(plan, event);
+      stop.onEvent(event);
+    });
+    const { request, attempt } = startLaunch(this.store, plan.id, this.executor.name, {
+      slot,
+      timeoutMs: this.options.timeoutMs ?? null,
+      signal: stop.signal,
+      after,
+      onEvent: events.onEvent,
+      onJob: (jobId) => {
+        this.jobOf.set(plan.id, jobId);
+        if (this.executor.holdsDependencies) for (const d of this.dependents.get(plan.id) ?? []) this.consider(d);
+      },
+    });
+    this.progress.runStarted(plan, slot.name, attempt);
+    return { result: await this.executor.launch(request), events, stop };
+  }
+
+  // --- settle -----------------------------------------------------------------------------
+
+  /** The attempt's verdict: the run's ending, or null after waiting out a crash's backoff (try again). */
+  private async verdict(plan: RunPlan, { result, events }: Launched, attempt: number): Promise<Ending | null> {
+    const { store, signal } = this;
+    const verdict = exitVerdict(result, events.done, events.error, signal.aborted);
+    if (verdict.retry && attempt <= this.retries && !signal.aborted) {
+      const delay = Math.min(60_000, this.backoffMs * 2 ** (attempt - 1));
+      if (verdict.error) store.recordEvent(plan.id, { type: 'error', kind: 'internal', message: verdict.error });
+      this.progress.runRetrying(plan, verdict.reason, delay);
+      await sleep(delay, signal);
+      if (!signal.aborted) return null;
+      const stopped: Verdict = { status: 'interrupted', reason: 'sweep interrupted while waiting to retry a crash', retry: false, error: verdict.error };
+      store.finishRun(plan.id, { status: stopped.status, reason: stopped.reason });
+      return stopped;
+    }
+    const reason = verdict.retry && attempt > 1 ? `${verdict.reason} (after ${attempt} attempts)` : verdict.reason;
+    store.finishRun(plan.id, { status: verdict.status, reason, error: verdict.error ?? undefined, done: events.done });
+    return { ...verdict, reason };
+  }
+
+  /** Stopped by the early-stop hook: a result, not a failure, so not retried; its curve stays. */
+  private pruned(plan: RunPlan, { events, stop }: Launched): Ending {
+    const reason = stop.reason!;
+    this.store.finishRun(plan.id, { status: 'pruned', reason, done: events.done });
+    return { status: 'pruned', reason };
+  }
+
+  /** A stage 2 whose stage 1 was pruned in this search: pruned with it, never started. */
+  private prunedWith(plan: RunPlan, depName: string): void {
+    const reason = `its stage 1 ${depName} was pruned`;
+    this.store.finishRun(plan.id, { status: 'pruned', reason });
+    this.settle(plan, 'pruned', reason);
+  }
+
+  private prerequisiteSkip(plan: RunPlan, depId: string, depStatus: StoredRunStatus): Ending {
+    const reason = prerequisiteFailed(this.store, depId, depStatus);
+    this.store.finishRun(plan.id, { status: 'skipped', reason });
+    return { status: 'skipped', reason };
+  }
+
+  private skip(plan: RunPlan, reason: string): void {
+    this.store.finishRun(plan.id, { status: 'skipped', reason });
+    this.settle(plan, 'skipped', reason);
+  }
+
+  /** Finished for this sweep: with early stopping on, a pruned run is a result too (run-lifecycle.ts). */
+  private finished(status: StoredRunStatus | undefined): boolean {
+    return isFinished(status, !!this.options.earlyStop);
+  }
+
+  /** Records the plan's status in this sweep, wakes whoever waits on it, reconsiders its dependents. */
+  private settle(plan: RunPlan, status: StoredRunStatus, reason: string | null): void {
+    this.outcome.set(plan.id, status);
+    this.queued.delete(plan.id);
+    for (const resolve of this.settledWaiters.get(plan.id) ?? []) resolve(status);
+    this.settledWaiters.delete(plan.id);
+    this.progress.runEnded(plan, status, reason);
+    for (const d of this.dependents.get(plan.id) ?? []) this.consider(d);
+  }
+
+  /** Resolves with a plan's status once it settles in this sweep. */
+  private settledStatus(id: string): Promise<StoredRunStatus> {
+    const known = this.outcome.get(id);
+    if (known !== undefined) return Promise.resolve(known);
+    return new Promise((resolve) => this.settledWaiters.set(id, [...(this.settledWaiters.get(id) ?? []), resolve]));
+  }
 }

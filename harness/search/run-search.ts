@@ -11,6 +11,7 @@ import type { RunPlan } from '../spec/plan.ts';
 import type { ResolvedSearch } from '../spec/search-space.ts';
 import { addTrial, finishTrial, openSearch, searchRungs, searchTrials, type RungRow, type SearchRow, type TrialRow } from '../store/search-store.ts';
 import type { Store } from '../store/store.ts';
+import { setSweepNote } from '../store/sweep-notes.ts';
 import { AshaMonitor, type AshaConfig } from './asha-monitor.ts';
 import { rngFor } from './prng.ts';
 import { randomSampler, type Params, type Sampler, type TrialResult } from './sampler.ts';
@@ -36,6 +37,8 @@ export interface SearchRequest {
   progress?: ProgressSink;
   /** Stored with the sweep row. */
   args: unknown;
+  /** The researcher's note for this sweep (--note), stored with it. */
+  note?: string | null;
   log: (line: string) => void;
 }
 
@@ -119,6 +122,7 @@ export async function runSearch(req: SearchRequest): Promise<SearchSummary> {
   const { store, search } = req;
   for (const o of await recoverOrphans(store, [req.executor])) req.log(`recovered ${o.name}: left running by a harness that is gone; it resumes`);
   const sweepId = store.beginSweep(req.spec, req.profile, req.args);
+  if (req.note) setSweepNote(store, sweepId, req.note);
   const row = openSearch(store, { key: req.key, spec: req.spec, profile: req.profile, strategy: search.strategy, seed: search.seed, settings: search });
   const ctx: SearchContext = {
     req, sweepId, search: row, monitor: req.asha ? new AshaMonitor(store, row.id, req.asha) : null,

@@ -1,6 +1,7 @@
 // Expected cost of a run: analytic training FLOPs, used only to order runs (longest first) and
 // to show a dry run's size. The trainer reports its own exact FLOPs per token.
 import { maxRankOf, type RunConfig } from '../contract/config.ts';
+import { lowRankMlpCost, trainingFlopsPerToken as modelFlopsPerToken } from '../contract/model-cost.ts';
 
 /**
  * Approximate training-split sizes in GPT-2 tokens, to estimate steps per epoch when a run is
@@ -42,18 +43,12 @@ export function mlpRankEstimate(config: RunConfig): number | null {
   return Math.min(config.inrank.initModes + config.inrank.bufferModes, maxRank);
 }
 
-/**
- * Training FLOPs per token: 6 x (weights used in matmuls per token) + 12 x nLayer x context x
- * nEmbd for attention scores and values (the estimate nanoGPT and the PaLM paper use).
- * Weights per block: 4 d^2 in attention; the MLP 8 d^2 dense or 2 x r x (d + 4d) at rank r;
- * plus the tied LM head V x d.
- */
+/** Training FLOPs per token at the estimated rank (contract/model-cost.ts: the trainer's own arithmetic). */
 export function trainingFlopsPerToken(config: RunConfig): number {
-  const { nEmbd: d, nLayer, context, vocabSize } = config.model;
   const rank = mlpRankEstimate(config);
-  const mlp = rank === null ? 8 * d * d : 2 * rank * 5 * d;
-  const matmulWeights = nLayer * (4 * d * d + mlp) + vocabSize * d;
-  return 6 * matmulWeights + 12 * nLayer * context * d;
+  const { nEmbd, nLayer } = config.model;
+  const mlp = rank === null ? undefined : Array.from({ length: nLayer }, () => lowRankMlpCost(nEmbd, rank, rank));
+  return modelFlopsPerToken(config.model, mlp);
 }
 
 /** Expected training FLOPs of the run: FLOPs per token x tokens per step x the steps it trains. */

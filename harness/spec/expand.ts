@@ -144,6 +144,43 @@ function axesRecord(cell: Cell, config: RunConfig): Record<string, string | numb
   return out;
 }
 
+/** One resolved cell's runs: the run itself, or InRank's stage 1 and the stage 2 that loads its pruned checkpoint. */
+function plansOf(config: RunConfig, cell: Cell, profile: string, runsDir: string, twoStage: boolean): RunPlan[] {
+  const common = { profile, seed: config.train.seed };
+  const plan = (stageConfig: RunConfig, dependsOn: string | null): RunPlan => {
+    const id = runIdOf(stageConfig, dependsOn);
+    const final = { ...stageConfig, name: runName(stageConfig, cell), outDir: join(runsDir, id) };
+    return { ...common, id, name: final.name, config: final, axes: axesRecord(cell, stageConfig), dependsOn, expectedCost: expectedCost(stageConfig) };
+  };
+  if (!twoStage) return [plan(config, null)];
+  const stage1 = plan({ ...config, stage: { ...config.stage, kind: 'stage1' as const, from: null } }, null);
+  const s2 = { ...config, stage: { ...config.stage, kind: 'stage2' as const, from: join(runsDir, stage1.id, 'pruned.ckpt') } };
+  return [stage1, plan(s2, stage1.id)];
+}
+
+/** A cell's settings, layered: defaults, profile, model, method, spec, profile patch, the cell itself. */
+function resolveCellLayers(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, where: string): Record<string, unknown> {
+  const modelNames = Object.keys(profile.models);
+  const modelName = (cell.model ?? getPath(profile.patchBase, 'model.name') ?? getPath(spec.base, 'model.name') ?? modelNames[0]) as string;
+  const settings = profile.models[String(modelName)];
+  if (!settings) {
+    throw new UserError(`${where}: model '${modelName}' is not in the profile${didYouMean(String(modelName), modelNames)}; models: ${modelNames.join(', ')}`);
+  }
+  const layers = (method: unknown) =>
+    deepMerge<Record<string, unknown>>(
+      // The defaults at the bottom, so rules see every setting (not only those a layer names).
+      DEFAULT_CONFIG as unknown as Record<string, unknown>,
+      profile.base as Record<string, unknown>,
+      modelPatch(String(modelName), settings),
+      methodPatch(method, settings),
+      spec.base as Record<string, unknown> | undefined,
+      profile.patchBase as Record<string, unknown>,
+      cellPatch(cell),
+    );
+  const first = layers(undefined);
+  return first.method === 'fixed' ? layers('fixed') : first;
+}
+
 /** Expands a spec on a profile into run plans (stable ids, unique names, stage 2 after stage 1). */
 export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const profile = resolveProfile(opts.profile, spec);
@@ -151,28 +188,7 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const parsedOverrides = parseOverrides(overrides); // a bad override fails here, before any run
   const where = `spec ${spec.name || '(unnamed)'}, profile ${profile.name}`;
   const axes = { ...spec.axes, ...profile.axes, ...opts.axes } as Record<string, readonly CellValue[]>;
-  const modelNames = Object.keys(profile.models);
-
-  const resolveCell = (cell: Cell) => {
-    const modelName = (cell.model ?? getPath(profile.patchBase, 'model.name') ?? getPath(spec.base, 'model.name') ?? modelNames[0]) as string;
-    const settings = profile.models[String(modelName)];
-    if (!settings) {
-      throw new UserError(`${where}: model '${modelName}' is not in the profile${didYouMean(String(modelName), modelNames)}; models: ${modelNames.join(', ')}`);
-    }
-    const layers = (method: unknown) =>
-      deepMerge<Record<string, unknown>>(
-        // The defaults at the bottom, so rules see every setting (not only those a layer names).
-        DEFAULT_CONFIG as unknown as Record<string, unknown>,
-        profile.base as Record<string, unknown>,
-        modelPatch(String(modelName), settings),
-        methodPatch(method, settings),
-        spec.base as Record<string, unknown> | undefined,
-        profile.patchBase as Record<string, unknown>,
-        cellPatch(cell),
-      );
-    const first = layers(undefined);
-    return first.method === 'fixed' ? layers('fixed') : first;
-  };
+  const resolveCell = (cell: Cell): Record<string, unknown> => resolveCellLayers(spec, profile, cell, where);
 
   const cells: Array<{ cell: Cell; raw: Record<string, unknown> }> = [];
   for (const cell of cartesian(axes)) {
@@ -185,12 +201,6 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
 
   const plans: RunPlan[] = [];
   const seen = new Set<string>();
-  const add = (plan: RunPlan) => {
-    if (seen.has(plan.id)) return false;
-    seen.add(plan.id);
-    plans.push(plan);
-    return true;
-  };
   for (const { cell, raw } of cells) {
     for (const seed of seedsFor(spec, profile, cell, raw, opts.seeds)) {
       const layered = deepMerge<Record<string, unknown>>(raw, { train: { seed } }, opts.dataDir ? { data: { dataDir: opts.dataDir } } : undefined);
@@ -198,21 +208,11 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
       writeOverrides(layered, parsedOverrides);
       const config = parsePlannedConfig(layered, parsedOverrides.length ? `${where}, ${overrideContext(parsedOverrides)}` : where);
       const twoStage = config.method === 'inrank' && (spec.pipeline ?? 'two-stage') === 'two-stage' && config.stage.kind === 'single';
-      const common = { profile: profile.name, seed: config.train.seed };
-      if (!twoStage) {
-        const id = runIdOf(config);
-        const finalConfig = { ...config, name: runName(config, cell), outDir: join(opts.runsDir, id) };
-        add({ ...common, id, name: finalConfig.name, config: finalConfig, axes: axesRecord(cell, config), dependsOn: null, expectedCost: expectedCost(config) });
-        continue;
+      for (const plan of plansOf(config, cell, profile.name, opts.runsDir, twoStage)) {
+        if (seen.has(plan.id)) continue;
+        seen.add(plan.id);
+        plans.push(plan);
       }
-      const s1 = { ...config, stage: { ...config.stage, kind: 'stage1' as const, from: null } };
-      const id1 = runIdOf(s1);
-      const s1Final = { ...s1, name: runName(s1, cell), outDir: join(opts.runsDir, id1) };
-      add({ ...common, id: id1, name: s1Final.name, config: s1Final, axes: axesRecord(cell, s1), dependsOn: null, expectedCost: expectedCost(s1) });
-      const s2 = { ...config, stage: { ...config.stage, kind: 'stage2' as const, from: join(opts.runsDir, id1, 'pruned.ckpt') } };
-      const id2 = runIdOf(s2, id1);
-      const s2Final = { ...s2, name: runName(s2, cell), outDir: join(opts.runsDir, id2) };
-      add({ ...common, id: id2, name: s2Final.name, config: s2Final, axes: axesRecord(cell, s2), dependsOn: id1, expectedCost: expectedCost(s2) });
     }
   }
   uniquifyNames(plans);

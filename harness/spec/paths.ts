@@ -1,6 +1,7 @@
 // Dot paths into RunConfig ('train.lr', 'inrank.explainedRatio', 'method'): the one vocabulary
 // shared by spec axes, include / exclude rules, command-line overrides and --filter.
-import { runConfigSchema, type RunConfig } from '../contract/config.ts';
+import type { RunConfig } from '../contract/config.ts';
+import { configValue, DEFAULT_RUN_CONFIG } from '../contract/stored-config.ts';
 
 type Group = keyof RunConfig & string;
 
@@ -23,7 +24,7 @@ export type ConfigPathValue<P extends string> = P extends `${infer G}.${infer L}
 export type Scalar = string | number | boolean;
 
 /** The config with every default: the bottom layer of a resolved run. */
-export const DEFAULT_CONFIG: Readonly<RunConfig> = runConfigSchema.parse({});
+export const DEFAULT_CONFIG: Readonly<RunConfig> = DEFAULT_RUN_CONFIG;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -39,15 +40,8 @@ export function isConfigPath(key: string): key is ConfigPath {
   return CONFIG_PATH_SET.has(key);
 }
 
-/** Reads a dot path from a (possibly partial) config object; undefined where absent. */
-export function getPath(config: unknown, path: string): unknown {
-  let node: unknown = config;
-  for (const part of path.split('.')) {
-    if (!isPlainObject(node)) return undefined;
-    node = node[part];
-  }
-  return node;
-}
+/** Reads a dot path from a (possibly partial) config object; undefined where absent (contract's one reader). */
+export const getPath = (config: unknown, path: string): unknown => configValue(config, path);
 
 /** Writes a dot path into a plain config object, creating the group object when missing. */
 export function setPath(config: Record<string, unknown>, path: string, value: unknown): void {

@@ -27,3 +27,8 @@ export function placementOf(spec: SweepSpec, profile: string): ResolvedPlacement
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** The layered settings block a spec and profile keep for one executor (`slurm: {...}`); empty for one without. */
+export function executorBlock(placement: ResolvedPlacement, executor: string): Record<string, unknown> {
+  return executor === 'slurm' ? { ...placement.slurm } : {};
+}

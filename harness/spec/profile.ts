@@ -9,7 +9,7 @@ import type { Distribution } from './search-space.ts';
 import type { Axes, ConfigPatch, ModelSettings, Placement, Profile, SeedRule, SweepSpec } from './types.ts';
 
 export interface MachineEnv {
-  /** A tensor backend that runs on a GPU (tfjs-node-gpu with CUDA) is loadable here. */
+  /** A tensor backend that runs on a GPU is here: tfjs-node-gpu with CUDA, or WebGPU on a hardware adapter. */
   gpuBackend: boolean;
   /** The WikiText-103 folder (with wiki.train.raw ...) when one was found, else null. */
   wikitext103: string | null;
@@ -50,10 +50,16 @@ export function findWikitext103(dir: string | null | undefined): string | null {
   return has(WIKITEXT_FILES) || has(WIKITEXT_TOKEN_FILES) ? abs : null;
 }
 
-/** paper where a GPU backend and WikiText-103 are both present, else cpu; with a one-line reason. */
+/**
+ * paper where a GPU backend and WikiText-103 are both present; gpu-smoke (the real shapes on the
+ * Brown corpus, briefly) with a GPU backend and no data; else cpu. With a one-line reason.
+ */
 export function chooseDefaultProfile(env: MachineEnv): { profile: string; reason: string } {
   if (env.gpuBackend && env.wikitext103) {
     return { profile: 'paper', reason: `a GPU backend and WikiText-103 (${env.wikitext103}) are present` };
+  }
+  if (env.gpuBackend) {
+    return { profile: 'gpu-smoke', reason: 'a GPU backend but no WikiText-103 (--data-dir), so the real shapes on the Brown corpus with tiny budgets (--profile gpu or paper with --data-dir for the paper\'s data)' };
   }
   const missing = [!env.gpuBackend && 'no GPU backend', !env.wikitext103 && 'no WikiText-103 (--data-dir)'].filter(Boolean);
   return { profile: 'cpu', reason: `${missing.join(' and ')}, so the paper's experiments scaled for CPU (--profile paper needs both)` };
@@ -111,7 +117,7 @@ export function checkProfileRequirements(profile: string, env: MachineEnv, spec?
   const { requires } = resolveProfile(profile, spec);
   const missing: string[] = [];
   if (requires.gpuBackend && !env.gpuBackend) {
-    missing.push('a GPU backend (install @tensorflow/tfjs-node-gpu with CUDA; none loads here)');
+    missing.push('a GPU backend (WebGPU on a hardware GPU, see README "On a GPU", or @tensorflow/tfjs-node-gpu with CUDA; none starts here)');
   }
   if (requires.wikitext103 && !env.wikitext103) {
     missing.push(`WikiText-103 (pass --data-dir DIR with ${WIKITEXT_FILES.join(', ')})`);

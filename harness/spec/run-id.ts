@@ -3,7 +3,7 @@
 // settings a method never reads are dropped (a full-rank run is the same run whatever the
 // InRank block says), so two sweeps that share a run train it once.
 import { createHash } from 'node:crypto';
-import type { RunConfig } from '../contract/config.ts';
+import { resolveActivation, type RunConfig } from '../contract/config.ts';
 
 /** The config as it bears on the result, with a stage 2's checkpoint path replaced by its stage 1's id. */
 export function normalizeForId(config: RunConfig, stage1Id: string | null = null): Record<string, unknown> {
@@ -16,6 +16,8 @@ export function normalizeForId(config: RunConfig, stage1Id: string | null = null
   delete data.dataDir; // where the corpus lives, not which corpus
   delete data.cacheDir;
   out.data = data;
+  // The GELU as it computes: 'reference' and the form it resolves to for the method are one training.
+  out.model = { ...c.model, activation: resolveActivation(c.model.activation, c.method) };
   const stage: Record<string, unknown> = { ...c.stage };
   delete stage.from;
   if (c.stage.kind !== 'stage2') delete stage.resetMoments;

@@ -14,6 +14,8 @@ export interface SweepRow {
   created_at: string;
   finished_at: string | null;
   status: SweepStatus;
+  /** Migration 3: the note given with --note, or null. */
+  note: string | null;
 }
 
 export interface RunRow {
@@ -36,6 +38,9 @@ export interface RunRow {
   device: string | null;
   backend: string | null;
   matmul: string | null;
+  /** JSON AdapterDescription of a webgpu run (migration 3). */
+  adapter: string | null;
+  fp16_path: string | null;
   attempts: number;
   run_dir: string;
   created_at: string;

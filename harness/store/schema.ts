@@ -117,7 +117,17 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX runs_name ON runs(name);
   CREATE INDEX sweep_runs_run ON sweep_runs(run_id);
   `,
-  // 3 (issue 16, search): a search's identity and settings, its trials (each one run, or stage 1
+  // 3 (sweep notes, issue 15): a free-text note given with `npm run sweep -- --note "..."`,
+  // shown by runs, show and the report.
+  `
+  ALTER TABLE sweeps ADD COLUMN note TEXT;
+  `,
+  // 4 (issue 12, WebGPU backend): the adapter a run trained on and its fp16 path, from the start event.
+  `
+  ALTER TABLE runs ADD COLUMN adapter TEXT;             -- JSON AdapterDescription (webgpu), else NULL
+  ALTER TABLE runs ADD COLUMN fp16_path TEXT;           -- 'emulated' | 'native' for fp16 runs
+  `,
+  // 5 (issue 16, search): a search's identity and settings, its trials (each one run, or stage 1
   // + stage 2), and its ASHA rungs with each decision and the reason for it. A trial's runs are
   // ordinary rows of runs; a run stopped by ASHA has status 'pruned'.
   `

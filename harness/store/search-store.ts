@@ -1,4 +1,4 @@
-// A search's state beside its runs (migration 3): the search, its trials, its ASHA rungs and
+// A search's state beside its runs (migration 5): the search, its trials, its ASHA rungs and
 // decisions. Typed functions over the Store's connection, so the SQL stays in store/.
 import type { Store } from './store.ts';
 

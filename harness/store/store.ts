@@ -174,6 +174,9 @@ export class Store {
               event.backend, event.matmul, event.params.total, event.params.mlp, event.flopsPerToken, event.maxSteps,
               json(event.maxRanks), json(event.ranks), at, runId,
             );
+            // Migration 3's columns, prepared here so a store opened at an older version still starts.
+            this.db.prepare(`UPDATE runs SET adapter = ?, fp16_path = ? WHERE id = ?`)
+              .run(event.adapter ? JSON.stringify(event.adapter) : null, event.fp16Path ?? null, runId);
           })
           .immediate();
         return;

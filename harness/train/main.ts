@@ -11,7 +11,7 @@ const USAGE = `usage: npm run train -- <run-config.json> [--resume] [--backend $
 Trains one GPT-2 run described by a JSON run config (harness/train/config.ts) and prints
 protocol events (harness/train/protocol.ts) on stdout, one per line; logs go to stderr.
   --resume          continue from <outDir>/last.ckpt when it exists
-  --backend NAME    force a tfjs backend (overrides the config's backend)
+  --backend NAME    force a tfjs backend (overrides the config's backend and INRANK_BACKEND)
 Exit codes: ${Object.entries(EXIT).map(([k, v]) => `${v} ${k}`).join(', ')}.`;
 
 interface CliArgs {
@@ -54,6 +54,14 @@ function readConfig(path: string): unknown {
   }
 }
 
+/** INRANK_BACKEND: what `npm run sweep -- --backend NAME` hands its children (a slot's choice, not the config's). */
+function backendFromEnv(): BackendName | null {
+  const v = process.env.INRANK_BACKEND?.trim();
+  if (!v) return null;
+  if (!(backendNames as readonly string[]).includes(v)) throw new UserError(`INRANK_BACKEND=${v}: expected one of ${backendNames.join(', ')}`);
+  return v as BackendName;
+}
+
 const emit = (event: TrainEvent) => process.stdout.write(`${encodeEvent(event)}\n`);
 const log = (line: string) => process.stderr.write(`[train] ${line}\n`);
 
@@ -75,7 +83,9 @@ async function main(): Promise<number> {
     const raw = readConfig(args.configPath);
     const cfg = parseRunConfig(raw);
     if (args.resume) cfg.resume = true;
+    const envBackend = backendFromEnv();
     if (args.backend) cfg.backend = args.backend;
+    else if (envBackend) cfg.backend = envBackend;
     return await train(cfg, { emit, log, stopRequested: () => stop });
   } catch (err) {
     if (err instanceof UserError) {

@@ -297,6 +297,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"lapackAvailable", nullptr, inrank::LapackAvailable, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"cholesky", nullptr, inrank::LapackCholesky, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"congruence", nullptr, inrank::LapackCongruence, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"fused", nullptr, inrank::Fused, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"symmetricEigenvalues", nullptr, inrank::LapackSymmetricEigenvalues, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

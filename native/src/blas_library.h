@@ -14,4 +14,7 @@ napi_value LapackCholesky(napi_env env, napi_callback_info info);
 napi_value LapackCongruence(napi_env env, napi_callback_info info);
 napi_value LapackSymmetricEigenvalues(napi_env env, napi_callback_info info);
 
+// Fused elementwise kernels on the wasm heap (fused.cc).
+napi_value Fused(napi_env env, napi_callback_info info);
+
 }  // namespace inrank

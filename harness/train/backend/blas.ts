@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { type BlasAddon, loadBlasAddon, loadedAddon } from './native-addon.ts';
+import { registerFusedKernels, unregisterFusedKernels } from './fused-kernels.ts';
 
 export { loadBlasAddon, NATIVE_ADDON_PATH_ENV } from './native-addon.ts';
 
@@ -24,7 +25,7 @@ export interface NativeMatmulStatus {
 }
 
 /** The parts of tfjs-backend-wasm's BackendWasm this module reads (they are public fields there). */
-interface WasmHeapBackend {
+export interface WasmHeapBackend {
   wasm: { HEAPU8: Uint8Array };
   dataIdMap: { get(dataId: object): { memoryOffset: number | null } | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
@@ -92,7 +93,8 @@ export function enableNativeMatmul(): NativeMatmulStatus {
     tf.registerKernel({ ...original, kernelFunc: kernels[name] });
   }
   replaced = originals;
-  status = { enabled: true, path: 'openblas', reason: `${state.reason}, ${addon.getThreads()} thread(s)` };
+  const fused = registerFusedKernels(addon);
+  status = { enabled: true, path: 'openblas', reason: `${state.reason} (${fused.reason}), ${addon.getThreads()} thread(s)` };
   return status;
 }
 
@@ -105,6 +107,7 @@ export function disableNativeMatmul(): NativeMatmulStatus {
     }
     replaced = null;
   }
+  unregisterFusedKernels();
   status = { enabled: false, path: 'wasm', reason: 'native matmul disabled' };
   return status;
 }
@@ -191,12 +194,12 @@ function fitsOutput(x: Broadcast2D, m: number, n: number): boolean {
   return x.offset < 0 || ((x.rows === 1 || x.rows === m) && (x.cols === 1 || x.cols === n));
 }
 
-function heapBuffer(backend: WasmHeapBackend): ArrayBuffer {
+export function heapBuffer(backend: WasmHeapBackend): ArrayBuffer {
   return backend.wasm.HEAPU8.buffer as ArrayBuffer;
 }
 
 /** The tensor's position on the wasm heap in floats, or null when it has none usable. */
-function floatOffset(backend: WasmHeapBackend, x: TensorInfo): number | null {
+export function floatOffset(backend: WasmHeapBackend, x: TensorInfo): number | null {
   const bytes = backend.dataIdMap.get(x.dataId)?.memoryOffset;
   if (bytes === null || bytes === undefined || bytes % 4 !== 0) return null;
   return bytes / 4;

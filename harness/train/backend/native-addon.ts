@@ -14,6 +14,11 @@ export interface BlasAddon {
   epilogue(heap: ArrayBuffer, cOffset: number, batch: number, m: number, n: number,
     biasOffset: number, biasRows: number, biasCols: number, activation: number,
     preluOffset: number, preluRows: number, preluCols: number, leakyAlpha: number): void;
+  /**
+   * A fused elementwise kernel on the heap (native/src/fused.cc): op code, the float offsets of
+   * its buffers, its parameters. Absent in an addon built before these kernels existed.
+   */
+  fused?(heap: ArrayBuffer, op: number, offsets: Float64Array, params: Float64Array): number | undefined;
   /** Whether the opened library has dpotrf_, dsyev_ and cblas_dtrmm. */
   lapackAvailable(): boolean;
   /** Row-major lower L with a = L L^T, or null when a pivot is at or below relativeFloor x max diag(a). */

@@ -1,4 +1,5 @@
-// Picks the tfjs backend: tensorflow-gpu -> tensorflow -> wasm -> cpu (auto), or the one forced.
+// Picks the tfjs backend: tensorflow-gpu -> webgpu (a hardware adapter only) -> tensorflow -> wasm
+// -> cpu (auto), or the one forced.
 // The native tfjs packages are optional dependencies; they are loaded with a dynamic import so a
 // machine without them still runs.
 import { existsSync } from 'node:fs';
@@ -6,8 +7,12 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName } from '../../contract/config.ts';
 import { UserError } from '../../contract/errors.ts';
+import { startWebgpu, type AdapterInfo } from './webgpu.ts';
+import { registerWebgpuKernels } from './webgpu-kernels/index.ts';
+import { prepareHalfKernel } from '../precision/half-webgpu.ts';
+import { setTransposeStrategy } from '../inrank/matmul.ts';
 
-export type MatmulPathName = 'wasm' | 'tensorflow' | 'cpu' | 'openblas';
+export type MatmulPathName = 'wasm' | 'tensorflow' | 'cpu' | 'openblas' | 'webgpu';
 
 let currentMatmulPath: MatmulPathName = 'cpu';
 
@@ -23,7 +28,9 @@ export function setMatmulPath(path: MatmulPathName): void {
 
 /**
  * True where matMul with transpose flags and batched matMul are slow (plain tfjs wasm / cpu):
- * the ops then use explicit transposes, plain 2-D products and per-head attention.
+ * the ops then use explicit transposes, plain 2-D products and per-head attention. False on
+ * webgpu (and the native paths): the GPU takes transpose flags and batched (per-head) products
+ * in one dispatch each, and a host-side split or gather would need a read-back.
  */
 export function preferPlainMatmul(): boolean {
   return currentMatmulPath === 'wasm' || currentMatmulPath === 'cpu';
@@ -34,6 +41,8 @@ export interface SelectedBackend {
   matmul: MatmulPathName;
   /** One line for the log: what was tried and why it was skipped. */
   note: string;
+  /** The WebGPU adapter (webgpu only). */
+  adapter: AdapterInfo | null;
 }
 
 type Candidate = Exclude<BackendName, 'auto'>;
@@ -46,8 +55,20 @@ async function importOptional(specifier: string): Promise<{ ok: true; mod: unkno
   }
 }
 
-async function tryBackend(name: Candidate): Promise<string | null> {
+let startedAdapter: AdapterInfo | null = null;
+
+async function tryBackend(name: Candidate, forced: boolean): Promise<string | null> {
   switch (name) {
+    case 'webgpu': {
+      const r = await startWebgpu(forced);
+      if (!r.ok) return r.reason;
+      startedAdapter = r.adapter;
+      currentMatmulPath = 'webgpu';
+      setTransposeStrategy('flags'); // the GPU's matMul takes transpose flags at full speed
+      await prepareHalfKernel();
+      nativeNote = registerWebgpuKernels().reason;
+      return null;
+    }
     case 'tensorflow-gpu': {
       const r = await importOptional('@tensorflow/tfjs-node-gpu');
       if (!r.ok) return `@tensorflow/tfjs-node-gpu not loadable (${r.reason})`;
@@ -110,18 +131,20 @@ async function tryNativeMatmul(): Promise<void> {
 }
 let nativeNote = '';
 
-const AUTO_ORDER: Candidate[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+const AUTO_ORDER: Candidate[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** Starts the requested backend (or the first that works); a forced backend that fails is a UserError. */
 export async function selectBackend(name: BackendName): Promise<SelectedBackend> {
   const skipped: string[] = [];
   const order = name === 'auto' ? AUTO_ORDER : [name];
   for (const candidate of order) {
-    const why = await tryBackend(candidate);
+    const why = await tryBackend(candidate, name !== 'auto');
     if (why === null) {
       await tf.ready();
-      const note = [...skipped, nativeNote].filter(Boolean).join('; ');
-      return { backend: candidate, matmul: currentMatmulPath, note };
+      const a = candidate === 'webgpu' ? startedAdapter : null;
+      const adapterNote = a ? `adapter ${a.vendor} ${a.device} [${a.description}]${a.software ? ' (software driver)' : ''}` : '';
+      const note = [adapterNote, ...skipped, nativeNote].filter(Boolean).join('; ');
+      return { backend: candidate, matmul: currentMatmulPath, note, adapter: candidate === 'webgpu' ? startedAdapter : null };
     }
     if (name !== 'auto') {
       throw new UserError(`backend ${candidate} is not available here: ${why}; use --backend wasm or --backend cpu`);

@@ -1,6 +1,7 @@
 // The InRank-Efficient linear layer (and, with bufferModes 0 and determineRank false,
 // the fixed-rank baseline): y = (x A[:k]^T) B[:, :k]^T + bias with k = current + buffer
-// modes, a counter of training forward passes, and the rank determination of the
+// modes, a counter of forward passes (training ones here; the trainer adds evaluation ones
+// through countForwardPasses), and the rank determination of the
 // paper's reference code (DESIGN.md, "InRank-Efficient linear layer").
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../contract/errors.ts';
@@ -8,9 +9,10 @@ import type { LinearForward, LinearLayer, Param, Precision } from '../model/line
 import type { RankEvent } from '../../contract/protocol.ts';
 import { kaimingUniform } from './init.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
-import { pruneFactors } from './prune.ts';
+import { colSum, mmBias } from '../ops/matmul.ts';
+import { pruneFactors, pruneFactorsAsync } from './prune.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
-import { singularValuesOfFactors } from './spectrum.ts';
+import { singularValuesOfFactors, singularValuesOfFactorsAsync } from './spectrum.ts';
 import type { PendingSpectrum, SpectrumPool } from './spectrum-pool.ts';
 
 export interface LowRankOptions {
@@ -107,6 +109,8 @@ export class LowRankLinear implements LinearLayer {
   private microBatches = 0;
   private counter = 0;
   private tickedSinceReport = false;
+  /** beforeTrainingForward ticked already for the coming training forward. */
+  private preTicked = false;
   private decisions: Decision[] = [];
   private inFlight: InFlight | null = null;
 
@@ -165,7 +169,8 @@ export class LowRankLinear implements LinearLayer {
 
   forward(x: tf.Tensor2D, training: boolean, precision: Precision): LinearForward {
     if (training && this.opts.timing === 'before-forward') {
-      this.tick();
+      if (this.preTicked) this.preTicked = false;
+      else this.tick();
       this.tickedSinceReport = true;
     }
     const k = this.activeModes;
@@ -175,10 +180,11 @@ export class LowRankLinear implements LinearLayer {
     const saved = tf.tidy(() => {
       const hx = half(x);
       const xs = hx === x ? x.clone() : hx;
-      const a = half(tf.slice(this.A, [0, 0], [k, n]) as tf.Tensor2D); // k x in
-      const b = half(tf.slice(this.B, [0, 0], [m, k]) as tf.Tensor2D); // out x k
+      // All modes active (stage 2, fixed rank): the factors themselves (a clone shares their data), no copy.
+      const a = half((k === r ? this.A.clone() : tf.slice(this.A, [0, 0], [k, n])) as tf.Tensor2D); // k x in
+      const b = half((k === r ? this.B.clone() : tf.slice(this.B, [0, 0], [m, k])) as tf.Tensor2D); // out x k
       const h = half(matMulNT(xs, a)); // tokens x k
-      const y = half(tf.add(matMulNT(h, b), half(this.bias)) as tf.Tensor2D);
+      const y = half(mmBias(h, b, half(this.bias) as tf.Tensor1D, true));
       return { xs, a, b, h, y };
     });
     let live = true;
@@ -194,12 +200,12 @@ export class LowRankLinear implements LinearLayer {
         const { xs, a, b, h } = saved;
         const out = tf.tidy(() => {
           const g = half(dy);
-          // The active blocks' gradients; the transposed operands are the thin tokens x k ones.
-          const dB = half(tf.transpose(matMulTN(h, g))); // out x k
+          // The active blocks' gradients, each straight in its parameter's layout.
+          const dB = half(matMulTN(g, h)); // out x k
           const dh = half(tf.matMul(g, b) as tf.Tensor2D); // tokens x k
           const dA = half(matMulTN(dh, xs)); // k x in
           const dx = half(tf.matMul(dh, a)) as tf.Tensor2D; // tokens x in
-          const dBias = half(tf.sum(g, 0));
+          const dBias = half(colSum(g)); // a ones-row product, as the dense layer's
           // AdamW sees the full parameters: zeros for the modes this forward did not use.
           const fullA = k < r ? tf.concat([dA, tf.zeros([r - k, n])], 0) : dA;
           const fullB = k < r ? tf.concat([dB, tf.zeros([m, r - k])], 1) : dB;
@@ -220,6 +226,23 @@ export class LowRankLinear implements LinearLayer {
     // training forward since the last one still counts, so the counter never stalls.
     if (this.opts.timing === 'after-forward' || !this.tickedSinceReport) this.tick();
     this.tickedSinceReport = false;
+    return this.takeEvents(step, layerName);
+  }
+
+  /**
+   * Counts `ticks` forward passes that train nothing (evaluation: the reference's layer counts
+   * those too): each advances the counter by one, as one eval batch on each of the
+   * microBatchesPerTick devices would, and runs a determination where one is due, before the
+   * forward of that tick. Returns the events of the determinations that ran.
+   */
+  async countForwardPasses(ticks: number, step: number, layerName: string): Promise<RankEvent[]> {
+    checkInt('ticks', ticks, 0);
+    for (let i = 0; i < ticks; i++) await this.runDueAsync(this.advanceCounter());
+    return this.takeEvents(step, layerName);
+  }
+
+  /** The decisions since the last call, as rank events numbered with `step`. */
+  private takeEvents(step: number, layerName: string): RankEvent[] {
     const events = this.decisions.map(
       (d): RankEvent => ({
         type: 'rank',
@@ -236,17 +259,44 @@ export class LowRankLinear implements LinearLayer {
     return events;
   }
 
-  /** One counted micro-batch: every microBatchesPerTick-th (the first of each group) advances the counter. */
+  /**
+   * The tick of the coming training forward, with its determination read back asynchronously
+   * (a GPU backend in Node has no synchronous read). The forward then does not tick again.
+   * Same result as ticking inside the forward: the weights do not change in between.
+   */
+  async beforeTrainingForward(): Promise<void> {
+    if (this.opts.timing !== 'before-forward') return;
+    await this.runDueAsync(this.advance());
+    this.preTicked = true;
+  }
+
+  /** One counted training micro-batch: every microBatchesPerTick-th (the first of each group) advances the counter. */
   private tick(): void {
+    const due = this.advance();
+    if (due === 'determine') this.decisions.push({ counter: this.counter, ...this.determine() });
+    else if (due === 'submit') this.submitDetermination();
+  }
+
+  /** Runs what advanceCounter found due, with asynchronous read-backs. */
+  private async runDueAsync(due: 'determine' | 'submit' | null): Promise<void> {
+    if (due === 'determine') this.decisions.push({ counter: this.counter, ...(await this.determineAsync()) });
+    else if (due === 'submit') await this.submitDeterminationAsync();
+  }
+
+  /** Counts a training micro-batch; the first of each microBatchesPerTick group advances the counter. */
+  private advance(): 'determine' | 'submit' | null {
     this.microBatches += 1;
-    if ((this.microBatches - 1) % this.opts.microBatchesPerTick !== 0) return;
+    if ((this.microBatches - 1) % this.opts.microBatchesPerTick !== 0) return null;
+    return this.advanceCounter();
+  }
+
+  /** counter + 1: applies a spectrum that is due, and says whether a determination is due now. */
+  private advanceCounter(): 'determine' | 'submit' | null {
     this.counter += 1;
     if (this.inFlight && this.inFlight.applyAt <= this.counter) this.applyInFlight();
     const { determineRank, warmupIter, gapIter, determinationLag } = this.opts;
-    if (determineRank && this.counter > warmupIter && this.counter % gapIter === 0) {
-      if (determinationLag === 0) this.decisions.push({ counter: this.counter, ...this.determine() });
-      else this.submitDetermination();
-    }
+    if (!(determineRank && this.counter > warmupIter && this.counter % gapIter === 0)) return null;
+    return determinationLag === 0 ? 'determine' : 'submit';
   }
 
   /** The rank determination on the current weights: spectrum of B[:, :k] A[:k] from the factors, then the rule. */
@@ -255,6 +305,18 @@ export class LowRankLinear implements LinearLayer {
     let s: Float64Array;
     try {
       s = singularValuesOfFactors(a, b);
+    } finally {
+      tf.dispose([a, b]);
+    }
+    return this.applyRule(s);
+  }
+
+  /** determine() with asynchronous read-backs. */
+  async determineAsync(): Promise<Omit<Decision, 'counter'>> {
+    const [a, b] = this.activeFactors();
+    let s: Float64Array;
+    try {
+      s = await singularValuesOfFactorsAsync(a, b);
     } finally {
       tf.dispose([a, b]);
     }
@@ -278,19 +340,38 @@ export class LowRankLinear implements LinearLayer {
     };
   }
 
-  /** Reads the active factors' Grams back and hands their float64 work to the pool. */
+  /** Reads the active factors' Grams back (one read of both) and hands their float64 work to the pool. */
   private submitDetermination(): void {
-    const k = this.activeModes;
-    const grams = tf.tidy(() => {
-      const [a, b] = this.activeFactors();
-      return [matMulNT(a, a), matMulTN(b, b)];
-    });
+    const both = this.activeGrams();
     try {
-      const spectrum = this.opts.spectrumPool!.submit(grams[0]!.dataSync() as Float32Array, grams[1]!.dataSync() as Float32Array, k);
-      this.inFlight = { counter: this.counter, applyAt: this.counter + this.opts.determinationLag, spectrum };
+      this.submitGrams(both.dataSync() as Float32Array);
     } finally {
-      tf.dispose(grams);
+      both.dispose();
     }
+  }
+
+  /** submitDetermination with an asynchronous read (GPU backends). */
+  private async submitDeterminationAsync(): Promise<void> {
+    const both = this.activeGrams();
+    try {
+      this.submitGrams((await both.data()) as Float32Array);
+    } finally {
+      both.dispose();
+    }
+  }
+
+  /** [A A^T; B^T B] of the active blocks, 2k x k. */
+  private activeGrams(): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [a, b] = this.activeFactors();
+      return tf.concat([matMulNT(a, a), matMulTN(b, b)], 0);
+    });
+  }
+
+  private submitGrams(data: Float32Array): void {
+    const k = this.activeModes;
+    const spectrum = this.opts.spectrumPool!.submit(data.slice(0, k * k), data.slice(k * k, 2 * k * k), k);
+    this.inFlight = { counter: this.counter, applyAt: this.counter + this.opts.determinationLag, spectrum };
   }
 
   /** The in-flight spectrum, waiting for its worker if needed (its event keeps the counter it was measured at). */
@@ -329,6 +410,19 @@ export class LowRankLinear implements LinearLayer {
    */
   rank(): { current: number; max: number } {
     return { current: this.currentModes, max: this.opts.nominalMaxRank };
+  }
+
+  /** pruned() with an asynchronous read of the Grams (GPU backends). */
+  async prunedAsync(): Promise<{ A: tf.Tensor2D; B: tf.Tensor2D; bias: tf.Tensor1D; rank: number }> {
+    const rank = this.currentModes;
+    const [a, b] = this.activeFactors();
+    try {
+      const p = await pruneFactorsAsync(a, b, rank);
+      return { A: p.A, B: p.B, bias: this.bias.clone() as tf.Tensor1D, rank };
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
   }
 
   /** Best rank-currentModes factors of B[:, :k] A[:k] (truncated SVD, sqrt(s) into each factor), and a copy of the bias. */

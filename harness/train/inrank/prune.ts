@@ -10,7 +10,7 @@
 // Two k x r / r x k transforms computed in float64, applied by the tensor backend.
 import * as tf from '@tensorflow/tfjs-core';
 import { EigenvalueDecomposition, Matrix } from 'ml-matrix';
-import { congruence, factorGrams } from './spectrum.ts';
+import { congruence, factorGrams, factorGramsAsync, type FactorGrams } from './spectrum.ts';
 
 export interface PrunedFactors {
   /** r x in */
@@ -36,11 +36,25 @@ function sortedEigen(m: Matrix): { values: number[]; vectors: Matrix } {
   return { values: order.map((i) => values[i]!), vectors };
 }
 
-/** Best rank-r factors of b a, for a = A[:k] (k x in) and b = B[:, :k] (out x k); r <= k. */
-export function pruneFactors(a: tf.Tensor2D, b: tf.Tensor2D, r: number): PrunedFactors {
+function checkRank(a: tf.Tensor2D, r: number): void {
   const k = a.shape[0];
   if (!Number.isInteger(r) || r < 1 || r > k) throw new Error(`prune rank ${r} must be an integer in 1..${k}`);
-  const { gramA, gramB } = factorGrams(a, b);
+}
+
+/** Best rank-r factors of b a, for a = A[:k] (k x in) and b = B[:, :k] (out x k); r <= k. */
+export function pruneFactors(a: tf.Tensor2D, b: tf.Tensor2D, r: number): PrunedFactors {
+  checkRank(a, r);
+  return pruneWithGrams(a, b, r, factorGrams(a, b));
+}
+
+/** pruneFactors with an asynchronous read of the Grams (GPU backends). */
+export async function pruneFactorsAsync(a: tf.Tensor2D, b: tf.Tensor2D, r: number): Promise<PrunedFactors> {
+  checkRank(a, r);
+  return pruneWithGrams(a, b, r, await factorGramsAsync(a, b));
+}
+
+function pruneWithGrams(a: tf.Tensor2D, b: tf.Tensor2D, r: number, { gramA, gramB }: FactorGrams): PrunedFactors {
+  const k = a.shape[0];
 
   const ga = sortedEigen(gramA);
   const floor = Math.max(ga.values[0]!, 0) * RELATIVE_EIGEN_FLOOR;

@@ -51,6 +51,22 @@ export function factorGrams(a: tf.Tensor2D, b: tf.Tensor2D): FactorGrams {
   return { gramA: Matrix.from1DArray(k, k, gramA), gramB: Matrix.from1DArray(k, k, gramB) };
 }
 
+/** factorGrams with an asynchronous read-back (the only kind a GPU backend in Node has): both Grams in one read. */
+export async function factorGramsAsync(a: tf.Tensor2D, b: tf.Tensor2D): Promise<FactorGrams> {
+  const k = a.shape[0];
+  if (k !== b.shape[1]) throw new Error(`factor shapes do not chain: A ${a.shape}, B ${b.shape}`);
+  const both = tf.tidy(() => tf.concat([matMulNT(a, a), matMulTN(b, b)], 0));
+  try {
+    const data = await both.data();
+    return {
+      gramA: Matrix.from1DArray(k, k, symmetrized(data.subarray(0, k * k), k)),
+      gramB: Matrix.from1DArray(k, k, symmetrized(data.subarray(k * k), k)),
+    };
+  } finally {
+    both.dispose();
+  }
+}
+
 /** C = S^T G S for a k x r matrix S and a symmetric k x k G (symmetric-eigen.ts does the arithmetic on flat arrays). */
 export function congruence(s: Matrix, g: Matrix): Matrix {
   const C = congruenceArray(Float64Array.from(s.to1DArray()), Float64Array.from(g.to1DArray()), s.rows, s.columns);
@@ -66,6 +82,26 @@ export function symmetricArray(t: tf.Tensor2D): Float64Array {
 export interface SpectrumTimings {
   backendMs: number;
   hostMs: number;
+}
+
+/**
+ * singularValuesOfFactors with asynchronous read-backs (two per determination: GA, then the
+ * core), for backends that cannot read synchronously. Same arithmetic, same result.
+ */
+export async function singularValuesOfFactorsAsync(a: tf.Tensor2D, b: tf.Tensor2D): Promise<Float64Array> {
+  const k = a.shape[0];
+  if (k !== b.shape[1]) throw new Error(`factor shapes do not chain: A ${a.shape}, B ${b.shape}`);
+  const gaTensor = matMulNT(a, a);
+  const gramA = symmetrized(await gaTensor.data(), k);
+  gaTensor.dispose();
+  const rootF32 = Float32Array.from(gramRootArray(gramA, k).root);
+  const core = tf.tidy(() => {
+    const L = tf.tensor2d(rootF32, [k, k]);
+    return tf.matMul(matMulTN(L, matMulTN(b, b)), L) as tf.Tensor2D;
+  });
+  const coreArray = symmetrized(await core.data(), k);
+  core.dispose();
+  return symmetricEigenvalues(coreArray, k).map((v) => Math.sqrt(Math.max(0, v)));
 }
 
 /** Singular values (descending, length k) of b a, for a = A[:k] (k x in) and b = B[:, :k] (out x k). */

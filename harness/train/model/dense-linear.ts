@@ -2,7 +2,7 @@
 // The weight is stored [in, out] like HF GPT-2's Conv1D, so y = x W is a plain 2-D product.
 import * as tf from '@tensorflow/tfjs-core';
 import type { LinearForward, LinearLayer, Param, Precision } from './linear.ts';
-import { colSum, mm, mmT, mTm } from '../ops/matmul.ts';
+import { colSum, mmBias, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal } from '../ops/random.ts';
 import { addGrad } from '../ops/grads.ts';
 
@@ -40,7 +40,7 @@ export class DenseLinear implements LinearLayer {
   forward(x: tf.Tensor2D, _training: boolean, precision: Precision): LinearForward {
     const xh = precision.half(x);
     const wh = precision.half(this.weight as tf.Tensor2D);
-    const y = precision.half(tf.add(mm(xh, wh), this.bias) as tf.Tensor2D);
+    const y = precision.half(mmBias(xh, wh as tf.Tensor2D, this.bias as tf.Tensor1D));
     return {
       y,
       backward: (dy, grads) => {

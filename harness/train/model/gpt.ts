@@ -1,11 +1,13 @@
-// GPT-2 (HF layout: pre-LayerNorm blocks, learned positions, GELU tanh, tied LM head) with
+// GPT-2 (HF layout: pre-LayerNorm blocks, learned positions, GELU, tied LM head) with
 // explicit forward/backward: every piece returns its output and a closure for its gradient.
+// The MLP's GELU is tanh or exact erf (GptOptions.activation; the run resolves it per method).
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig } from '../../contract/config.ts';
+import { resolveActivation, type GeluKind, type ModelConfig } from '../../contract/config.ts';
 import type { LinearFactory, LinearLayer, Param, Precision } from './linear.ts';
 import { DenseLinear } from './dense-linear.ts';
 import { layerNorm } from '../ops/layernorm.ts';
-import { gelu } from '../ops/gelu.ts';
+import { geluOf } from '../ops/gelu.ts';
+import type { Forward } from '../ops/grads.ts';
 import { causalSelfAttention } from '../ops/attention.ts';
 import { crossEntropy } from '../ops/cross-entropy.ts';
 import { embeddingLookup, embeddingGrad } from '../ops/embedding.ts';
@@ -13,7 +15,7 @@ import { applyMask, dropoutMask, type DropoutContext } from '../ops/dropout.ts';
 import { addGrad } from '../ops/grads.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal, streamKey, stringId } from '../ops/random.ts';
-import { paramCounts, trainingFlopsPerToken, type MlpCost } from './counts.ts';
+import { paramCounts, trainingFlopsPerToken, type MlpCost } from '../../contract/model-cost.ts';
 
 export interface NamedParam extends Param {
   /** Full HF-style name, e.g. h.0.attn.c_attn.weight. */
@@ -29,6 +31,14 @@ interface Block {
   ln2b: tf.Variable;
   fc1: LinearLayer;
   fc2: LinearLayer;
+}
+
+export interface GptOptions {
+  /**
+   * The MLP's GELU. Default: cfg.activation resolved as for the full-rank method (a run passes
+   * resolveActivation(cfg.model.activation, cfg.method)).
+   */
+  activation?: GeluKind;
 }
 
 export interface ForwardOptions {
@@ -58,9 +68,14 @@ export class GPT {
   readonly blocks: Block[] = [];
   readonly lnfw: tf.Variable;
   readonly lnfb: tf.Variable;
+  /** The GELU the MLPs compute with. */
+  readonly activation: GeluKind;
+  private readonly act: (x: tf.Tensor2D) => Forward;
 
-  constructor(cfg: ModelConfig, seed: number, linears: LinearFactory) {
+  constructor(cfg: ModelConfig, seed: number, linears: LinearFactory, opts: GptOptions = {}) {
     this.cfg = cfg;
+    this.activation = opts.activation ?? resolveActivation(cfg.activation ?? 'reference', 'full');
+    this.act = geluOf(this.activation);
     const c = cfg.nEmbd;
     const init = (name: string) => streamKey(seed, stringId(name));
     // HF GPT-2 init: normal(0, initStd); residual projections scaled by 1/sqrt(2 n_layer).
@@ -84,11 +99,15 @@ export class GPT {
     this.lnfb = tf.variable(tf.zeros([c]), true);
   }
 
-  /** Every trainable parameter with its HF-style name; LayerNorm weights and biases do not decay. */
+  /**
+   * Every trainable parameter with its HF-style name. LayerNorm weights, biases and the
+   * embeddings do not decay, as the reference's parameter grouping (optim/param-groups.ts can
+   * put the embeddings back, train.decayEmbeddings).
+   */
   params(): NamedParam[] {
     const out: NamedParam[] = [
-      { fullName: 'wte', name: 'wte', variable: this.wte, decay: true },
-      { fullName: 'wpe', name: 'wpe', variable: this.wpe, decay: true },
+      { fullName: 'wte', name: 'wte', variable: this.wte, decay: false },
+      { fullName: 'wpe', name: 'wpe', variable: this.wpe, decay: false },
     ];
     const lin = (prefix: string, layer: LinearLayer) => {
       for (const p of layer.params()) out.push({ ...p, fullName: `${prefix}.${p.name}` });
@@ -215,7 +234,7 @@ export class GPT {
         x,
         (h) => {
           const a = linearStep(b.fc1, `${p}.mlp.fc1`, h);
-          const g = gelu(a);
+          const g = this.act(a);
           backs.push((dy) => g.backward(dy));
           return linearStep(b.fc2, `${p}.mlp.fc2`, g.y);
         },

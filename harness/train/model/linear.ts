@@ -47,6 +47,17 @@ export interface LinearLayer {
    * may run a rank determination. Returns the events of a determination, if one ran.
    */
   afterTrainingForward?(step: number, layerName: string): RankEvent[];
+  /**
+   * Called before a training forward by callers that can wait (runMicroBatchOnDevice): a layer
+   * does here, with asynchronous read-backs, what its forward would otherwise do synchronously.
+   */
+  beforeTrainingForward?(): Promise<void>;
+  /**
+   * InRank layers: counts `ticks` evaluation forward passes (one tick = one eval batch per
+   * device), determining where due, with asynchronous read-backs. Returns the events of the
+   * determinations that ran.
+   */
+  countForwardPasses?(ticks: number, step: number, layerName: string): Promise<RankEvent[]>;
   dispose(): void;
 }
 

@@ -7,6 +7,7 @@ import { bmm } from './bmm.ts';
 import { splitRows } from './matmul.ts';
 import { preferPlainMatmul } from '../backend/select.ts';
 import type { Forward } from './grads.ts';
+import { FusedKernel, hasFused, runFused } from './fused.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -15,15 +16,18 @@ export interface AttentionShape {
   embd: number;
 }
 
-const causalBiasCache = new Map<number, tf.Tensor2D>();
+// Keyed by backend too: a process that switches backends (the webgpu tests) must not hand a
+// tensor of one to the other (a GPU tensor cannot be read synchronously in Node).
+const causalBiasCache = new Map<string, tf.Tensor2D>();
 /** 0 on and below the diagonal, a large negative number above (future positions). */
 function causalBias(t: number): tf.Tensor2D {
-  let bias = causalBiasCache.get(t);
+  const key = `${tf.getBackend()}:${t}`;
+  let bias = causalBiasCache.get(key);
   if (!bias || bias.isDisposed) {
     const data = new Float32Array(t * t);
     for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) data[i * t + j] = -1e9;
     bias = tf.keep(tf.tensor2d(data, [t, t]));
-    causalBiasCache.set(t, bias);
+    causalBiasCache.set(key, bias);
   }
   return bias;
 }
@@ -59,7 +63,8 @@ export function causalSelfAttention(
   const heads = precision.half(toHeads(grouped, s, 3));
   const [q, k, v] = splitQkv(heads, s);
   const scores = precision.half(tf.mul(bmm(q, k, false, true), scale));
-  const p = tf.softmax(tf.add(scores, causalBias(s.context))) as tf.Tensor3D;
+  const fused = hasFused(FusedKernel.causalSoftmax);
+  const p = (fused ? runFused(FusedKernel.causalSoftmax, { x: scores })[0]! : tf.softmax(tf.add(scores, causalBias(s.context)))) as tf.Tensor3D;
   const pd = precision.half(dropMask ? (tf.mul(p, dropMask) as tf.Tensor3D) : p);
   const y = precision.half(fromHeads(bmm(pd, v), s));
   return {
@@ -70,7 +75,9 @@ export function causalSelfAttention(
       const dv = bmm(pd, dyh, true, false);
       const dp = dropMask ? tf.mul(dpd, dropMask) : dpd;
       // softmax backward: p * (dp - sum(dp * p)); the scale of the scores folds in here
-      const ds = precision.half(tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale) as tf.Tensor3D);
+      const ds = precision.half((fused
+        ? runFused(FusedKernel.softmaxGrad, { p, dp }, { scale })[0]!
+        : tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), scale)) as tf.Tensor3D);
       const dq = bmm(ds, k);
       const dk = bmm(ds, q, true, false);
       const dheads = precision.half(tf.concat([dq, dk, dv], 0));

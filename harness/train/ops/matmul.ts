@@ -24,6 +24,16 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
+/**
+ * a @ op(b) + bias. Where matmuls are native (OpenBLAS, device backends) one _FusedMatMul kernel
+ * adds the bias as the product is written (the OpenBLAS path's epilogue) instead of a separate
+ * pass over the output; on plain wasm / cpu, the product of mm / mmT and an add.
+ */
+export function mmBias(a: tf.Tensor2D, b: tf.Tensor2D, bias: tf.Tensor1D, transposeB = false): tf.Tensor2D {
+  if (!preferPlainMatmul()) return tf.fused.matMul({ a, b, bias, transposeB }) as tf.Tensor2D;
+  return tf.tidy(() => tf.add(transposeB ? mmT(a, b) : mm(a, b), bias) as tf.Tensor2D);
+}
+
 /** a @ b. */
 export function mm(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return tf.matMul(a, b);

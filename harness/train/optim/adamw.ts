@@ -2,6 +2,8 @@
 // decay, bias-corrected moments, eps added to the corrected sqrt(v); gradients clipped first
 // to a global norm as torch.nn.utils.clip_grad_norm_ does.
 import * as tf from '@tensorflow/tfjs-core';
+import { addMany } from '../ops/add-many.ts';
+import { FusedKernel, hasFused, runFused } from '../ops/fused.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -34,10 +36,12 @@ export class AdamW {
 
   /** The global L2 norm of the gradients (NaN / Inf when one overflowed). */
   static globalNorm(grads: Map<string, tf.Tensor>): number {
-    return tf.tidy(() => {
-      const sums = [...grads.values()].map((g) => tf.sum(tf.square(g)));
-      return Math.sqrt(tf.addN(sums).dataSync()[0]!);
-    });
+    return tf.tidy(() => Math.sqrt(AdamW.globalNormSquared(grads).dataSync()[0]!));
+  }
+
+  /** The squared global norm as a device scalar (read it together with the step's other scalars). */
+  static globalNormSquared(grads: Map<string, tf.Tensor>): tf.Scalar {
+    return tf.tidy(() => addMany([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
   }
 
   /** One update with learning rate lr; grads are multiplied by gradMultiplier (clipping and loss-scale undo) first. */
@@ -46,11 +50,23 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.opts;
     const bc1 = 1 - beta1 ** this.t;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
+    const fused = hasFused(FusedKernel.adamW);
     for (const p of this.params) {
       const g0 = grads.get(p.fullName);
       if (!g0) throw new Error(`no gradient for ${p.fullName}`);
       const m = this.m.get(p.fullName)!;
       const v = this.v.get(p.fullName)!;
+      if (fused) {
+        const decay = p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        tf.tidy(() => {
+          const [p1, m1, v1] = runFused(FusedKernel.adamW, { param: p.variable, grad: g0, m, v },
+            { lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier });
+          m.assign(m1!);
+          v.assign(v1!);
+          p.variable.assign(p1!);
+        });
+        continue;
+      }
       tf.tidy(() => {
         const g = gradMultiplier === 1 ? g0 : tf.mul(g0, gradMultiplier);
         const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));

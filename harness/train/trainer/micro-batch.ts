@@ -2,6 +2,7 @@
 // so the caller can accumulate them across micro-batches.
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT, ForwardOptions } from '../model/gpt.ts';
+import { AdamW } from '../optim/adamw.ts';
 
 export interface MicroBatchResult {
   loss: number;
@@ -37,6 +38,50 @@ export function runMicroBatch(
   return { loss, grads, forwardMs: t1 - t0, backwardMs: performance.now() - t1 };
 }
 
+/** One micro-batch kept on the device: the loss stays a tensor (the caller reads it with others). */
+export interface DeviceMicroBatch {
+  loss: tf.Scalar;
+  grads: Map<string, tf.Tensor>;
+}
+
+/**
+ * runMicroBatch without a read-back: the layers' own reads (rank determinations) happen before
+ * the forward, asynchronously, and the loss is returned as a tensor. Same values as runMicroBatch.
+ */
+export async function runMicroBatchOnDevice(
+  model: GPT,
+  inputs: Int32Array,
+  targets: Int32Array,
+  batch: number,
+  opts: ForwardOptions,
+  gradScale: number,
+): Promise<DeviceMicroBatch> {
+  if (opts.training) for (const { layer } of model.mlpLayers()) await layer.beforeTrainingForward?.();
+  const grads = new Map<string, tf.Tensor>();
+  const loss = tf.tidy(() => {
+    const f = model.forward(inputs, targets, batch, opts);
+    for (const [name, g] of f.backward(gradScale)) grads.set(name, tf.keep(g));
+    return f.loss;
+  });
+  return { loss, grads };
+}
+
+/**
+ * The step's one read-back: every micro-batch loss and the squared global gradient norm, in
+ * one transfer. The losses are summed on the host in float64 as before, so the figures do not
+ * depend on where the sum ran; gradNormSquared is AdamW.globalNorm's sum, not yet rooted.
+ */
+export async function readStepScalars(losses: tf.Scalar[], grads: Map<string, tf.Tensor>): Promise<{ losses: number[]; scaledNorm: number }> {
+  const packed = tf.tidy(() => tf.concat([tf.stack(losses), tf.reshape(grads.size ? AdamW.globalNormSquared(grads) : tf.scalar(0), [1])]));
+  try {
+    const data = await packed.data();
+    return { losses: Array.from(data.subarray(0, losses.length)), scaledNorm: Math.sqrt(data[losses.length]!) };
+  } finally {
+    packed.dispose();
+    tf.dispose(losses);
+  }
+}
+
 /** Adds src into the accumulator (taking ownership of src's tensors). */
 export function accumulate(acc: Map<string, tf.Tensor>, src: Map<string, tf.Tensor>): void {
   for (const [name, g] of src) {
@@ -47,6 +92,11 @@ export function accumulate(acc: Map<string, tf.Tensor>, src: Map<string, tf.Tens
       g.dispose();
     } else acc.set(name, g);
   }
+}
+
+/** evalLoss without a read-back: the mean loss as a tensor (evaluation reads all its batches at once). */
+export function evalLossOnDevice(model: GPT, inputs: Int32Array, targets: Int32Array, batch: number, opts: ForwardOptions): tf.Scalar {
+  return tf.tidy(() => model.forward(inputs, targets, batch, { ...opts, training: false, dropout: null }).loss);
 }
 
 /** Mean loss of a forward pass with no dropout and no backward (evaluation). */

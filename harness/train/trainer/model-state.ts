@@ -6,17 +6,18 @@ import type { GPT } from '../model/gpt.ts';
 import type { AdamW } from '../optim/adamw.ts';
 import type { LinearLayer } from '../model/linear.ts';
 
-function snapshot(name: string, t: tf.Tensor): NamedArray {
-  return { name, shape: t.shape.slice(), data: new Float32Array(t.dataSync() as Float32Array) };
+/** A host copy of a tensor, read asynchronously (the only read a GPU backend in Node has). */
+async function snapshot(name: string, t: tf.Tensor): Promise<NamedArray> {
+  return { name, shape: t.shape.slice(), data: new Float32Array((await t.data()) as Float32Array) };
 }
 
 /** Parameters as p:<name>, AdamW moments as m:<name> / v:<name>. */
-export function modelTensors(model: GPT, optim: AdamW): NamedArray[] {
+export async function modelTensors(model: GPT, optim: AdamW): Promise<NamedArray[]> {
   const out: NamedArray[] = [];
   for (const p of model.params()) {
-    out.push(snapshot(`p:${p.fullName}`, p.variable));
-    out.push(snapshot(`m:${p.fullName}`, optim.m.get(p.fullName)!));
-    out.push(snapshot(`v:${p.fullName}`, optim.v.get(p.fullName)!));
+    out.push(await snapshot(`p:${p.fullName}`, p.variable));
+    out.push(await snapshot(`m:${p.fullName}`, optim.m.get(p.fullName)!));
+    out.push(await snapshot(`v:${p.fullName}`, optim.v.get(p.fullName)!));
   }
   return out;
 }
@@ -68,18 +69,18 @@ export function restoreLayerStates(model: GPT, states: Record<string, unknown>):
  * new shapes as the reference does (first r rows of A's, first r columns of B's), although
  * the basis changed under them.
  */
-export function prunedTensors(model: GPT, optim: AdamW): { tensors: NamedArray[]; ranks: Record<string, number> } {
+export async function prunedTensors(model: GPT, optim: AdamW): Promise<{ tensors: NamedArray[]; ranks: Record<string, number> }> {
   const ranks: Record<string, number> = {};
   const replaced = new Map<string, NamedArray>();
   for (const { name, layer } of model.mlpLayers()) {
-    const pr = (layer as unknown as { pruned?: () => { A: tf.Tensor2D; B: tf.Tensor2D; bias: tf.Tensor1D; rank: number } }).pruned;
+    const pr = (layer as unknown as { prunedAsync?: () => Promise<{ A: tf.Tensor2D; B: tf.Tensor2D; bias: tf.Tensor1D; rank: number }> }).prunedAsync;
     if (!pr) throw new Error(`${name} is not a low-rank layer; stage 1 needs method inrank`);
-    const cut = pr.call(layer);
+    const cut = await pr.call(layer);
     ranks[name] = cut.rank;
     const r = cut.rank;
-    replaced.set(`p:${name}.A`, snapshot(`p:${name}.A`, cut.A));
-    replaced.set(`p:${name}.B`, snapshot(`p:${name}.B`, cut.B));
-    replaced.set(`p:${name}.bias`, snapshot(`p:${name}.bias`, cut.bias));
+    replaced.set(`p:${name}.A`, await snapshot(`p:${name}.A`, cut.A));
+    replaced.set(`p:${name}.B`, await snapshot(`p:${name}.B`, cut.B));
+    replaced.set(`p:${name}.bias`, await snapshot(`p:${name}.bias`, cut.bias));
     tf.dispose([cut.A, cut.B, cut.bias]);
     for (const kind of ['m', 'v'] as const) {
       const store = kind === 'm' ? optim.m : optim.v;
@@ -87,11 +88,11 @@ export function prunedTensors(model: GPT, optim: AdamW): { tensors: NamedArray[]
       const b = store.get(`${name}.B`)!;
       const aCut = tf.slice(a, [0, 0], [r, a.shape[1]!]);
       const bCut = tf.slice(b, [0, 0], [b.shape[0]!, r]);
-      replaced.set(`${kind}:${name}.A`, snapshot(`${kind}:${name}.A`, aCut));
-      replaced.set(`${kind}:${name}.B`, snapshot(`${kind}:${name}.B`, bCut));
+      replaced.set(`${kind}:${name}.A`, await snapshot(`${kind}:${name}.A`, aCut));
+      replaced.set(`${kind}:${name}.B`, await snapshot(`${kind}:${name}.B`, bCut));
       tf.dispose([aCut, bCut]);
     }
   }
-  const tensors = modelTensors(model, optim).map((t) => replaced.get(t.name) ?? t);
+  const tensors = (await modelTensors(model, optim)).map((t) => replaced.get(t.name) ?? t);
   return { tensors, ranks };
 }

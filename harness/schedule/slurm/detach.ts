@@ -3,13 +3,12 @@
 // files of runs whose harness is gone and stores what they wrote, and the final status of
 // those whose job ended. A later sweep (or `npm run report`) calls it; a later sweep also
 // reattaches to jobs still running through the executor.
-import type { RunPlan } from '../spec/plan.ts';
-import type { Store } from '../store/store.ts';
-import type { RunConfig } from '../contract/config.ts';
-import type { DoneEvent, ErrorEvent } from '../contract/protocol.ts';
-import { exitVerdict } from './exit-verdict.ts';
-import { ownerAlive } from './recover.ts';
-import { SlurmExecutor, slurmSlots } from './slurm-executor.ts';
+import type { RunPlan } from '../../spec/plan.ts';
+import type { Store } from '../../store/store.ts';
+import { exitVerdict } from '../exit-verdict.ts';
+import { ownerAlive } from '../recover.ts';
+import { blocksDependents, isFinished, prerequisiteFailed, recordEvents, startLaunch } from '../run-lifecycle.ts';
+import { SlurmExecutor, slurmSlots } from './executor.ts';
 
 export interface DetachedJob {
   runId: string;
@@ -25,8 +24,6 @@ export interface DetachReport {
   left: { runId: string; name: string; why: string }[];
 }
 
-const FINISHED = new Set(['done', 'diverged']);
-
 /**
  * Submits the sweep's unfinished runs, prerequisites first, each stage 2 with
  * --dependency=afterok:<its stage 1's job>, and returns without following any of them. The
@@ -37,53 +34,52 @@ export async function submitDetached(store: Store, plans: RunPlan[], executor: S
   const report: DetachReport = { submitted: [], left: [] };
   const jobOf = new Map<string, string>();
   const byId = new Map(plans.map((p) => [p.id, p]));
-  const ordered = dependencyOrder(plans);
   const signal = new AbortController().signal;
   const slot = slurmSlots(1)[0]!;
 
-  for (const plan of ordered) {
+  for (const plan of dependencyOrder(plans)) {
     const row = store.getRun(plan.id);
-    if (row && FINISHED.has(row.status)) {
+    if (row && isFinished(row.status)) {
       report.left.push({ runId: plan.id, name: plan.name, why: `already ${row.status}` });
       continue;
     }
-    let after: string | null = null;
-    if (plan.dependsOn) {
-      const dep = store.getRun(plan.dependsOn);
-      const depJob = jobOf.get(plan.dependsOn) ?? (dep?.status === 'running' && dep.executor === 'slurm' ? dep.job_id : null);
-      if (depJob) after = depJob;
-      else if (dep?.status !== 'done') {
-        const depName = byId.get(plan.dependsOn)?.name ?? dep?.name ?? plan.dependsOn;
-        const why = `prerequisite ${depName} is ${dep?.status ?? 'not stored'}`;
-        if (dep && ['failed', 'skipped', 'diverged'].includes(dep.status)) store.finishRun(plan.id, { status: 'skipped', reason: why });
-        report.left.push({ runId: plan.id, name: plan.name, why });
-        continue;
-      }
+    const held = heldOn(store, plan, jobOf, byId.get(plan.dependsOn ?? '')?.name);
+    if (typeof held !== 'string' && held !== null) {
+      report.left.push({ runId: plan.id, name: plan.name, why: held.why });
+      continue;
     }
-    const attemptsBefore = row?.attempts ?? 0;
     if (!store.claimRun(plan.id)) {
       // Claimed by someone: a live harness, or a detached job of an earlier --detach.
       if (row?.executor === 'slurm' && row.job_id) jobOf.set(plan.id, row.job_id);
       report.left.push({ runId: plan.id, name: plan.name, why: 'already running' });
       continue;
     }
-    const config: RunConfig = { ...(JSON.parse(row?.config ?? JSON.stringify(plan.config)) as RunConfig), resume: attemptsBefore > 0 };
-    store.markStarted(plan.id, { executor: executor.name, jobId: null, device: 'slurm' });
-    const result = await executor.launch({
-      runId: plan.id,
-      config,
-      slot,
-      timeoutMs: null,
-      signal,
-      after,
-      onJob: (jobId) => store.setJobId(plan.id, jobId),
-      onEvent: (event) => store.recordEvent(plan.id, event),
-    });
+    const { request } = startLaunch(store, plan.id, executor.name, { slot, timeoutMs: null, signal, after: held, onEvent: (event) => store.recordEvent(plan.id, event) });
+    const result = await executor.launch(request);
     if (!result.jobId) throw new Error(`sbatch gave no job id for ${plan.name}`);
     jobOf.set(plan.id, result.jobId);
-    report.submitted.push({ runId: plan.id, name: plan.name, jobId: result.jobId, after });
+    report.submitted.push({ runId: plan.id, name: plan.name, jobId: result.jobId, after: held });
   }
   return report;
+}
+
+/**
+ * The job a plan is held on (afterok): its prerequisite's job submitted now or by an earlier
+ * --detach; null without a prerequisite or when that one is done; else why it is not submitted
+ * (a prerequisite that failed skips it, as the scheduler does).
+ */
+function heldOn(store: Store, plan: RunPlan, jobOf: Map<string, string>, depName: string | undefined): string | null | { why: string } {
+  if (!plan.dependsOn) return null;
+  const dep = store.getRun(plan.dependsOn);
+  const depJob = jobOf.get(plan.dependsOn) ?? (dep?.status === 'running' && dep.executor === 'slurm' ? dep.job_id : null);
+  if (depJob) return depJob;
+  if (dep?.status === 'done') return null;
+  if (dep && blocksDependents(dep.status)) {
+    const why = prerequisiteFailed(store, plan.dependsOn, dep.status, depName);
+    store.finishRun(plan.id, { status: 'skipped', reason: why });
+    return { why };
+  }
+  return { why: `prerequisite ${depName ?? dep?.name ?? plan.dependsOn} is ${dep?.status ?? 'not stored'}` };
 }
 
 /** Plans with each prerequisite (within the list) before the runs that need it. */
@@ -118,20 +114,15 @@ export async function collectSlurmRuns(store: Store, executor: SlurmExecutor, op
   for (const row of store.runningRuns()) {
     if (row.executor !== executor.name || !row.job_id) continue;
     if (ownerAlive(row.owner_host, row.owner_pid, row.heartbeat_at, staleMs)) continue;
-    let done: DoneEvent | undefined;
-    let error: ErrorEvent | undefined;
-    const result = await executor.collect(row.id, row.run_dir, (event) => {
-      if (event.type === 'done') done = event;
-      else store.recordEvent(row.id, event);
-      if (event.type === 'error') error = event;
-    });
+    const events = recordEvents(store, row.id);
+    const result = await executor.collect(row.id, row.run_dir, events.onEvent);
     // A resumed attempt's interrupted done event is superseded by the last one: keep only that.
     if (!result) {
-      if (done) store.recordEvent(row.id, done);
+      if (events.done) store.recordEvent(row.id, events.done);
       continue;
     }
-    const verdict = exitVerdict(result, done, error, false);
-    store.finishRun(row.id, { status: verdict.status, reason: verdict.reason, error: verdict.error ?? undefined, done });
+    const verdict = exitVerdict(result, events.done, events.error, false);
+    store.finishRun(row.id, { status: verdict.status, reason: verdict.reason, error: verdict.error ?? undefined, done: events.done });
     finished.push(row.id);
   }
   return finished;

@@ -1,7 +1,7 @@
 // The Slurm options on the command line (--partition ...) and the sbatch arguments they ask for;
 // the options' schema is in contract/slurm-options.ts.
-import { UserError } from '../contract/errors.ts';
-import type { SlurmOptions, SlurmOptionsInput } from '../contract/slurm-options.ts';
+import { UserError } from '../../contract/errors.ts';
+import type { SlurmOptions, SlurmOptionsInput } from '../../contract/slurm-options.ts';
 
 /** The command-line flags for Slurm options, with the option each sets. */
 export const SLURM_FLAGS: Record<string, keyof SlurmOptions> = {

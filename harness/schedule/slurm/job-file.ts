@@ -4,8 +4,8 @@
 // reads to depend on its stage 1's job.
 import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { decodeEvent, type TrainEvent } from '../contract/protocol.ts';
-import { EVENTS_FILE } from './slurm-script.ts';
+import { decodeEvent, type TrainEvent } from '../../contract/protocol.ts';
+import { EVENTS_FILE } from './script.ts';
 
 export const JOB_FILE = 'slurm-job.json';
 

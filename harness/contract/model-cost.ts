@@ -1,5 +1,7 @@
-// Parameter counts and FLOPs per token from shapes alone (no tensors), so the paper's presets
-// can be checked exactly without allocating them.
+// The model-size arithmetic, in one place for the trainer (its reported sizes, stage 1's pruned
+// size), the spec (a run's expected cost, to order a sweep) and anyone else: parameter counts
+// and FLOPs per token from shapes alone (no tensors), so the paper's presets can be checked
+// exactly without allocating them.
 
 export interface ModelShape {
   nEmbd: number;
@@ -24,6 +26,13 @@ export function denseMlpCost(nEmbd: number): MlpCost {
 /** One InRank / fixed-rank MLP linear at rank k: A [k x in], B [out x k], bias [out]. */
 export function lowRankLinearCost(inFeatures: number, outFeatures: number, rank: number): MlpCost {
   return { params: rank * (inFeatures + outFeatures) + outFeatures, macsPerToken: rank * (inFeatures + outFeatures) };
+}
+
+/** One block's low-rank MLP (fc1 C -> 4C at rank r1, fc2 4C -> C at rank r2). */
+export function lowRankMlpCost(nEmbd: number, fc1Rank: number, fc2Rank: number): MlpCost {
+  const fc1 = lowRankLinearCost(nEmbd, 4 * nEmbd, fc1Rank);
+  const fc2 = lowRankLinearCost(4 * nEmbd, nEmbd, fc2Rank);
+  return { params: fc1.params + fc2.params, macsPerToken: fc1.macsPerToken + fc2.macsPerToken };
 }
 
 /** Everything except the MLP linears: embeddings (tied head counted once), LayerNorms, attention. */

@@ -3,7 +3,7 @@
 // interrupted, a rerun resumes them). Leave: the jobs keep running; the runs end interrupted
 // here and a rerun reattaches to the jobs and stores what they wrote meanwhile.
 import { createInterface } from 'node:readline';
-import type { SlurmExecutor } from './slurm-executor.ts';
+import type { SlurmExecutor } from './executor.ts';
 
 export type InterruptChoice = 'cancel' | 'leave';
 

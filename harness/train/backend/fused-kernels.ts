@@ -1,0 +1,120 @@
+// Registers the native addon's fused elementwise kernels (native/src/fused.cc) as tfjs kernels of
+// the wasm backend, under the names harness/train/ops/fused.ts looks for. Inputs are read and
+// outputs written in place on the wasm heap, as the OpenBLAS matmul does. enableNativeMatmul
+// calls this; INRANK_FUSED_KERNELS=0 keeps the generic kernels (tests compare both).
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { FusedKernel, type FusedKernelName } from '../ops/fused.ts';
+import type { BlasAddon } from './native-addon.ts';
+import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
+import { registerHeapSlices, unregisterHeapSlices } from './wasm-slices.ts';
+
+export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
+
+/** Op codes of fused.cc. */
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10 } as const;
+
+interface Args {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: WasmHeapBackend;
+  attrs?: NamedAttrMap;
+}
+
+/**
+ * Allocates the outputs, then runs op over inputs and outputs (the heap is read after allocation:
+ * it may grow). Inputs are float32 except those whose index is in intInputs (int32).
+ */
+function launch(addon: BlasAddon, backend: WasmHeapBackend, op: number, inputs: TensorInfo[],
+  outShapes: number[][], params: number[], intInputs: number[] = []): TensorInfo[] {
+  inputs.forEach((x, i) => {
+    const want = intInputs.includes(i) ? 'int32' : 'float32';
+    if (x.dtype !== want) throw new Error(`fused kernel ${op}: input ${i} must be ${want} (got ${x.dtype})`);
+  });
+  const outs = outShapes.map((shape) => backend.makeOutput(shape, 'float32'));
+  const offsets = [...inputs, ...outs].map((t) => {
+    const at = floatOffset(backend, t);
+    if (at === null) throw new Error(`fused kernel ${op}: a tensor has no place on the wasm heap`);
+    return at;
+  });
+  addon.fused!(heapBuffer(backend), op, Float64Array.from(offsets), Float64Array.from(params));
+  return outs;
+}
+
+const num = (attrs: NamedAttrMap | undefined, key: string): number => Number(attrs?.[key]);
+
+function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]> {
+  return {
+    [FusedKernel.gelu]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluFwd, [x], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+    },
+    [FusedKernel.geluGrad]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluBwd, [x, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+    },
+    [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) => {
+      const x = inputs.x!;
+      const [rows, cols] = x.shape as [number, number];
+      return launch(addon, backend, Op.layerNormFwd, [x, inputs.weight!, inputs.bias!], [x.shape, [2, rows]], [rows, cols, num(attrs, 'eps')]);
+    },
+    [FusedKernel.layerNormGrad]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      const [rows, cols] = x.shape as [number, number];
+      return launch(addon, backend, Op.layerNormBwd, [inputs.dy!, x, inputs.weight!, inputs.stats!], [x.shape, [cols], [cols]], [rows, cols]);
+    },
+    [FusedKernel.adamW]: ({ inputs, backend, attrs }) => {
+      const p = inputs.param!;
+      const keys = ['lr', 'beta1', 'beta2', 'eps', 'decay', 'bc1', 'bc2Sqrt', 'gradMultiplier'];
+      return launch(addon, backend, Op.adamW, [p, inputs.grad!, inputs.m!, inputs.v!], [p.shape, p.shape, p.shape],
+        [tf.util.sizeFromShape(p.shape), ...keys.map((k) => num(attrs, k))]);
+    },
+    [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => {
+      const logits = inputs.logits!;
+      const [n, v] = logits.shape as [number, number];
+      return launch(addon, backend, Op.softmaxXentFwd, [logits, inputs.targets!], [logits.shape, []], [n, v, num(attrs, 'floor')], [1]);
+    },
+    [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => {
+      const p = inputs.p!;
+      const [n, v] = p.shape as [number, number];
+      return launch(addon, backend, Op.softmaxXentBwd, [p, inputs.targets!], [p.shape], [n, v, num(attrs, 'scale')], [1])[0]!;
+    },
+    [FusedKernel.dropoutMask]: ({ backend, attrs }) => {
+      const shape = attrs?.shape as number[];
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.causalSoftmax]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      const t = x.shape[x.shape.length - 1]!;
+      return launch(addon, backend, Op.causalSoftmax, [x], [x.shape], [tf.util.sizeFromShape(x.shape) / t, t])[0]!;
+    },
+    [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => {
+      const p = inputs.p!;
+      const cols = p.shape[p.shape.length - 1]!;
+      return launch(addon, backend, Op.softmaxGrad, [p, inputs.dp!], [p.shape], [tf.util.sizeFromShape(p.shape) / cols, cols, num(attrs, 'scale')])[0]!;
+    },
+  };
+}
+
+let registered = false;
+
+/** Registers the fused kernels for wasm; returns why not when it does not (old addon, switched off). */
+export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reason: string } {
+  if (process.env[FUSED_KERNELS_ENV] === '0') return { enabled: false, reason: `fused kernels off (${FUSED_KERNELS_ENV}=0)` };
+  if (typeof addon.fused !== 'function') return { enabled: false, reason: 'the native addon predates the fused kernels; rebuild it with `npm run install`' };
+  if (!registered) {
+    for (const [name, f] of Object.entries(kernelFuncs(addon))) {
+      tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: f as unknown as KernelFunc });
+    }
+    registerHeapSlices();
+    registered = true;
+  }
+  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy, attention-softmax and dropout-mask kernels, heap slices' };
+}
+
+export function unregisterFusedKernels(): void {
+  if (!registered) return;
+  for (const name of Object.values(FusedKernel)) tf.unregisterKernel(name, 'wasm');
+  unregisterHeapSlices();
+  registered = false;
+}

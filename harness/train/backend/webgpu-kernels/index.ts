@@ -1,0 +1,60 @@
+// WGSL kernels for the webgpu backend, registered under the fused-kernel names the ops look for
+// (harness/train/ops/fused.ts): an op takes the fused path exactly when its kernel is registered
+// for the running backend, so this registration is the switch. The backend's start-up calls
+// registerWebgpuKernels() after setBackend('webgpu'); INRANK_FUSED_KERNELS=0 keeps the generic
+// kernels. Each kernel's test (test/webgpu-kernels.test.ts) compares it with the generic path.
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { FusedKernel } from '../../ops/fused.ts';
+import { geluBackward, geluForward } from './gelu.ts';
+import { layerNormBackward, layerNormForward } from './layernorm.ts';
+import { adamWUpdate } from './adamw.ts';
+import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
+import { dropoutMask } from './dropout.ts';
+import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
+import type { WebgpuBackendLike } from './program.ts';
+
+type Backend = WebgpuBackendLike & { disposeData(id: object): void };
+interface Args {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: Backend;
+  attrs?: NamedAttrMap;
+}
+
+const num = (attrs: NamedAttrMap | undefined, key: string): number => Number(attrs?.[key]);
+
+const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
+  [FusedKernel.gelu]: ({ inputs, backend }) => geluForward(backend, inputs.x!),
+  [FusedKernel.geluGrad]: ({ inputs, backend }) => geluBackward(backend, inputs.x!, inputs.dy!),
+  [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) =>
+    layerNormForward(backend, inputs.x!, inputs.weight!, inputs.bias!, num(attrs, 'eps')),
+  [FusedKernel.layerNormGrad]: ({ inputs, backend }) =>
+    layerNormBackward(backend, inputs.dy!, inputs.x!, inputs.weight!, inputs.stats!),
+  [FusedKernel.adamW]: ({ inputs, backend, attrs }) => adamWUpdate(backend, inputs.param!, inputs.grad!, inputs.m!, inputs.v!, {
+    lr: num(attrs, 'lr'), beta1: num(attrs, 'beta1'), beta2: num(attrs, 'beta2'), eps: num(attrs, 'eps'),
+    decay: num(attrs, 'decay'), bc1: num(attrs, 'bc1'), bc2Sqrt: num(attrs, 'bc2Sqrt'), gradMultiplier: num(attrs, 'gradMultiplier'),
+  }),
+  [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => softmaxXentForward(backend, inputs.logits!, inputs.targets!, num(attrs, 'floor')),
+  [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => softmaxXentBackward(backend, inputs.p!, inputs.targets!, num(attrs, 'scale')),
+  [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
+  [FusedKernel.causalSoftmax]: ({ inputs, backend }) => causalSoftmax(backend, inputs.x!),
+  [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
+};
+
+/** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */
+export function registerWebgpuKernels(): { enabled: boolean; reason: string } {
+  if (process.env.INRANK_FUSED_KERNELS === '0') return { enabled: false, reason: 'fused kernels off (INRANK_FUSED_KERNELS=0)' };
+  for (const [name, f] of Object.entries(KERNELS)) {
+    if (tf.getKernel(name, 'webgpu') === undefined) {
+      tf.registerKernel({ kernelName: name, backendName: 'webgpu', kernelFunc: f as unknown as KernelFunc });
+    }
+  }
+  return { enabled: true, reason: `WGSL kernels: ${Object.keys(KERNELS).join(', ')}` };
+}
+
+/** Removes them again (tests compare with the generic path in one process). */
+export function unregisterWebgpuKernels(): void {
+  for (const name of Object.keys(KERNELS)) {
+    if (tf.getKernel(name, 'webgpu') !== undefined) tf.unregisterKernel(name, 'webgpu');
+  }
+}

@@ -1,0 +1,42 @@
+// Fused kernels the ops use when the running backend has them registered (the native addon's
+// on wasm, harness/train/backend/fused-kernels.ts): each does in one pass what the generic
+// formulation in gelu.ts, layernorm.ts and adamw.ts does in 5 to 12 tfjs kernels. The kernel is
+// the flag: an op takes the fused path exactly when tf.getKernel finds the kernel for the
+// current backend, so a backend without them (cpu, tensorflow) keeps the generic path, and a
+// backend that registers the same names (WebGPU) gets them without changes here.
+import * as tf from '@tensorflow/tfjs-core';
+
+export const FusedKernel = {
+  /** x -> tanh-approximation GELU(x). */
+  gelu: 'InRankGeluTanh',
+  /** (x, dy) -> dx. */
+  geluGrad: 'InRankGeluTanhGrad',
+  /** (x [N, C], weight [C], bias [C]) -> (y [N, C], stats [2, N]: the rows' means, then their 1 / std); attrs eps. */
+  layerNorm: 'InRankLayerNorm',
+  /** (dy, x, weight, stats) -> (dx, dweight, dbias). */
+  layerNormGrad: 'InRankLayerNormGrad',
+  /** (param, grad, m, v) -> (param', m', v'); attrs lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier. */
+  adamW: 'InRankAdamW',
+  /** (logits [N, V], targets int32 [N]) -> (softmax [N, V], mean cross-entropy []); attrs floor (of the target's probability). */
+  softmaxXent: 'InRankSoftmaxXent',
+  /** (softmax, targets) -> dlogits = (softmax - onehot) scale; attrs scale. */
+  softmaxXentGrad: 'InRankSoftmaxXentGrad',
+  /** () -> dropout mask of ops/dropout.ts (0 or 1 / (1 - p)); attrs shape, key (the stream), p. */
+  dropoutMask: 'InRankDropoutMask',
+  /** scores [..., T, T] (query rows, key columns) -> causal softmax: keys after the query get 0. */
+  causalSoftmax: 'InRankCausalSoftmax',
+  /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
+  softmaxGrad: 'InRankSoftmaxGrad',
+} as const;
+
+export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
+
+/** Whether the current backend has this fused kernel. */
+export function hasFused(name: FusedKernelName): boolean {
+  return tf.getKernel(name, tf.getBackend()) !== undefined;
+}
+
+export function runFused(name: FusedKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
+  const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap);
+  return Array.isArray(out) ? out : [out as tf.Tensor];
+}

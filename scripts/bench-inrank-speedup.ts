@@ -1,0 +1,133 @@
+// npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large]
+//   [--backend auto|wasm|cpu|...] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L]
+// The paper's wall-clock claim on this machine: a full-rank model against a stage-2 InRank model
+// (every MLP linear low-rank at the profile's final rank, buffer 0: the paper's 254 / 287 / 313
+// for small / medium / large, scaled to the profile's widths at the same fraction of max_rank),
+// same shape, timed in one run with the repeats interleaved (full, InRank, full, ...) so that the
+// machine's load hits both alike. Prints the step-time ratio (full / InRank) next to the FLOP
+// ratio and their quotient; the issue's target is a quotient >= 0.9.
+import { maxRankOf, modelSchema, backendNames, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
+import { UserError } from '../harness/contract/errors.ts';
+import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
+import { selectBackend } from '../harness/train/backend/select.ts';
+import { blasThreads } from '../harness/train/backend/blas.ts';
+import { denseFactory } from '../harness/train/model/linears.ts';
+import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
+import type { LinearFactory } from '../harness/train/model/linear.ts';
+import { streamKey, stringId } from '../harness/train/ops/random.ts';
+import { profiles } from '../experiments/profiles.ts';
+import { makeStepper, timeSteps, type StepTimes, type Stepper } from './bench-lib/train-step.ts';
+
+const MODELS = ['gpt2', 'gpt2-medium', 'gpt2-large'] as const;
+type ModelName = (typeof MODELS)[number];
+const PROFILES = ['cpu', 'paper', 'smoke'] as const;
+type ProfileName = (typeof PROFILES)[number];
+
+interface Args {
+  profile: ProfileName;
+  model: ModelName;
+  backend: BackendName;
+  steps: number;
+  repeats: number;
+  batch: number | null;
+  context: number | null;
+  layers: number | null;
+}
+
+function parseArgs(argv: string[]): Args | null {
+  const { values: v } = parseCliArgs(argv, {
+    profile: { type: 'string', default: 'cpu' },
+    model: { type: 'string', default: 'gpt2-large' },
+    backend: { type: 'string', default: 'auto' },
+    steps: { type: 'string' },
+    repeats: { type: 'string' },
+    batch: { type: 'string' },
+    context: { type: 'string' },
+    layers: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  } as const, 'npx tsx scripts/bench-inrank-speedup.ts --help');
+  if (v.help) return null;
+  const oneOf = <T extends string>(value: string, allowed: readonly T[], flag: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new UserError(`${flag} ${value}: expected one of ${allowed.join(', ')}`);
+    return value as T;
+  };
+  return {
+    profile: oneOf(v.profile, PROFILES, '--profile'),
+    model: oneOf(v.model, MODELS, '--model'),
+    backend: oneOf(v.backend, backendNames, '--backend'),
+    steps: positiveIntOption(v.steps, '--steps') ?? 3,
+    repeats: positiveIntOption(v.repeats, '--repeats') ?? 5,
+    batch: positiveIntOption(v.batch, '--batch') ?? null,
+    context: positiveIntOption(v.context, '--context') ?? null,
+    layers: positiveIntOption(v.layers, '--layers') ?? null,
+  };
+}
+
+/** The benchmarked shape: the profile's model, with the overrides given; its micro-batch and final rank. */
+function shapeOf(args: Args): { cfg: ModelConfig; batch: number; rank: number } {
+  const profile = profiles[args.profile];
+  const m = profile.models[args.model];
+  const base = profile.base.model;
+  const cfg = modelSchema.parse({
+    name: args.model, nEmbd: m.nEmbd, nHead: m.nHead, nLayer: args.layers ?? m.nLayer,
+    context: args.context ?? base.context, vocabSize: base.vocabSize, dropout: base.dropout,
+  });
+  return { cfg, batch: args.batch ?? m.microBatch, rank: m.fixedRank };
+}
+
+/** Stage 2's layers: every MLP linear low-rank at exactly `rank`, no buffer, no determination (linears.ts, fixedRanks). */
+function stage2Factory(rank: number): LinearFactory {
+  return (spec) => new LowRankLinear({
+    inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, maxRank: rank, initModes: rank, bufferModes: 0,
+    determineRank: false, explainedRatio: 0.9, warmupIter: 0, gapIter: 1, microBatchesPerTick: 1, initScale: 1,
+    seed: streamKey(spec.seed, stringId(spec.layerName)), nominalMaxRank: maxRankOf(spec.inFeatures, spec.outFeatures),
+  });
+}
+
+/** Best (lowest mean step) of `repeats` repeats per model, the two models' repeats interleaved. */
+function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: number): { full: StepTimes; inrank: StepTimes } {
+  full.step(); // warm-up: kernel set-up and heap growth
+  inrank.step();
+  let best = { full: null as StepTimes | null, inrank: null as StepTimes | null };
+  for (let r = 0; r < repeats; r++) {
+    const f = timeSteps(full, steps);
+    const i = timeSteps(inrank, steps);
+    console.log(`repeat ${r + 1}: full rank ${f.step.toFixed(1)} ms/step, InRank stage 2 ${i.step.toFixed(1)} ms/step, ratio ${(f.step / i.step).toFixed(3)}`);
+    if (best.full === null || f.step < best.full.step) best.full = f;
+    if (best.inrank === null || i.step < best.inrank.step) best.inrank = i;
+  }
+  return { full: best.full!, inrank: best.inrank! };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args === null) {
+    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L]');
+    return 0;
+  }
+  const selected = await selectBackend(args.backend);
+  const threads = selected.matmul === 'openblas' ? `, OpenBLAS threads ${blasThreads()}` : '';
+  const { cfg, batch, rank } = shapeOf(args);
+  const maxRank = maxRankOf(cfg.nEmbd, 4 * cfg.nEmbd);
+  console.log(`backend ${selected.backend}, matmul path ${selected.matmul}${threads}`);
+  console.log(`${args.profile} profile ${args.model}: n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, ${cfg.nHead} heads, context ${cfg.context}, micro-batch ${batch}, vocab ${cfg.vocabSize}; InRank stage 2 at rank ${rank} of max ${maxRank} (${((100 * rank) / maxRank).toFixed(0)}%), buffer 0`);
+  const full = makeStepper(cfg, batch, denseFactory());
+  const inrank = makeStepper(cfg, batch, stage2Factory(rank));
+  try {
+    const best = interleaved(full, inrank, args.steps, args.repeats);
+    const flopRatio = full.model.flopsPerToken() / inrank.model.flopsPerToken();
+    const timeRatio = best.full.step / best.inrank.step;
+    const row = (name: string, s: Stepper, t: StepTimes) =>
+      console.log(`  ${name.padEnd(16)} ${t.step.toFixed(1).padStart(8)} ms/step ${(s.tokens / (t.step / 1000)).toFixed(0).padStart(8)} tokens/s  (forward ${t.fwd.toFixed(1)}, backward ${t.bwd.toFixed(1)}, optimizer ${t.opt.toFixed(1)})  ${(s.model.flopsPerToken() / 1e6).toFixed(2)} MFLOP/token, ${s.model.paramCounts().total} params`);
+    console.log(`best of ${args.repeats} repeats (${args.steps} steps each):`);
+    row('full rank', full, best.full);
+    row('InRank stage 2', inrank, best.inrank);
+    console.log(`step-time ratio (full / InRank) ${timeRatio.toFixed(3)}x, FLOP ratio ${flopRatio.toFixed(3)}x, step-time ratio / FLOP ratio ${(timeRatio / flopRatio).toFixed(3)} (target >= 0.9)`);
+  } finally {
+    full.dispose();
+    inrank.dispose();
+  }
+  return 0;
+}
+
+runCli(main);

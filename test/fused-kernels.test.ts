@@ -1,0 +1,173 @@
+// The native fused kernels (GELU, LayerNorm, AdamW; native/src/fused.cc) against the generic
+// tfjs formulation of the same ops, forward and backward, on the wasm backend. Needs the addon
+// built with them (`npm run install`) and OpenBLAS, like blas-kernels.test.ts.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { NATIVE_MATMUL_ENV, disableNativeMatmul, enableNativeMatmul, loadBlasAddon } from '../harness/train/backend/blas.ts';
+import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
+import { gelu } from '../harness/train/ops/gelu.ts';
+import { layerNorm } from '../harness/train/ops/layernorm.ts';
+import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
+import { dropoutMask } from '../harness/train/ops/dropout.ts';
+import { causalSelfAttention } from '../harness/train/ops/attention.ts';
+import { fp32 } from '../harness/train/precision/index.ts';
+import { AdamW } from '../harness/train/optim/adamw.ts';
+import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { gaussian } from './inrank-fixtures.ts';
+
+const saved = { matmul: process.env[NATIVE_MATMUL_ENV], fused: process.env[FUSED_KERNELS_ENV] };
+
+before(async () => {
+  delete process.env[NATIVE_MATMUL_ENV];
+  delete process.env[FUSED_KERNELS_ENV];
+  const addon = loadBlasAddon();
+  if (!addon.loaded) throw new Error(`These tests need the OpenBLAS addon: ${addon.reason}`);
+  assert.ok(await tf.setBackend('wasm'));
+  await tf.ready();
+});
+
+after(() => {
+  disableNativeMatmul();
+  for (const [key, env] of [['matmul', NATIVE_MATMUL_ENV], ['fused', FUSED_KERNELS_ENV]] as const) {
+    if (saved[key] !== undefined) process.env[env] = saved[key];
+  }
+});
+
+/** Runs `compute` with the fused kernels (checking that `kernel` ran), then with the generic ones. */
+async function bothPaths(kernel: string, compute: () => tf.Tensor[]): Promise<{ fused: Float32Array[]; generic: Float32Array[] }> {
+  const read = (ts: tf.Tensor[]) => ts.map((t) => (t.dataSync() as Float32Array).slice());
+  const status = enableNativeMatmul();
+  assert.ok(hasFused(FusedKernel.gelu), `fused kernels not registered: ${status.reason}`);
+  let fused: Float32Array[] = [];
+  const info = await tf.profile(() => {
+    fused = tf.tidy(() => read(compute()));
+  });
+  assert.ok(info.kernels.some((k) => k.name === kernel), `${kernel} did not run: ${info.kernels.map((k) => k.name).join(', ')}`);
+  disableNativeMatmul();
+  assert.ok(!hasFused(FusedKernel.gelu));
+  const generic = tf.tidy(() => read(compute()));
+  return { fused, generic };
+}
+
+function assertClose(got: Float32Array[], want: Float32Array[], tol: number, label: string): void {
+  assert.equal(got.length, want.length);
+  got.forEach((g, i) => {
+    assert.equal(g.length, want[i]!.length, `${label} output ${i}: length`);
+    g.forEach((v, j) => {
+      const w = want[i]![j]!;
+      assert.ok(Math.abs(v - w) <= tol * (1 + Math.abs(w)), `${label} output ${i}[${j}]: fused ${v}, generic ${w}`);
+    });
+  });
+}
+
+const scaled = (n: number, seed: number, scale: number, shift = 0) => gaussian(n, seed).map((v) => v * scale + shift);
+
+test('fused GELU: forward and backward equal the generic formulation', async () => {
+  const x = tf.tensor2d(scaled(37 * 53, 1, 3), [37, 53]); // reaches |x| ~ 10: both tails
+  const dy = tf.tensor2d(gaussian(37 * 53, 2), [37, 53]);
+  const { fused, generic } = await bothPaths(FusedKernel.geluGrad, () => {
+    const f = gelu(x);
+    return [f.y, f.backward(dy)];
+  });
+  assertClose(fused, generic, 2e-6, 'gelu');
+  tf.dispose([x, dy]);
+});
+
+test('fused LayerNorm: output, input gradient and weight / bias gradients equal the generic formulation', async () => {
+  const rows = 29, cols = 67;
+  const x = tf.tensor2d(scaled(rows * cols, 3, 2, 5), [rows, cols]); // a mean far from zero
+  const w = tf.tensor1d(scaled(cols, 4, 0.5, 1));
+  const b = tf.tensor1d(gaussian(cols, 5));
+  const dy = tf.tensor2d(gaussian(rows * cols, 6), [rows, cols]);
+  const { fused, generic } = await bothPaths(FusedKernel.layerNormGrad, () => {
+    const grads = new Map<string, tf.Tensor>();
+    const f = layerNorm(x, w, b, grads, { weight: 'w', bias: 'b' });
+    const dx = f.backward(dy);
+    return [f.y, dx, grads.get('w')!, grads.get('b')!];
+  });
+  assertClose(fused, generic, 2e-5, 'layerNorm');
+  tf.dispose([x, w, b, dy]);
+});
+
+test('fused AdamW: parameters and moments after three steps (decay and no decay, clipping multiplier) equal the generic update', async () => {
+  const run = (): tf.Tensor[] => {
+    const a = tf.variable(tf.tensor2d(gaussian(13 * 7, 7), [13, 7]), true, 'a');
+    const b = tf.variable(tf.tensor1d(gaussian(7, 8)), true, 'b');
+    const params = [{ fullName: 'a', variable: a, decay: true }, { fullName: 'b', variable: b, decay: false }];
+    const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+    for (let s = 0; s < 3; s++) {
+      const grads = new Map<string, tf.Tensor>([
+        ['a', tf.tensor2d(gaussian(13 * 7, 10 + s), [13, 7])],
+        ['b', tf.tensor1d(scaled(7, 20 + s, 1e-3))],
+      ]);
+      opt.step(grads, 1e-2, s === 1 ? 0.25 : 1);
+      tf.dispose([...grads.values()]);
+    }
+    const out = [a, b, opt.m.get('a')!, opt.v.get('a')!, opt.m.get('b')!, opt.v.get('b')!].map((t) => t.clone());
+    opt.dispose();
+    tf.dispose([a, b]);
+    return out;
+  };
+  const { fused, generic } = await bothPaths(FusedKernel.adamW, run);
+  assertClose(fused, generic, 1e-6, 'adamW');
+});
+
+test('fused softmax cross-entropy: loss and logits gradient equal the generic formulation', async () => {
+  const n = 23, v = 301;
+  const logits = tf.tensor2d(scaled(n * v, 30, 4), [n, v]);
+  const targets = Int32Array.from({ length: n }, (_, i) => (i * 37) % v);
+  const { fused, generic } = await bothPaths(FusedKernel.softmaxXentGrad, () => {
+    const ce = crossEntropy(logits, targets);
+    return [tf.reshape(ce.loss, [1]), ce.backward(3)];
+  });
+  assertClose(fused, generic, 2e-6, 'crossEntropy');
+  assert.throws(() => {
+    enableNativeMatmul();
+    try {
+      crossEntropy(logits, Int32Array.from({ length: n }, () => v));
+    } finally {
+      disableNativeMatmul();
+    }
+  }, /outside the vocabulary/);
+  logits.dispose();
+});
+
+test('fused dropout masks are the JavaScript generator\'s, bit for bit', async () => {
+  for (const [p, shape, site] of [[0.1, [37, 53], 3], [0.5, [4, 9, 11], 17], [0.9, [1000], 2]] as const) {
+    const ctx = { p, seed: 1113, step: 7, micro: 1 };
+    const { fused, generic } = await bothPaths(FusedKernel.dropoutMask, () => [dropoutMask(ctx, site, [...shape])!]);
+    assert.deepEqual(Array.from(fused[0]!), Array.from(generic[0]!), `p ${p}, shape [${shape}]`);
+    const kept = fused[0]!.filter((x) => x !== 0).length / fused[0]!.length;
+    assert.ok(Math.abs(kept - (1 - p)) < 0.05, `kept fraction ${kept} for p ${p}`);
+  }
+});
+
+test('heap slices: contiguous Slice and SplitV equal the wasm kernels; the others still work', async () => {
+  const x = tf.tensor3d(gaussian(6 * 5 * 4, 40), [6, 5, 4]);
+  const xi = tf.tensor2d(Int32Array.from({ length: 35 }, (_, i) => i * 3 - 7), [7, 5], 'int32');
+  const { fused, generic } = await bothPaths('SplitV', () => [
+    ...tf.split(x, 3, 0), ...tf.split(x, [1, 3, 1], 1), // the first is contiguous, the second is not
+    tf.slice(x, [2, 0, 0], [3, 5, 4]), tf.slice(x, [1, 2, 0], [1, 2, 4]), tf.slice(x, [0, 1, 1], [6, 3, 2]),
+    tf.cast(tf.slice(xi, [3, 0], [2, 5]), 'float32'), ...tf.split(xi, 7, 0).map((t) => tf.cast(t, 'float32')),
+  ]);
+  fused.forEach((f, i) => assert.deepEqual(Array.from(f), Array.from(generic[i]!), `output ${i}`));
+  tf.dispose([x, xi]);
+});
+
+test('fused causal softmax and its gradient: attention output and qkv gradient equal the generic formulation', async () => {
+  const s = { batch: 2, context: 9, heads: 3, embd: 12 };
+  const n = s.batch * s.context;
+  const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 50, 2), [n, 3 * s.embd]);
+  const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
+  const mask = dropoutMask({ p: 0.2, seed: 3, step: 1, micro: 0 }, 5, [s.batch * s.heads, s.context, s.context]);
+  for (const dropMask of [null, mask]) {
+    const { fused, generic } = await bothPaths(FusedKernel.softmaxGrad, () => {
+      const f = causalSelfAttention(qkv, s, 0.37, dropMask, fp32);
+      return [f.y, f.backward(dy)];
+    });
+    assertClose(fused, generic, 1e-5, `attention${dropMask ? ' with dropout' : ''}`);
+  }
+  tf.dispose([qkv, dy, mask!]);
+});
