@@ -333,12 +333,19 @@ class SweepSchedule {
 
   /** A stage 2 whose stage 1 was pruned in this search: pruned with it, never started. */
   private prunedWith(plan: RunPlan, depName: string): void {
-    const reason = `its stage 1 ${depName} was pruned`;
-    this.store.finishRun(plan.id, { status: 'pruned', reason });
-    this.settle(plan, 'pruned', reason);
+    const ending = this.endPrunedWith(plan, depName);
+    this.settle(plan, ending.status, ending.reason);
   }
 
+  private endPrunedWith(plan: RunPlan, depName: string): Ending {
+    const reason = `its stage 1 ${depName} was pruned`;
+    this.store.finishRun(plan.id, { status: 'pruned', reason });
+    return { status: 'pruned', reason };
+  }
+
+  /** A stage 2 held on its stage 1's job (Slurm's afterok) whose stage 1 did not end done. */
   private prerequisiteSkip(plan: RunPlan, depId: string, depStatus: StoredRunStatus): Ending {
+    if (depStatus === 'pruned' && this.options.earlyStop) return this.endPrunedWith(plan, this.byId.get(depId)?.name ?? depId);
     const reason = prerequisiteFailed(this.store, depId, depStatus);
     this.store.finishRun(plan.id, { status: 'skipped', reason });
     return { status: 'skipped', reason };
