@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseSweepArgs } from '../harness/cli/sweep-input.ts';
+import { parseSweepArgs, prepareSweep } from '../harness/cli/sweep-input.ts';
 import { openStore } from '../harness/store/store.ts';
 import { runCliSync } from './fixtures/harness-cli.ts';
 import { sweepInputError } from './fixtures/sweep-input.ts';
@@ -29,6 +29,16 @@ const sweepCases: Array<{ args: string[]; says: RegExp }> = [
   { args: ['demo', '--timeout', 'soon'], says: /--timeout soon/ },
   { args: ['demo', 'stray'], says: /unexpected argument 'stray'/ },
   { args: [], says: /give a spec name/ },
+  // Command-line axes and the search flags (issue 16), read by the same parse-and-prepare.
+  { args: ['demo', 'inrank.explainedRatio=0.7,x'], says: /^error: axis inrank\.explainedRatio: / },
+  { args: ['demo', 'train.lrr=1e-3,3e-3'], says: /axis 'train\.lrr=1e-3,3e-3': unknown key 'train\.lrr' \(did you mean 'train\.lr'\?\)/ },
+  { args: ['demo', 'seed=1,2.5'], says: /axis seed: seeds are whole numbers/ },
+  { args: ['demo', 'train.lr=range(0,1,0)'], says: /range\(\) step must not be 0/ },
+  { args: ['demo', 'seed=1,2', 'train.seed=3,4'], says: /axis train\.seed is given twice/ },
+  { args: ['demo', '--search', 'tpe', '--profile', 'smoke'], says: /--search tpe: spec demo declares no search/ },
+  { args: ['search-explained-ratio', '--search', 'grid'], says: /--search grid: use random or tpe/ },
+  { args: ['search-explained-ratio', '--early-stop', 'hyperband'], says: /--early-stop hyperband: use asha or none/ },
+  { args: ['search-explained-ratio', '--trials', '0'], says: /--trials 0: give a whole number of at least 1/ },
 ];
 
 for (const c of sweepCases) {
@@ -47,6 +57,28 @@ test('sweep --devices list asks for the device listing, before any spec is neede
     assert.equal(command.input.backend, 'webgpu');
     assert.equal(command.input.runsPerDevice, 3);
   }
+});
+
+test('sweep with command-line axes: they reach the expansion, seeds replace the spec\'s (in-process)', async () => {
+  const command = parseSweepArgs(['demo', '--profile', 'smoke', 'inrank.explainedRatio=0.7,0.8', 'seed=1,2', 'train.lr=1e-3']);
+  assert.equal(command.kind, 'sweep');
+  if (command.kind !== 'sweep') return;
+  assert.deepEqual(command.input.overrides, ['train.lr=1e-3']);
+  assert.deepEqual(command.input.expandAxes, { axes: { 'inrank.explainedRatio': [0.7, 0.8] }, seeds: [1, 2] });
+  const sweep = await prepareSweep(command.input);
+  assert.equal(sweep.search, null);
+  assert.deepEqual([...new Set(sweep.plans.map((p) => p.seed))].sort(), [1, 2]);
+  assert.deepEqual([...new Set(sweep.plans.map((p) => p.config.inrank.explainedRatio))].sort(), [0.7, 0.8]);
+  assert.ok(sweep.plans.every((p) => p.config.train.lr === 1e-3));
+});
+
+test('sweep of a spec with a search block is planned as a search (in-process)', async () => {
+  const command = parseSweepArgs(['search-explained-ratio', '--profile', 'smoke', '--search', 'random', '--trials', '3']);
+  assert.equal(command.kind, 'sweep');
+  if (command.kind !== 'sweep') return;
+  const sweep = await prepareSweep(command.input);
+  assert.equal(sweep.search?.search.strategy, 'random');
+  assert.equal(sweep.search?.search.trials, 3);
 });
 
 const processCases: Array<{ cli: string; args: string[]; says: RegExp }> = [

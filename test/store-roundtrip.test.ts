@@ -84,7 +84,7 @@ test('store round trip: sweep, plans, events, final state', () => {
   assert.throws(() => store.findRun('nope'), /no stored run matches/);
   assert.equal(store.findRun(s2.id.slice(0, 6)).id, s2.id);
   assert.equal(store.findRun(s2.name).id, s2.id);
-  assert.deepEqual(store.statusCounts(sweep), { pending: 0, running: 0, done: 1, diverged: 0, failed: 0, skipped: 1, interrupted: 0 });
+  assert.deepEqual(store.statusCounts(sweep), { pending: 0, running: 0, done: 1, diverged: 0, failed: 0, skipped: 1, interrupted: 0, pruned: 0 });
   store.finishSweep(sweep, 'done');
   assert.equal(store.latestSweep()!.status, 'done');
   store.close();

@@ -4,20 +4,26 @@
 // one line; the CLI and the in-process input tests call these same two functions.
 // --backend, --runs-per-device and --devices list are read here too; the machine's GPUs and
 // WebGPU adapter are found in prepareSweep (detectMachine), before the profile is chosen.
+// Command-line axes (key=a,b,c, key=range(...)) and the search flags (--search, --early-stop,
+// --trials) are parsed here too; a spec with a search block is planned as a search in prepareSweep.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { BackendName } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
 import { DEFAULT_EXECUTOR, executorPlugin, openExecutor, takeExecutorFlags, type ExecutorFlags, type SweepExecutor } from '../schedule/executors.ts';
 import { TRAINER_ENTRY } from '../schedule/repo-root.ts';
-import { expandSweep } from '../spec/expand.ts';
+import { axesForExpansion, splitAxesAndOverrides, type CliAxis } from '../spec/cli-axes.ts';
+import { expandSweep, type ExpandOptions } from '../spec/expand.ts';
 import { EXPERIMENTS_DIR, loadSpec } from '../spec/load.ts';
 import { executorBlock, placementOf } from '../spec/placement.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from '../spec/profile.ts';
+import type { SearchOverrides } from '../spec/search-space.ts';
 import type { SweepSpec } from '../spec/types.ts';
+import { planSearch, type SearchPlan } from '../search/plan-search.ts';
 import { DEFAULT_RUNS_DIR, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption } from './common.ts';
 import { backendOption, detectMachine, type MachineDevices } from './sweep-devices.ts';
+import { SEARCH_OPTIONS, searchFlags } from './search-command.ts';
 
 const OPTIONS = {
   profile: { type: 'string' },
@@ -39,6 +45,7 @@ const OPTIONS = {
   executor: { type: 'string' },
   detach: { type: 'boolean' },
   note: { type: 'string' },
+  ...SEARCH_OPTIONS,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -46,7 +53,14 @@ const OPTIONS = {
 export interface SweepInput {
   specName: string;
   specsDir: string;
+  /** Plain key=value overrides (and --set): one value each. */
   overrides: string[];
+  /** key=a,b,c / key=range(...) axes as typed (stored with the sweep); each defines or replaces the spec's axis. */
+  axes: CliAxis[];
+  /** The axes as expandSweep takes them: grid axes by name, and seed=... as the seeds list. */
+  expandAxes: { axes: Record<string, CliAxis['values']>; seeds: number[] | null };
+  /** --search, --early-stop, --trials (and --max-parallel): they steer a spec's search block. */
+  search: SearchOverrides;
   filters: string[];
   profile: string | undefined;
   dryRun: boolean;
@@ -89,6 +103,9 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
   const stray = rest.find((a) => !a.includes('='));
   if (stray) throw new UserError(`unexpected argument '${stray}': overrides are key=value (e.g. train.lr=3e-4); options start with --`);
   const maxParallel = positiveIntOption(values['max-parallel'], '--max-parallel');
+  // key=a,b,c and key=range(...) are axes (Hydra's multirun); --set is always a plain override.
+  const cli = splitAxesAndOverrides(rest);
+  const search = searchFlags(values, maxParallel);
   const retries = nonNegIntOption(values.retries, '--retries') ?? 2;
   const timeoutMs = durationOption(values.timeout, '--timeout');
   const runsPerDevice = positiveIntOption(values['runs-per-device'], '--runs-per-device');
@@ -101,7 +118,7 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
   return {
     kind: 'sweep',
     input: {
-      specName, specsDir, overrides: [...rest, ...(values.set ?? [])], filters: values.filter ?? [], profile: values.profile,
+      specName, specsDir, overrides: [...cli.overrides, ...(values.set ?? [])], axes: cli.axes, expandAxes: axesForExpansion(cli.axes), search, filters: values.filter ?? [], profile: values.profile,
       dryRun: values['dry-run'] ?? false, devices: values.devices, runsPerDevice, backend, maxParallel, retries, timeoutMs, db: values.db, dataDir,
       runsDir: values.out ? resolve(values.out) : DEFAULT_RUNS_DIR,
       trainer: values.trainer ? resolve(values.trainer) : TRAINER_ENTRY, customTrainer: values.trainer !== undefined,
@@ -122,6 +139,8 @@ export interface PreparedSweep {
   machine: MachineDevices;
   plans: RunPlan[];
   expandMs: number;
+  /** The spec's search (harness/search/), null for a grid: trials proposed one by one instead of the plans. */
+  search: SearchPlan | null;
 }
 
 export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
@@ -141,10 +160,13 @@ export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
   });
   const t = performance.now();
   const { overrides, filters, runsDir, dataDir } = input;
-  const plans = expandSweep(spec, { profile: choice.profile, overrides, filters, runsDir, dataDir });
+  const expandOptions: ExpandOptions = { profile: choice.profile, overrides, filters, runsDir, dataDir, ...input.expandAxes };
+  const plans = expandSweep(spec, expandOptions);
   const expandMs = performance.now() - t;
   if (plans.length === 0) {
     throw new UserError(`spec ${input.specName} on profile ${choice.profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
   }
-  return { input, spec, profile: choice.profile, profileReason: choice.reason, executorName, executor, machine: found, plans, expandMs };
+  const search = planSearch(spec, input.search, expandOptions, plans);
+  if (search && input.detach) throw new UserError('--detach: a search proposes each trial from finished ones, so it must follow them; run it without --detach');
+  return { input, spec, profile: choice.profile, profileReason: choice.reason, executorName, executor, machine: found, plans, expandMs, search };
 }

@@ -11,6 +11,7 @@ import { UserError } from '../contract/errors.ts';
 import { backendNames } from '../contract/config.ts';
 import { dbPath, runCli } from './common.ts';
 import { progressFor } from './progress.ts';
+import { runSearchCommand, SEARCH_USAGE, searchDryRun } from './search-command.ts';
 import { stopOnSignals } from './signals.ts';
 import { detectMachine, deviceLines, listDevices } from './sweep-devices.ts';
 import { parseSweepArgs, prepareSweep, type PreparedSweep } from './sweep-input.ts';
@@ -25,6 +26,9 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
 
   key=value             override a setting (dot path, e.g. train.lr=3e-4, or the paper's
                         names, e.g. trainer.precision=16); same as --set key=value
+  key=a,b,c             an axis, Hydra-style: defines or replaces the spec's axis of that key
+                        (inrank.explainedRatio=0.7,0.8,0.9; model=gpt2,gpt2-medium; seed=1,2)
+  key=range(a,b,s)      an axis of a, a+s, ... below b (Python's and Hydra's range: b excluded)
   --profile NAME        paper | cpu | smoke | ... (default: paper with a GPU backend and
                         WikiText-103, else cpu; the first line says which and why)
   --dry-run             print the expanded runs as a table; start nothing
@@ -47,6 +51,7 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --specs-dir DIR       where specs live (default experiments/)
   --executor local|slurm  where runs run (default local, or what the spec / profile says)
   --note "TEXT"         what this sweep is for; stored with it, shown by runs, show and report
+${SEARCH_USAGE}
   -h, --help            this text
 
 With --executor slurm (the repository, --out and --data-dir on a filesystem the nodes share);
@@ -95,8 +100,8 @@ async function main(argv: string[]): Promise<number> {
   if (!existsSync(input.trainer)) throw new UserError(`trainer entry point not found: ${input.trainer}`);
   // A partition, account or GRES the cluster refuses is the user's to fix: before anything is stored.
   await executor.check();
-  const slots = executor.slots(plans.length);
-  say(`${formatPlanSummary(plans)}; expanded in ${sweep.expandMs.toFixed(0)} ms`);
+  const slots = executor.slots(sweep.search ? sweep.search.search.maxParallel : plans.length);
+  if (!sweep.search) say(`${formatPlanSummary(plans)}; expanded in ${sweep.expandMs.toFixed(0)} ms`);
   say(executor.describe(slots));
   const db = dbPath(input.db);
   const store = openStore(db);
@@ -111,7 +116,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function dryRun({ plans, executor, expandMs }: PreparedSweep): number {
+function dryRun({ plans, executor, expandMs, search }: PreparedSweep): number {
+  if (search) {
+    say(searchDryRun(search));
+    say('nothing started (--dry-run)');
+    return 0;
+  }
   say(formatPlanTable(plans));
   say(formatPlanSummary(plans));
   const line = executor.dryRunLine();
@@ -123,7 +133,7 @@ function dryRun({ plans, executor, expandMs }: PreparedSweep): number {
 /** The options stored with the sweep: what it was started with. */
 function sweepArgs({ input, executorName, executor }: PreparedSweep): Record<string, unknown> {
   return {
-    overrides: input.overrides, filters: input.filters, devices: input.devices ?? null, maxParallel: input.maxParallel ?? null,
+    overrides: input.overrides, ...(input.axes.length ? { axes: input.axes } : {}), filters: input.filters, devices: input.devices ?? null, maxParallel: input.maxParallel ?? null,
     retries: input.retries, timeoutMs: input.timeoutMs, runsDir: input.runsDir, dataDir: input.dataDir,
     executor: executorName, ...executor.storedArgs(),
   };
@@ -135,6 +145,14 @@ async function schedule(store: Store, sweep: PreparedSweep, db: string): Promise
   const beforeAbort = executor.beforeAbort;
   const stop = stopOnSignals((line) => process.stderr.write(`\n${line}\n`), beforeAbort ? { beforeAbort: () => beforeAbort() } : {});
   try {
+    // A spec with a search block runs trials proposed one by one instead of the grid (harness/search/).
+    if (sweep.search) {
+      return await runSearchCommand({
+        store, spec: sweep.spec.name || input.specName, profile: sweep.profile, plan: sweep.search, executor: executor.executor,
+        slots: executor.slots(sweep.search.search.maxParallel), retries: input.retries, timeoutMs: input.timeoutMs,
+        signal: stop.signal, progress: progressFor(process.stdout), args: { ...sweepArgs(sweep), search: sweep.search.search }, note: input.note, say,
+      });
+    }
     const t = performance.now();
     const summary = await runSweep({
       store, spec: sweep.spec.name || input.specName, profile: sweep.profile, plans, slots: executor.slots(plans.length),

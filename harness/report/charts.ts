@@ -11,10 +11,11 @@ import { curveCharts } from './chart-curves.ts';
 import { settingCharts } from './chart-setting.ts';
 import { rankCharts } from './chart-ranks.ts';
 import { paramsChart } from './chart-params.ts';
+import { trialsChart } from './chart-trials.ts';
 
 export type ChartKind =
   | 'valid-vs-step' | 'valid-vs-time' | 'valid-vs-tokens' | 'train-loss'
-  | 'metric-vs-setting' | 'params-vs-ppl' | 'rank-growth' | 'singular-values';
+  | 'metric-vs-setting' | 'params-vs-ppl' | 'rank-growth' | 'singular-values' | 'trials';
 
 export interface ChartSpec {
   /** Stable within a report: the kind, plus the run id or axis for charts that repeat. */
@@ -40,6 +41,7 @@ export function buildCharts(data: SweepData, table: ComparisonTable): ChartSpec[
   const entries = buildEntries(data);
   const labels = labelsFor(entries);
   return [
+    ...trialsChart(data.trials),
     ...curveCharts(entries, data, labels),
     ...settingCharts(table),
     ...paramsChart(entries, labels),

@@ -9,7 +9,7 @@ const OWN_AXES = new Set([
   'model', 'model.name', 'method', 'precision', 'precision.kind', 'stage', 'stage.kind', 'seed', 'train.seed',
 ]);
 
-export type EntryState = 'done' | 'diverged' | 'failed' | 'skipped' | 'interrupted' | 'running' | 'pending';
+export type EntryState = 'done' | 'diverged' | 'failed' | 'skipped' | 'interrupted' | 'running' | 'pending' | 'pruned';
 
 export interface Entry {
   /** Same key = same table row (all but the seed). */

@@ -7,13 +7,20 @@ export interface Section {
   kinds: ChartKind[];
   /** The question the section's charts answer, shown above them. */
   answers: string;
-  empty: string;
+  /** Shown when the section has no chart; null: a section only some reports have, left out then. */
+  empty: string | null;
 }
 
 export const USAGE_HINT =
   'Hover a point for its run and values. Click a legend entry to keep only its lines (shift-click for more, double-click the chart to show all). Drag to pan, scroll to zoom, double-click to reset.';
 
 export const SECTIONS: Section[] = [
+  {
+    heading: 'Search trials',
+    kinds: ['trials'],
+    answers: 'How did the search converge: the metric of each trial in proposal order, the best so far as a line, and the trials ASHA pruned at the validation perplexity of the rung that stopped them?',
+    empty: null,
+  },
   {
     heading: 'Validation perplexity per model',
     kinds: ['valid-vs-step', 'valid-vs-tokens', 'valid-vs-time'],

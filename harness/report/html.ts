@@ -95,8 +95,9 @@ function embedScript(charts: RenderedChart[]): string {
 export function renderHtml(table: ComparisonTable, charts: RenderedChart[], mode: HtmlMode = 'static'): string {
   const title = `InRank report: ${sweepTitle(table)}`;
   const index = new Map(charts.map((c, i) => [c, i]));
-  const sections = SECTIONS.map((s) => {
+  const sections = SECTIONS.flatMap((s) => {
     const list = charts.filter((c) => s.kinds.includes(c.kind));
+    if (!list.length && s.empty === null) return [];
     const body = list.length ? list.map((c) => chartHtml(c, index.get(c)!)).join('\n') : `<p class="note">${s.empty}</p>`;
     return `<h2>${s.heading}</h2>\n<p class="answers">${s.answers}</p>\n${body}`;
   }).join('\n');

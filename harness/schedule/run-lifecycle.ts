@@ -11,7 +11,13 @@ import type { LaunchRequest, Slot } from './executor.ts';
 /** A run in one of these is not run again (an interrupted or failed one resumes). */
 export const FINISHED: ReadonlySet<StoredRunStatus> = new Set(['done', 'diverged']);
 
-export const isFinished = (status: StoredRunStatus | undefined): boolean => status !== undefined && FINISHED.has(status);
+/**
+ * earlyStopping: the caller stops runs early (a search's ASHA). There a 'pruned' run is a result
+ * like 'done': never retried nor resumed. Without it (a grid, a detached sweep) the same run is
+ * needed to the end, so a pruned run resumes from its checkpoint like an interrupted one.
+ */
+export const isFinished = (status: StoredRunStatus | undefined, earlyStopping = false): boolean =>
+  status !== undefined && (FINISHED.has(status) || (earlyStopping && status === 'pruned'));
 
 /** Prerequisite statuses that end its dependents without running them. */
 const BLOCKING: ReadonlySet<StoredRunStatus> = new Set(['failed', 'skipped', 'diverged']);

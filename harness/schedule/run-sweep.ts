@@ -54,7 +54,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
   } finally {
     req.progress?.close();
   }
-  const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0 };
+  const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0, pruned: 0 };
   for (const status of result.statuses.values()) counts[status]++;
   const unfinished = counts.pending + counts.running + counts.interrupted;
   // A stop request that came after every run had ended interrupted nothing.

@@ -14,6 +14,7 @@ import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
 import type { Executor, LaunchResult, Slot } from './executor.ts';
+import { endedPruned, watchForStop, type EarlyStopHook, type StopWatch } from './early-stop-hook.ts';
 import { exitVerdict, type Verdict } from './exit-verdict.ts';
 import { silentProgress, type ProgressSink } from './progress-sink.ts';
 import { ownerAlive, recoverOrphans } from './recover.ts';
@@ -41,6 +42,8 @@ export interface ScheduleOptions {
   heartbeatMs?: number;
   /** A foreign host's run counts as orphaned after this long without a heartbeat. */
   staleMs?: number;
+  /** Early stopping (a search's ASHA): may stop a run, which then ends 'pruned' and counts as finished. */
+  earlyStop?: EarlyStopHook;
 }
 
 export interface ScheduleResult {
@@ -61,6 +64,8 @@ interface Ending {
 interface Launched {
   result: LaunchResult;
   events: EventRecording;
+  /** The early-stop hook's watch over this launch. */
+  stop: StopWatch;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -147,7 +152,7 @@ class SweepSchedule {
     for (const p of this.options.plans) {
       if (p.dependsOn) this.dependents.set(p.dependsOn, [...(this.dependents.get(p.dependsOn) ?? []), p]);
       const status = this.store.getRun(p.id)?.status;
-      if (status && isFinished(status)) {
+      if (status && this.finished(status)) {
         this.outcome.set(p.id, status);
         this.alreadyFinished.set(p.id, status);
       }
@@ -182,6 +187,7 @@ class SweepSchedule {
       if (this.executor.holdsDependencies && this.jobOf.has(depId)) this.enqueue(plan, depId);
       return;
     }
+    if (depStatus === 'pruned' && this.options.earlyStop) return this.prunedWith(plan, dep.name);
     if (depStatus !== 'done') return this.skip(plan, prerequisiteFailed(this.store, depId, depStatus, dep.name));
     this.enqueue(plan, null);
   }
@@ -208,7 +214,7 @@ class SweepSchedule {
       this.watchers.delete(w);
       if (this.signal.aborted) return;
       const row = store.getRun(plan.id);
-      if (row && isFinished(row.status)) this.settle(plan, row.status, row.reason);
+      if (row && this.finished(row.status)) this.settle(plan, row.status, row.reason);
       else this.consider(plan);
     });
     this.watchers.add(w);
@@ -234,7 +240,7 @@ class SweepSchedule {
   private async claim(plan: RunPlan, heldOn: string | null): Promise<void> {
     if (this.signal.aborted) return void this.queued.delete(plan.id);
     const row = this.store.getRun(plan.id);
-    if (row && isFinished(row.status)) return this.settle(plan, row.status, row.reason);
+    if (row && this.finished(row.status)) return this.settle(plan, row.status, row.reason);
     if (!this.store.claimRun(plan.id)) {
       this.queued.delete(plan.id);
       return this.watch(plan, plan.id);
@@ -261,6 +267,7 @@ class SweepSchedule {
       const after = heldOn && !this.outcome.has(heldOn) ? (this.jobOf.get(heldOn) ?? null) : undefined;
       if (heldOn && after === undefined && this.outcome.get(heldOn) !== 'done') return this.prerequisiteSkip(plan, heldOn, this.outcome.get(heldOn)!);
       const launched = await this.launch(plan, slot, after);
+      if (endedPruned(launched.stop, this.signal, launched.events.done)) return this.pruned(plan, launched);
       if (after !== undefined && !launched.events.done && !this.signal.aborted) {
         // A held job that ended without a result: its prerequisite failed (the cluster never
         // started it), or the prerequisite was resubmitted and this job waited on the old one.
@@ -275,11 +282,16 @@ class SweepSchedule {
   }
 
   private async launch(plan: RunPlan, slot: Slot, after: string | null | undefined): Promise<Launched> {
-    const events = recordEvents(this.store, plan.id, (event) => this.progress.runEvent(plan, event));
+    // The hook sees each event after it is stored, and may stop this run alone.
+    const stop = watchForStop(this.options.earlyStop, plan, this.signal);
+    const events = recordEvents(this.store, plan.id, (event) => {
+      this.progress.runEvent(plan, event);
+      stop.onEvent(event);
+    });
     const { request, attempt } = startLaunch(this.store, plan.id, this.executor.name, {
       slot,
       timeoutMs: this.options.timeoutMs ?? null,
-      signal: this.signal,
+      signal: stop.signal,
       after,
       onEvent: events.onEvent,
       onJob: (jobId) => {
@@ -288,7 +300,7 @@ class SweepSchedule {
       },
     });
     this.progress.runStarted(plan, slot.name, attempt);
-    return { result: await this.executor.launch(request), events };
+    return { result: await this.executor.launch(request), events, stop };
   }
 
   // --- settle -----------------------------------------------------------------------------
@@ -312,7 +324,28 @@ class SweepSchedule {
     return { ...verdict, reason };
   }
 
+  /** Stopped by the early-stop hook: a result, not a failure, so not retried; its curve stays. */
+  private pruned(plan: RunPlan, { events, stop }: Launched): Ending {
+    const reason = stop.reason!;
+    this.store.finishRun(plan.id, { status: 'pruned', reason, done: events.done });
+    return { status: 'pruned', reason };
+  }
+
+  /** A stage 2 whose stage 1 was pruned in this search: pruned with it, never started. */
+  private prunedWith(plan: RunPlan, depName: string): void {
+    const ending = this.endPrunedWith(plan, depName);
+    this.settle(plan, ending.status, ending.reason);
+  }
+
+  private endPrunedWith(plan: RunPlan, depName: string): Ending {
+    const reason = `its stage 1 ${depName} was pruned`;
+    this.store.finishRun(plan.id, { status: 'pruned', reason });
+    return { status: 'pruned', reason };
+  }
+
+  /** A stage 2 held on its stage 1's job (Slurm's afterok) whose stage 1 did not end done. */
   private prerequisiteSkip(plan: RunPlan, depId: string, depStatus: StoredRunStatus): Ending {
+    if (depStatus === 'pruned' && this.options.earlyStop) return this.endPrunedWith(plan, this.byId.get(depId)?.name ?? depId);
     const reason = prerequisiteFailed(this.store, depId, depStatus);
     this.store.finishRun(plan.id, { status: 'skipped', reason });
     return { status: 'skipped', reason };
@@ -321,6 +354,11 @@ class SweepSchedule {
   private skip(plan: RunPlan, reason: string): void {
     this.store.finishRun(plan.id, { status: 'skipped', reason });
     this.settle(plan, 'skipped', reason);
+  }
+
+  /** Finished for this sweep: with early stopping on, a pruned run is a result too (run-lifecycle.ts). */
+  private finished(status: StoredRunStatus | undefined): boolean {
+    return isFinished(status, !!this.options.earlyStop);
   }
 
   /** Records the plan's status in this sweep, wakes whoever waits on it, reconsiders its dependents. */

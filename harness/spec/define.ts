@@ -7,6 +7,7 @@ import { runConfigSchema } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, isPlainObject } from './paths.ts';
+import { checkSearchSpace, searchSchema, type Distribution } from './search-space.ts';
 import type { SweepSpec, SweepSpecInput } from './types.ts';
 
 /** Marks a validated spec at run time, so the loader can tell spec files from helper modules. */
@@ -53,6 +54,8 @@ const profilePatchSchema = z.strictObject({
   axes: axes.optional(),
   seeds: seeds.optional(),
   seedsFor: z.array(seedRule).optional(),
+  /** The search space on this profile (settings scaled to the profile's sizes), replacing the spec's key by key. */
+  search: z.strictObject({ space: searchSchema.shape.space }).optional(),
   ...placement,
 });
 
@@ -67,6 +70,8 @@ const sweepSpecSchema = z.strictObject({
   seedsFor: z.array(seedRule).optional(),
   pipeline: z.enum(['two-stage', 'single']).optional(),
   profiles: z.record(z.string(), profilePatchSchema).optional(),
+  /** Settings drawn by a search strategy instead of listed on the grid (search-space.ts). */
+  search: searchSchema.optional(),
   ...placement,
 });
 
@@ -152,10 +157,15 @@ export function validateSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec
   checkRules(spec.include, at('include'));
   checkRules(spec.exclude, at('exclude'));
   spec.seedsFor?.forEach((s, i) => checkRules([s.match], at(`seedsFor[${i}].match`)));
+  if (spec.search) checkSearchSpace(spec.search.space as Record<string, Distribution>, Object.keys(spec.axes), at('search'));
   for (const [name, p] of Object.entries(spec.profiles ?? {})) {
     if (p.base) checkConfigPatch(p.base, at(`profiles.${name}.base`));
     if (p.axes) checkAxes(p.axes, at(`profiles.${name}.axes`));
     p.seedsFor?.forEach((s, i) => checkRules([s.match], at(`profiles.${name}.seedsFor[${i}].match`)));
+    if (p.search) {
+      if (!spec.search) fail(at(`profiles.${name}.search`), 'the spec declares no search; add a search block');
+      checkSearchSpace(p.search.space as Record<string, Distribution>, Object.keys({ ...spec.axes, ...p.axes }), at(`profiles.${name}.search`));
+    }
   }
   return raw as SweepSpecInput;
 }

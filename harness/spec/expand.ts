@@ -27,6 +27,10 @@ export interface ExpandOptions {
   runsDir: string;
   /** The corpus folder (--data-dir); not part of run ids. */
   dataDir?: string | null;
+  /** Axes given on the command line (cli-axes.ts): each defines or replaces the spec's axis of its key. */
+  axes?: Readonly<Record<string, readonly CellValue[]>>;
+  /** Seeds given on the command line (seed=1,2): they replace the spec's and profile's seeds. */
+  seeds?: readonly number[] | null;
 }
 
 type CellValue = Scalar | null;
@@ -115,7 +119,8 @@ function runName(config: RunConfig, cell: Cell): string {
   return parts.join('-');
 }
 
-function seedsFor(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, raw: Record<string, unknown>): readonly number[] {
+function seedsFor(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, raw: Record<string, unknown>, cliSeeds?: readonly number[] | null): readonly number[] {
+  if (cliSeeds) return cliSeeds;
   for (const rule of [...profile.seedsFor, ...(spec.seedsFor ?? [])]) {
     if (ruleMatches(rule.match, cell, raw)) return rule.seeds;
   }
@@ -182,7 +187,7 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const overrides = opts.overrides ?? [];
   const parsedOverrides = parseOverrides(overrides); // a bad override fails here, before any run
   const where = `spec ${spec.name || '(unnamed)'}, profile ${profile.name}`;
-  const axes = { ...spec.axes, ...profile.axes } as Record<string, readonly CellValue[]>;
+  const axes = { ...spec.axes, ...profile.axes, ...opts.axes } as Record<string, readonly CellValue[]>;
   const resolveCell = (cell: Cell): Record<string, unknown> => resolveCellLayers(spec, profile, cell, where);
 
   const cells: Array<{ cell: Cell; raw: Record<string, unknown> }> = [];
@@ -197,7 +202,7 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const plans: RunPlan[] = [];
   const seen = new Set<string>();
   for (const { cell, raw } of cells) {
-    for (const seed of seedsFor(spec, profile, cell, raw)) {
+    for (const seed of seedsFor(spec, profile, cell, raw, opts.seeds)) {
       const layered = deepMerge<Record<string, unknown>>(raw, { train: { seed } }, opts.dataDir ? { data: { dataDir: opts.dataDir } } : undefined);
       // Overrides go into the raw layers, so each run is validated once.
       writeOverrides(layered, parsedOverrides);

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { profiles as sharedProfiles } from '../../experiments/profiles.ts';
 import { UserError } from '../contract/errors.ts';
 import { didYouMean } from './closest.ts';
+import type { Distribution } from './search-space.ts';
 import type { Axes, ConfigPatch, ModelSettings, Placement, Profile, SeedRule, SweepSpec } from './types.ts';
 
 export interface MachineEnv {
@@ -30,6 +31,8 @@ export interface EffectiveProfile {
   /** The shared profile's seeds, for specs that name none. */
   sharedSeeds: readonly number[] | null;
   seedsFor: readonly SeedRule[];
+  /** The spec's search space for this profile (key by key over the spec's own). */
+  searchSpace: Readonly<Record<string, Distribution>>;
   requires: NonNullable<Profile['requires']>;
   /** Where the shared profile's runs run (executor, slurm), and the spec's choice for this profile. */
   sharedPlacement: Placement;
@@ -99,6 +102,7 @@ export function resolveProfile(name: string, spec?: SweepSpec): EffectiveProfile
     seeds: patch?.seeds ?? null,
     sharedSeeds: shared.seeds ?? null,
     seedsFor: patch?.seedsFor ?? [],
+    searchSpace: (patch?.search?.space ?? {}) as Record<string, Distribution>,
     requires: shared.requires ?? {},
     sharedPlacement: { executor: shared.executor, slurm: shared.slurm },
     patchPlacement: { executor: patch?.executor, slurm: patch?.slurm },

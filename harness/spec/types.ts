@@ -1,6 +1,7 @@
 // The shapes of sweep specs and profiles: what a file in experiments/ writes, checked by tsc.
 import type { RunConfig, RunConfigInput } from '../contract/config.ts';
 import type { ConfigPath, ConfigPathValue } from './paths.ts';
+import type { SearchSpec } from './search-space.ts';
 
 export type Method = RunConfig['method'];
 export type PrecisionKind = RunConfig['precision']['kind'];
@@ -100,6 +101,8 @@ export interface ProfilePatch extends Placement {
   readonly axes?: Axes;
   readonly seeds?: readonly number[];
   readonly seedsFor?: readonly SeedRule[];
+  /** The search space on this profile, replacing the spec's distribution of each key it names. */
+  readonly search?: { readonly space: SearchSpec['space'] };
 }
 
 /** How a method inrank run is carried out: stage 1 then stage 2 (the reference), or one run. */
@@ -120,6 +123,8 @@ export interface SweepSpecInput extends Placement {
   readonly seedsFor?: readonly SeedRule[];
   readonly pipeline?: Pipeline;
   readonly profiles?: Readonly<Record<string, ProfilePatch>>;
+  /** Settings drawn trial by trial (random or TPE, with ASHA) instead of listed; `npm run sweep <spec>` runs the search. */
+  readonly search?: SearchSpec;
 }
 
 declare const sweepBrand: unique symbol;

@@ -2,7 +2,8 @@
 // written against schema.ts and these types read the same. JSON columns stay strings here;
 // parse them where they are used (config, axes, ranks, max_ranks, singular_values, args).
 
-export type StoredRunStatus = 'pending' | 'running' | 'done' | 'diverged' | 'failed' | 'skipped' | 'interrupted';
+/** pruned: stopped early by a search's ASHA (issue 16); its curve is kept, and a grid that needs it to the end resumes it. */
+export type StoredRunStatus = 'pending' | 'running' | 'done' | 'diverged' | 'failed' | 'skipped' | 'interrupted' | 'pruned';
 export type SweepStatus = 'running' | 'done' | 'interrupted' | 'failed';
 
 export interface SweepRow {

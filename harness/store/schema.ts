@@ -127,4 +127,50 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE runs ADD COLUMN adapter TEXT;             -- JSON AdapterDescription (webgpu), else NULL
   ALTER TABLE runs ADD COLUMN fp16_path TEXT;           -- 'emulated' | 'native' for fp16 runs
   `,
+  // 5 (issue 16, search): a search's identity and settings, its trials (each one run, or stage 1
+  // + stage 2), and its ASHA rungs with each decision and the reason for it. A trial's runs are
+  // ordinary rows of runs; a run stopped by ASHA has status 'pruned'.
+  `
+  CREATE TABLE searches (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    key        TEXT NOT NULL UNIQUE,        -- hash of what makes the search (spec, profile, space, strategy, seed, metric, ...)
+    spec       TEXT NOT NULL,
+    profile    TEXT NOT NULL,
+    strategy   TEXT NOT NULL,               -- random | tpe
+    seed       INTEGER NOT NULL,
+    settings   TEXT NOT NULL,               -- JSON: the resolved search settings
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE search_trials (
+    search_id   INTEGER NOT NULL REFERENCES searches(id),
+    trial       INTEGER NOT NULL,           -- 0, 1, ... in proposal order
+    params      TEXT NOT NULL,              -- JSON: setting -> value
+    run_id      TEXT NOT NULL REFERENCES runs(id),   -- the trial's last run (stage 2, or its one run)
+    run_ids     TEXT NOT NULL,              -- JSON: all its runs, in order
+    basis       INTEGER NOT NULL,           -- it was proposed from trials 0 .. basis-1 (all finished)
+    reason      TEXT NOT NULL,              -- how the strategy chose it
+    status      TEXT NOT NULL,              -- pending | done | pruned | diverged | failed
+    value       REAL,                       -- the metric (null: pruned, failed, over the parameter budget)
+    tokens      REAL,                       -- training tokens its runs saw (a stage 2 counts its stage 1's)
+    note        TEXT,                       -- why it has no value, one line
+    proposed_at TEXT NOT NULL,
+    finished_at TEXT,
+    PRIMARY KEY (search_id, trial)
+  );
+
+  CREATE TABLE search_rungs (
+    search_id INTEGER NOT NULL REFERENCES searches(id),
+    trial     INTEGER NOT NULL,
+    rung      INTEGER NOT NULL,             -- 0, 1, ...
+    tokens    REAL NOT NULL,                -- the rung's boundary
+    run_id    TEXT NOT NULL,                -- the run whose validation decided it
+    step      INTEGER NOT NULL,
+    value     REAL NOT NULL,                -- validation perplexity there
+    decision  TEXT NOT NULL,                -- continue | prune
+    reason    TEXT NOT NULL,
+    at        TEXT NOT NULL,
+    PRIMARY KEY (search_id, trial, rung)
+  );
+  `,
 ];

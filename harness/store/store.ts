@@ -28,7 +28,7 @@ export interface StoreOptions {
 }
 
 export interface RunOutcome {
-  status: RunStatus | 'failed' | 'skipped';
+  status: RunStatus | 'failed' | 'skipped' | 'pruned';
   reason?: string;
   error?: string;
   /** The child's done event: its final metrics are written in the same transaction as the status. */
@@ -346,14 +346,14 @@ export class Store {
             .prepare(`SELECT r.status, COUNT(*) n FROM sweep_runs m JOIN runs r ON r.id = m.run_id WHERE m.sweep_id = ? GROUP BY r.status`)
             .all(sweepId)
     ) as { status: StoredRunStatus; n: number }[];
-    const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0 };
+    const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0, pruned: 0 };
     for (const r of rows) counts[r.status] = r.n;
     return counts;
   }
 
   /** Counts by status of the given rows. */
   statusCountsOf(runs: RunRow[]): Record<StoredRunStatus, number> {
-    const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0 };
+    const counts: Record<StoredRunStatus, number> = { pending: 0, running: 0, done: 0, diverged: 0, failed: 0, skipped: 0, interrupted: 0, pruned: 0 };
     for (const r of runs) counts[r.status]++;
     return counts;
   }

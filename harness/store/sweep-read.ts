@@ -9,6 +9,7 @@ import type { RunConfig } from '../contract/config.ts';
 import type { RankEvent } from '../contract/protocol.ts';
 import { readStoredConfig } from '../contract/stored-config.ts';
 import type { MetricRow, RankEventRow, RunRow, SweepRow } from './rows.ts';
+import { trialsOfSweep, type SweepTrial } from './search-store.ts';
 
 export type AxisValue = string | number | boolean;
 
@@ -50,6 +51,8 @@ export interface SweepData {
   train: Map<string, TrainPoint[]>;
   /** Per run id: every rank determination, ascending by step then layer. */
   rankEvents: Map<string, RankPoint[]>;
+  /** A search's trials whose runs are in the sweep (issue 16), in proposal order; empty for a grid. */
+  trials: SweepTrial[];
 }
 
 function parseJson<T>(text: string | null, fallback: T): T {
@@ -155,6 +158,7 @@ export function readSweep(db: Database.Database, sweep: SweepRow): SweepData {
       explainedRatio: r.explained_ratio,
       singularValues: parseJson<number[]>(r.singular_values, []),
     })),
+    trials: trialsOfSweep(db, sweep.id),
   };
 }
 
@@ -197,5 +201,7 @@ export function mergeSweeps(parts: SweepData[]): SweepData {
     valid: merged((d) => d.valid),
     train: merged((d) => d.train),
     rankEvents: merged((d) => d.rankEvents),
+    // A trial in two of the sweeps (a search resumed) counts once.
+    trials: [...new Map(parts.flatMap((p) => p.trials).map((t) => [`${t.search_id}:${t.trial}`, t])).values()],
   };
 }
