@@ -38,7 +38,7 @@ export interface RunRow {
   device: string | null;
   backend: string | null;
   matmul: string | null;
-  /** JSON AdapterDescription of a webgpu run (migration 3). */
+  /** JSON AdapterDescription of a webgpu run (migration 4). */
   adapter: string | null;
   fp16_path: string | null;
   attempts: number;
