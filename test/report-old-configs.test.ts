@@ -1,6 +1,6 @@
 // A database written before train.decayEmbeddings, model.activation and inrank.countEvalPasses
 // existed stays readable: the report and `show` give its runs the settings they ran with (the
-// old behaviour, not today's reference defaults), and new runs beside them keep theirs.
+// old behaviour, not today's reference defaults), a resumed one trains on with them, and new runs beside them keep theirs.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { paperNumbers } from '../harness/report/paper.ts';
 import { renderTable } from '../harness/report/format.ts';
 import { describeRun } from '../harness/cli/describe-run.ts';
 import { readStoredConfig } from '../harness/contract/stored-config.ts';
+import { launchConfig } from '../harness/schedule/run-lifecycle.ts';
 import type { RunPlan } from '../harness/spec/plan.ts';
 import { makePlan, play, TOTAL_STEPS } from './report-fixture.ts';
 
@@ -73,4 +74,13 @@ test('an old-shaped stored config: the report and show read it with the settings
   const oldRow = inrank.find((r) => r.axes['model.activation'] === 'gelu-tanh')!;
   assert.equal(oldRow.testPpl.kind === 'value' && oldRow.testPpl.mean, 33);
   assert.match(renderTable(table, 'md'), /gelu-tanh/);
+});
+
+test('an old-shaped stored run that is resumed gets the settings it started with, not the new defaults', () => {
+  const store = openStore(join(dir, 'resume.db'));
+  const old = oldShaped(makePlan({ model: 'gpt2', method: 'inrank', precision: 'fp32', seed: 1 }));
+  store.addPlans(store.beginSweep('paper-table', 'tiny', { filters: [] }), [old]);
+  const config = launchConfig(store, { ...store.getRun(old.id)!, attempts: 1 });
+  assert.deepEqual([config.train.decayEmbeddings, config.model.activation, config.inrank.countEvalPasses, config.resume], [true, 'gelu-tanh', false, true]);
+  store.close();
 });

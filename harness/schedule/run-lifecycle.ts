@@ -3,6 +3,7 @@
 // event recording, and the words of a prerequisite's skip. One implementation, so a detached
 // run and a followed run start from the same config and are skipped for the same reasons.
 import type { RunConfig } from '../contract/config.ts';
+import { readStoredConfig } from '../contract/stored-config.ts';
 import type { DoneEvent, ErrorEvent, TrainEvent } from '../contract/protocol.ts';
 import type { RunRow, StoredRunStatus } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
@@ -29,7 +30,8 @@ export const blocksDependents = (status: StoredRunStatus | undefined): boolean =
  * checkpoint is in its folder), and a stage 2 reading the checkpoint its stage 1 handed over.
  */
 export function launchConfig(store: Store, row: RunRow): RunConfig {
-  const config = JSON.parse(row.config) as RunConfig;
+  // A run stored before a setting existed resumes with what it ran with, not today's default.
+  const config = readStoredConfig(row.config);
   config.resume = row.attempts > 0;
   if (row.depends_on && config.stage.kind === 'stage2') {
     config.stage.from = store.handoverCheckpoint(row.depends_on) ?? config.stage.from;
