@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunPlan } from '../spec/plan.ts';
-import type { DoneEvent, RunStatus, TrainEvent } from '../contract/protocol.ts';
+import type { DoneEvent, RunStatus, StartEvent, StepEvent, TrainEvent } from '../contract/protocol.ts';
 import { UserError } from '../contract/errors.ts';
 import { MIGRATIONS } from './schema.ts';
 import type {
@@ -163,33 +163,10 @@ export class Store {
     const s = this.stmt;
     switch (event.type) {
       case 'start':
-        this.db
-          .transaction(() => {
-            // A resumed run repeats the steps after its last checkpoint: drop their old rows.
-            if (event.resumedFromStep !== null) {
-              s.dropMetricsAfter.run(runId, event.resumedFromStep);
-              s.dropRanksAfter.run(runId, event.resumedFromStep);
-            }
-            s.start.run(
-              event.backend, event.matmul, event.params.total, event.params.mlp, event.flopsPerToken, event.maxSteps,
-              json(event.maxRanks), json(event.ranks), at, runId,
-            );
-            // Migration 3's columns, prepared here so a store opened at an older version still starts.
-            this.db.prepare(`UPDATE runs SET adapter = ?, fp16_path = ? WHERE id = ?`)
-              .run(event.adapter ? JSON.stringify(event.adapter) : null, event.fp16Path ?? null, runId);
-          })
-          .immediate();
+        this.recordStart(runId, event, at);
         return;
       case 'step':
-        this.db
-          .transaction(() => {
-            s.metric.run(
-              runId, event.step, 'train', event.loss, null, event.lr, event.gradNorm, event.tokensPerSec, event.trainMs,
-              event.lossScale ?? null, event.skipped === undefined ? null : event.skipped ? 1 : 0, at,
-            );
-            s.progress.run(event.step, event.trainMs, at, runId);
-          })
-          .immediate();
+        this.recordStep(runId, event, at);
         return;
       case 'eval':
         s.metric.run(runId, event.step, event.split, event.loss, event.ppl, null, null, null, null, null, null, at);
@@ -213,6 +190,38 @@ export class Store {
         s.error.run(event.stack ? `${event.message}\n${event.stack}` : event.message, runId);
         return;
     }
+  }
+
+  private recordStart(runId: string, event: StartEvent, at: string): void {
+    const s = this.stmt;
+    this.db
+      .transaction(() => {
+        // A resumed run repeats the steps after its last checkpoint: drop their old rows.
+        if (event.resumedFromStep !== null) {
+          s.dropMetricsAfter.run(runId, event.resumedFromStep);
+          s.dropRanksAfter.run(runId, event.resumedFromStep);
+        }
+        s.start.run(
+          event.backend, event.matmul, event.params.total, event.params.mlp, event.flopsPerToken, event.maxSteps,
+          json(event.maxRanks), json(event.ranks), at, runId,
+        );
+        // Migration 4's columns, prepared here so a store opened at an older version still starts.
+        this.db.prepare(`UPDATE runs SET adapter = ?, fp16_path = ? WHERE id = ?`)
+          .run(event.adapter ? JSON.stringify(event.adapter) : null, event.fp16Path ?? null, runId);
+      })
+      .immediate();
+  }
+
+  private recordStep(runId: string, event: StepEvent, at: string): void {
+    this.db
+      .transaction(() => {
+        this.stmt.metric.run(
+          runId, event.step, 'train', event.loss, null, event.lr, event.gradNorm, event.tokensPerSec, event.trainMs,
+          event.lossScale ?? null, event.skipped === undefined ? null : event.skipped ? 1 : 0, at,
+        );
+        this.stmt.progress.run(event.step, event.trainMs, at, runId);
+      })
+      .immediate();
   }
 
   /** A run's final state (status, reason, error, final metrics) in one transaction. */
