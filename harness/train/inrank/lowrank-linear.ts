@@ -167,6 +167,30 @@ export class LowRankLinear implements LinearLayer {
     ];
   }
 
+  /** The backward products of one forward: dx, and the factors' and bias's gradients in their parameters' full layouts. */
+  private factorGrads(
+    saved: { xs: tf.Tensor2D; a: tf.Tensor2D; b: tf.Tensor2D; h: tf.Tensor2D },
+    dy: tf.Tensor2D,
+    k: number,
+    half: <T extends tf.Tensor>(t: T) => T,
+  ): { dx: tf.Tensor2D; fullA: tf.Tensor; fullB: tf.Tensor; dBias: tf.Tensor } {
+    const { inFeatures: n, outFeatures: m, maxRank: r } = this;
+    const { xs, a, b, h } = saved;
+    return tf.tidy(() => {
+      const g = half(dy);
+      // The active blocks' gradients, each straight in its parameter's layout.
+      const dB = half(matMulTN(g, h)); // out x k
+      const dh = half(tf.matMul(g, b) as tf.Tensor2D); // tokens x k
+      const dA = half(matMulTN(dh, xs)); // k x in
+      const dx = half(tf.matMul(dh, a)) as tf.Tensor2D; // tokens x in
+      const dBias = half(colSum(g)); // a ones-row product, as the dense layer's
+      // AdamW sees the full parameters: zeros for the modes this forward did not use.
+      const fullA = k < r ? tf.concat([dA, tf.zeros([r - k, n])], 0) : dA;
+      const fullB = k < r ? tf.concat([dB, tf.zeros([m, r - k])], 1) : dB;
+      return { dx, fullA, fullB, dBias };
+    });
+  }
+
   forward(x: tf.Tensor2D, training: boolean, precision: Precision): LinearForward {
     if (training && this.opts.timing === 'before-forward') {
       if (this.preTicked) this.preTicked = false;
@@ -197,20 +221,7 @@ export class LowRankLinear implements LinearLayer {
       y: saved.y,
       backward: (dy: tf.Tensor2D, grads: Map<string, tf.Tensor>): tf.Tensor2D => {
         if (!live) throw new Error('LowRankLinear: backward after dispose (or twice) for one forward');
-        const { xs, a, b, h } = saved;
-        const out = tf.tidy(() => {
-          const g = half(dy);
-          // The active blocks' gradients, each straight in its parameter's layout.
-          const dB = half(matMulTN(g, h)); // out x k
-          const dh = half(tf.matMul(g, b) as tf.Tensor2D); // tokens x k
-          const dA = half(matMulTN(dh, xs)); // k x in
-          const dx = half(tf.matMul(dh, a)) as tf.Tensor2D; // tokens x in
-          const dBias = half(colSum(g)); // a ones-row product, as the dense layer's
-          // AdamW sees the full parameters: zeros for the modes this forward did not use.
-          const fullA = k < r ? tf.concat([dA, tf.zeros([r - k, n])], 0) : dA;
-          const fullB = k < r ? tf.concat([dB, tf.zeros([m, r - k])], 1) : dB;
-          return { dx, fullA, fullB, dBias };
-        });
+        const out = this.factorGrads(saved, dy, k, half);
         release();
         addInto(grads, 'A', out.fullA);
         addInto(grads, 'B', out.fullB);
