@@ -22,15 +22,11 @@ import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
 import { selectBackend, type SelectedBackend } from '../harness/train/backend/select.ts';
 import { blasThreads, loadBlasAddon, NATIVE_MATMUL_ENV } from '../harness/train/backend/blas.ts';
-import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
-import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
-import { precisionOf } from '../harness/train/precision/index.ts';
-import { runMicroBatch } from '../harness/train/trainer/micro-batch.ts';
-import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
 import { benchDevice, type BenchModel } from './bench-device.ts';
 import { type PeerShape } from './bench-lib/peer.ts';
 import { comparePeerInterleaved } from './bench-lib/peer-compare.ts';
+import { makeStepper, timeSteps, type Stepper, type StepTimes } from './bench-lib/train-step.ts';
 
 type PathChoice = 'both' | 'wasm' | 'openblas';
 
@@ -122,13 +118,6 @@ function matmulCeiling(): number {
   return (2 * 1024 * 256 * 1024) / (best / 1000) / 1e9;
 }
 
-interface StepSplit {
-  fwd: number;
-  bwd: number;
-  opt: number;
-  step: number;
-}
-
 /** Starts the backend (and matmul path) this process measures; a path that does not start is a UserError. */
 async function startPath(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<{ selected: SelectedBackend; threads: number | null }> {
   if (forcedPath === 'wasm') process.env[NATIVE_MATMUL_ENV] = '0';
@@ -143,49 +132,16 @@ async function startPath(args: Args, forcedPath: 'wasm' | 'openblas' | null): Pr
   return { selected, threads: selected.matmul === 'openblas' ? blasThreads() : null };
 }
 
-/** The bench model with its optimizer, and one optimizer step on a fresh micro-batch that returns its forward / backward / optimizer split. */
-function benchTrainer(args: Args) {
-  const cfg = modelSchema.parse({ name: 'bench', nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 });
-  const batch = 8;
-  const tokens = batch * cfg.context;
-  const model = new GPT(cfg, 1113, denseFactory());
-  const optim = new AdamW(model.params(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
-  const precision = precisionOf(args.fp16 ? 'fp16' : 'fp32');
-  const ids = (step: number, shift: number) =>
-    Int32Array.from({ length: tokens }, (_, i) => Math.floor(uniformAt(streamKey(7, step), i + shift) * cfg.vocabSize));
-  let step = 0;
-  const trainStep = (): StepSplit => {
-    const t0 = performance.now();
-    const micro = runMicroBatch(model, ids(step, 0), ids(step, 1), batch, { training: true, dropout: { p: cfg.dropout, seed: 1113, step, micro: 0 }, precision }, 1);
-    const grads = micro.grads;
-    const t2 = t0 + micro.forwardMs + micro.backwardMs;
-    const norm = AdamW.globalNorm(grads);
-    optim.step(grads, 1e-4, clipCoefficient(norm, 1));
-    optim.m.get('wte')!.dataSync();
-    tf.dispose([...grads.values()]);
-    const t3 = performance.now();
-    step++;
-    return { fwd: micro.forwardMs, bwd: micro.backwardMs, opt: t3 - t2, step: t3 - t0 };
-  };
-  return { model, tokens, trainStep };
-}
-
 const gflops = (flops: number, ms: number) => flops / (ms / 1000) / 1e9;
 
 /** The repeats, each next to a plain matMul measured around it (the machine's load changes); the best repeat's split and ceiling. */
-function bestOfRepeats(args: Args, prefix: string, stepFlops: number, trainStep: () => StepSplit): { best: StepSplit; ceiling: number } {
-  let best: StepSplit = { fwd: Infinity, bwd: Infinity, opt: Infinity, step: Infinity };
+function bestOfRepeats(args: Args, prefix: string, stepFlops: number, stepper: Stepper): { best: StepTimes; ceiling: number } {
+  let best: StepTimes = { fwd: Infinity, bwd: Infinity, opt: Infinity, step: Infinity };
   let ceiling = 0;
-  trainStep(); // warm-up: kernel setup and heap growth
+  stepper.step(); // warm-up: kernel setup and heap growth
   for (let r = 0; r < args.repeats; r++) {
     const ceilingBefore = matmulCeiling();
-    const sums: StepSplit = { fwd: 0, bwd: 0, opt: 0, step: 0 };
-    for (let s = 0; s < args.steps; s++) {
-      const t = trainStep();
-      for (const k of ['fwd', 'bwd', 'opt', 'step'] as const) sums[k] += t[k];
-    }
-    const n = args.steps;
-    const avg: StepSplit = { fwd: sums.fwd / n, bwd: sums.bwd / n, opt: sums.opt / n, step: sums.step / n };
+    const avg = timeSteps(stepper, args.steps);
     const ceilingR = Math.max(ceilingBefore, matmulCeiling());
     console.log(
       `${prefix} repeat ${r + 1}: step ${avg.step.toFixed(0)} ms (forward ${avg.fwd.toFixed(0)}, backward ${avg.bwd.toFixed(0)}, optimizer ${avg.opt.toFixed(0)}); ` +
@@ -199,7 +155,7 @@ function bestOfRepeats(args: Args, prefix: string, stepFlops: number, trainStep:
   return { best, ceiling };
 }
 
-function printBest(prefix: string, args: Args, best: StepSplit, result: PathResult, totalParams: number): void {
+function printBest(prefix: string, args: Args, best: StepTimes, result: PathResult, totalParams: number): void {
   console.log(`${prefix} best of ${args.repeats} (${args.steps} steps each):`);
   console.log(`${prefix}   step      ${best.step.toFixed(0).padStart(6)} ms  ${result.tokensPerS.toFixed(0)} tokens/s  ${result.stepGf.toFixed(2)} GFLOP/s`);
   console.log(`${prefix}   forward   ${best.fwd.toFixed(0).padStart(6)} ms  ${result.forwardGf.toFixed(2)} GFLOP/s`);
@@ -211,14 +167,16 @@ function printBest(prefix: string, args: Args, best: StepSplit, result: PathResu
 /** Measures the path this process runs on; prints its table and returns its figures. */
 async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<PathResult> {
   const { selected, threads } = await startPath(args, forcedPath);
-  const { model, tokens, trainStep } = benchTrainer(args);
+  const cfg = modelSchema.parse({ name: 'bench', nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 });
+  const stepper = makeStepper(cfg, 8, denseFactory(), args.fp16);
+  const { model, tokens } = stepper;
   const p = `[${selected.matmul}]`;
   const flopsPerToken = model.flopsPerToken();
   const threadNote = threads !== null ? `, OpenBLAS threads ${threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? 'unset'})` : '';
   console.log(`${p} backend ${selected.backend}, matmul path ${selected.matmul}${threadNote}${selected.note ? ` (${selected.note})` : ''}${args.fp16 ? ', fp16 emulated' : ''}`);
   console.log(`${p} model n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
   const stepFlops = flopsPerToken * tokens;
-  const { best, ceiling } = bestOfRepeats(args, p, stepFlops, trainStep);
+  const { best, ceiling } = bestOfRepeats(args, p, stepFlops, stepper);
   const result: PathResult = {
     path: selected.matmul,
     threads,
@@ -231,7 +189,8 @@ async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Prom
     ceilingGf: ceiling,
   };
   printBest(p, args, best, result, model.paramCounts().total);
-  if (args.profile) await printProfile(p, trainStep);
+  if (args.profile) await printProfile(p, stepper.step);
+  stepper.dispose();
   return result;
 }
 

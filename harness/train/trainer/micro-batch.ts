@@ -98,8 +98,3 @@ export function accumulate(acc: Map<string, tf.Tensor>, src: Map<string, tf.Tens
 export function evalLossOnDevice(model: GPT, inputs: Int32Array, targets: Int32Array, batch: number, opts: ForwardOptions): tf.Scalar {
   return tf.tidy(() => model.forward(inputs, targets, batch, { ...opts, training: false, dropout: null }).loss);
 }
-
-/** Mean loss of a forward pass with no dropout and no backward (evaluation). */
-export function evalLoss(model: GPT, inputs: Int32Array, targets: Int32Array, batch: number, opts: ForwardOptions): number {
-  return tf.tidy(() => model.forward(inputs, targets, batch, { ...opts, training: false, dropout: null }).loss.dataSync()[0]!);
-}
