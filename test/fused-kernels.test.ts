@@ -16,6 +16,7 @@ import { fp32 } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
+import { assertClose, scaled } from './kernel-compare.ts';
 
 const saved = { matmul: process.env[NATIVE_MATMUL_ENV], fused: process.env[FUSED_KERNELS_ENV] };
 
@@ -50,19 +51,6 @@ async function bothPaths(kernel: string, compute: () => tf.Tensor[]): Promise<{ 
   const generic = tf.tidy(() => read(compute()));
   return { fused, generic };
 }
-
-function assertClose(got: Float32Array[], want: Float32Array[], tol: number, label: string): void {
-  assert.equal(got.length, want.length);
-  got.forEach((g, i) => {
-    assert.equal(g.length, want[i]!.length, `${label} output ${i}: length`);
-    g.forEach((v, j) => {
-      const w = want[i]![j]!;
-      assert.ok(Math.abs(v - w) <= tol * (1 + Math.abs(w)), `${label} output ${i}[${j}]: fused ${v}, generic ${w}`);
-    });
-  });
-}
-
-const scaled = (n: number, seed: number, scale: number, shift = 0) => gaussian(n, seed).map((v) => v * scale + shift);
 
 test('fused GELU: forward and backward equal the generic formulation', async () => {
   const x = tf.tensor2d(scaled(37 * 53, 1, 3), [37, 53]); // reaches |x| ~ 10: both tails

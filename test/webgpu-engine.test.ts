@@ -133,11 +133,16 @@ test('InRank GPT-2 (rank determinations every tick, fp16 emulation): webgpu equa
   assertSameTrace(cpu16, gpu16, 'inrank fp16', 2e-3, false);
 });
 
+/** The trainer-level tests' model and data: a one-layer InRank GPT on the top-128 Brown vocabulary. */
+const tinyInrankRun = {
+  method: 'inrank',
+  model: { nEmbd: 32, nHead: 2, nLayer: 1, context: 32, vocabSize: 128 },
+  data: { vocabTopK: 128, cacheDir: join(tmpdir(), 'inrank-engine-test-cache') },
+};
+
 test('webgpu: a run stopped after step 2 and resumed gives the uninterrupted losses', { skip }, async () => {
   const base = {
-    method: 'inrank',
-    model: { nEmbd: 32, nHead: 2, nLayer: 1, context: 32, vocabSize: 128 },
-    data: { vocabTopK: 128, cacheDir: join(tmpdir(), 'inrank-engine-test-cache') },
+    ...tinyInrankRun,
     train: { globalBatch: 8, microBatch: 4, maxSteps: 4, evalEvery: 100, evalBatches: 1, checkpointEvery: 100, lr: 3e-3, warmupSteps: 1 },
     stage: { kind: 'single' },
     backend: 'webgpu',
@@ -163,9 +168,7 @@ test('webgpu: evaluation passes tick the InRank counter (read back asynchronousl
   // a determination every 2nd tick after the first, so the sanity check, validation and the
   // test run before pruning each decide at least once.
   const base = {
-    method: 'inrank',
-    model: { nEmbd: 32, nHead: 2, nLayer: 1, context: 32, vocabSize: 128 },
-    data: { vocabTopK: 128, cacheDir: join(tmpdir(), 'inrank-engine-test-cache') },
+    ...tinyInrankRun,
     train: { globalBatch: 8, microBatch: 4, maxSteps: 20, evalEvery: 2, evalBatches: 4, checkpointEvery: 100, lr: 3e-3, warmupSteps: 1 },
     inrank: { initModes: 2, bufferModes: 4, warmupIter: 1, gapIter: 2, microBatchesPerTick: 1, countEvalPasses: true },
     stage: { kind: 'stage1', stage1Steps: 3 },

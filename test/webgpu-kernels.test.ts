@@ -16,6 +16,7 @@ import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
+import { assertClose, scaled } from './kernel-compare.ts';
 
 let noAdapter: string | null = null;
 
@@ -65,19 +66,6 @@ async function bothPaths(t: { skip(msg: string): void }, kernel: string, compute
   const generic = await read(tf.tidy(() => compute()));
   return { fused, generic };
 }
-
-function assertClose(got: Float32Array[], want: Float32Array[], tol: number, label: string): void {
-  assert.equal(got.length, want.length);
-  got.forEach((g, i) => {
-    assert.equal(g.length, want[i]!.length, `${label} output ${i}: length`);
-    g.forEach((v, j) => {
-      const w = want[i]![j]!;
-      assert.ok(Math.abs(v - w) <= tol * (1 + Math.abs(w)), `${label} output ${i}[${j}]: fused ${v}, generic ${w}`);
-    });
-  });
-}
-
-const scaled = (n: number, seed: number, scale: number, shift = 0) => gaussian(n, seed).map((v) => v * scale + shift);
 
 test('WGSL GELU: forward and backward equal the generic formulation', async (t) => {
   const x = tf.tensor2d(scaled(19 * 33, 1, 3), [19, 33]);
