@@ -9,7 +9,7 @@ import { parseRunConfig, type RunConfigInput } from '../harness/contract/config.
 import { UserError } from '../harness/contract/errors.ts';
 import { EXIT, type TrainEvent } from '../harness/contract/protocol.ts';
 import { train } from '../harness/train/trainer/run.ts';
-import { readCheckpoint, writeCheckpoint } from '../harness/train/checkpoint.ts';
+import { DamagedCheckpointError, readCheckpoint, writeCheckpoint } from '../harness/train/checkpoint.ts';
 
 const CACHE = join(tmpdir(), 'inrank-engine-test-cache');
 
@@ -42,15 +42,19 @@ test('checkpoint round trip: header and tensors come back bit-exact, no temp fil
   const state = { step: 5, epoch: 1, position: 32, optimizerT: 4, scheduleSteps: 100, scaler: { scale: 1024, growthTracker: 3 }, skippedSteps: 1, trainMs: 12.5, wallMs: 20, bestValidLoss: 3.25, badEvals: 2, lastTrainLoss: 3.5, lastValidLoss: 3.3 };
   writeCheckpoint(path, { kind: 'periodic', state, pruned: false, model: cfg.model, ranks: { 'h.0.mlp.fc1': 3 }, maxRanks: { 'h.0.mlp.fc1': 8 }, layerStates: {}, params: { total: 1, mlp: 0 }, config: cfg }, [
     { name: 'p:a', shape: [13], data },
-    { name: 'm:a', shape: [1, 1], data: new Float32Array([Number.NaN]) },
+    { name: 'm:a', shape: [1, 1], data: new Float32Array([-0.5]) },
   ]);
   assert.deepEqual(readdirSync(dir), ['x.ckpt']);
   const back = readCheckpoint(path);
+  assert.equal(back.unverified, false);
   assert.deepEqual(back.header.state, state);
   assert.deepEqual(back.header.ranks, { 'h.0.mlp.fc1': 3 });
   assert.deepEqual(Array.from(back.tensors.get('p:a')!.data), Array.from(data));
   assert.deepEqual(back.tensors.get('m:a')!.shape, [1, 1]);
-  assert.ok(Number.isNaN(back.tensors.get('m:a')!.data[0]!));
+  assert.deepEqual(Array.from(back.tensors.get('m:a')!.data), [-0.5]);
+  // A non-finite value is never a trained one: such a checkpoint is damaged, whatever its checksum says.
+  writeCheckpoint(join(dir, 'nan.ckpt'), { ...readCheckpoint(path).header }, [{ name: 'p:a', shape: [1], data: new Float32Array([Number.NaN]) }]);
+  assert.throws(() => readCheckpoint(join(dir, 'nan.ckpt')), (e: Error) => e instanceof DamagedCheckpointError && /nan\.ckpt.*non-finite/.test(e.message));
   writeFileSync(join(dir, 'bad.ckpt'), 'hello');
   assert.throws(() => readCheckpoint(join(dir, 'bad.ckpt')), UserError);
   assert.throws(() => readCheckpoint(join(dir, 'none.ckpt')), /does not exist/);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { RunRow } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
 import { sweepsOfRun } from '../store/sweep-notes.ts';
+import { runNotices } from '../store/run-notices.ts';
 import { missingLaterSettings } from '../contract/stored-config.ts';
 import { formatCount, formatDuration, formatNumber } from './common.ts';
 import { backendLabel } from '../report/backends.ts';
@@ -17,6 +18,8 @@ export function describeRun(store: Store, r: RunRow, trainRows: number): string 
     out.push('', 'checkpoints');
     for (const a of artifacts) out.push(`  ${a.kind.padEnd(9)} step ${a.step ?? '-'}  ${a.path}`);
   }
+  const notices = runNotices(store, r.id);
+  if (notices.length) out.push('', 'notices', ...notices.map((n) => `  ${n.at}  ${n.message}`));
   if (r.error) out.push('', 'error', r.error.replace(/^/gm, '  '));
   return `${out.join('\n')}\n`;
 }

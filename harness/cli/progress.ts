@@ -42,6 +42,7 @@ export class PlainProgress implements ProgressSink {
   }
   runEvent(plan: RunPlan, event: TrainEvent): void {
     this.state.runEvent(plan, event);
+    if (event.type === 'notice') this.write(`notice      ${plan.name}: ${event.message}`);
   }
   runRetrying(plan: RunPlan, reason: string, delayMs: number): void {
     this.write(`retrying    ${plan.name} in ${formatDuration(delayMs)}: ${reason}`);
@@ -97,6 +98,7 @@ export class LiveProgress implements ProgressSink {
   }
   runEvent(plan: RunPlan, event: TrainEvent): void {
     this.state.runEvent(plan, event);
+    if (event.type === 'notice') this.print(`notice      ${plan.name}: ${event.message}`);
   }
   runRetrying(plan: RunPlan, reason: string, delayMs: number): void {
     this.print(`retrying    ${plan.name} in ${formatDuration(delayMs)}: ${reason}`);

@@ -159,7 +159,17 @@ export interface ErrorEvent {
   stack?: string;
 }
 
+/**
+ * Something the user must know about a run that is not an error, one line: a damaged
+ * checkpoint set aside and where the run restarted from instead. Stored with the run (npm run show).
+ */
+export interface NoticeEvent {
+  type: 'notice';
+  message: string;
+}
+
 export type TrainEvent =
+  | NoticeEvent
   | StartEvent
   | StepEvent
   | EvalEvent

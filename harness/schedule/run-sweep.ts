@@ -3,6 +3,7 @@
 // run sweeps through this.
 import type { StoredRunStatus } from '../store/rows.ts';
 import { recoverOrphans } from './recover.ts';
+import { requeueLostHandovers } from './handover-check.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { runSchedule, type ScheduleOptions } from './scheduler.ts';
 
@@ -44,6 +45,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
   const t0 = performance.now();
   store.addPlans(sweepId, req.plans);
   const storeMs = performance.now() - t0;
+  for (const line of requeueLostHandovers(store, req.plans)) req.log?.(line);
   let result;
   try {
     const { spec: _spec, profile: _profile, args: _args, log: _log, note: _note, ...schedule } = req;

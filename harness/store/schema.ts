@@ -173,4 +173,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (search_id, trial, rung)
   );
   `,
+  // 6 (issue 19, checkpoint integrity): the one-line notices a run's trainer gave that are not
+  // errors: a damaged checkpoint set aside and where the run restarted from. npm run show lists them.
+  `
+  CREATE TABLE run_notices (
+    run_id  TEXT NOT NULL REFERENCES runs(id),
+    at      TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX run_notices_run ON run_notices(run_id);
+  `,
 ];

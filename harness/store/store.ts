@@ -9,6 +9,7 @@ import type { RunPlan } from '../spec/plan.ts';
 import type { DoneEvent, RunStatus, StartEvent, StepEvent, TrainEvent } from '../contract/protocol.ts';
 import { UserError } from '../contract/errors.ts';
 import { MIGRATIONS } from './schema.ts';
+import { addRunNotice } from './run-notices.ts';
 import type {
   ArtifactRow,
   MetricRow,
@@ -185,6 +186,9 @@ export class Store {
         return;
       case 'done':
         this.writeDone(runId, event);
+        return;
+      case 'notice':
+        addRunNotice(this, runId, event.message, at);
         return;
       case 'error':
         s.error.run(event.stack ? `${event.message}\n${event.stack}` : event.message, runId);

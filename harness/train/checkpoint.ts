@@ -1,14 +1,15 @@
 // One binary file per checkpoint: magic, a JSON header (training state, resolved config,
-// tensor index), then the raw little-endian float32 data of every tensor. Written to a temp
-// file and renamed, so a reader never sees a half-written checkpoint.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// tensor index), the raw little-endian float32 data of every tensor, and a SHA-256 trailer
+// (harness/contract/checkpoint-file.ts checks it on every load). Written to a temp file and
+// renamed, so a reader never sees a half-written checkpoint; the checkpoint it replaces is kept
+// as the previous one (prev.ckpt beside last.ckpt), the fallback when the newer one is damaged.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { RunConfig, ModelConfig } from '../contract/config.ts';
-import { UserError } from '../contract/errors.ts';
+import { CHECKPOINT_FORMAT, CHECKPOINT_MAGIC, checkpointDigest, readCheckpointFile } from '../contract/checkpoint-file.ts';
 import type { LossScalerState } from './precision/scaler.ts';
 
-const MAGIC = 'INRANKCK';
-const FORMAT = 1;
+export { DamagedCheckpointError } from '../contract/checkpoint-file.ts';
 
 export interface TrainingState {
   /** Optimizer steps taken (the LR schedule position: the next step uses multiplier(step)). */
@@ -53,7 +54,8 @@ export interface NamedArray {
   data: Float32Array;
 }
 
-export function writeCheckpoint(path: string, header: Omit<CheckpointHeader, 'format' | 'tensors'>, tensors: NamedArray[]): void {
+/** keepPrevious: where the checkpoint being replaced goes (renamed, not copied) before the new one takes its name. */
+export function writeCheckpoint(path: string, header: Omit<CheckpointHeader, 'format' | 'tensors'>, tensors: NamedArray[], keepPrevious?: string): void {
   mkdirSync(dirname(path), { recursive: true });
   let offset = 0;
   const index = tensors.map((t) => {
@@ -61,47 +63,43 @@ export function writeCheckpoint(path: string, header: Omit<CheckpointHeader, 'fo
     offset += t.data.length;
     return entry;
   });
-  const json = Buffer.from(JSON.stringify({ ...header, format: FORMAT, tensors: index }), 'utf8');
-  const pad = (8 - ((MAGIC.length + 4 + json.length) % 8)) % 8;
-  const prefix = Buffer.alloc(MAGIC.length + 4);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(json.length + pad, MAGIC.length);
+  const json = Buffer.from(JSON.stringify({ ...header, format: CHECKPOINT_FORMAT, tensors: index }), 'utf8');
+  const pad = (8 - ((CHECKPOINT_MAGIC.length + 4 + json.length) % 8)) % 8;
+  const prefix = Buffer.alloc(CHECKPOINT_MAGIC.length + 4);
+  prefix.write(CHECKPOINT_MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(json.length + pad, CHECKPOINT_MAGIC.length);
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
+  const digest = checkpointDigest();
+  const put = (bytes: Uint8Array) => {
+    digest.update(bytes);
+    writeSync(fd, bytes);
+  };
   try {
-    writeSync(fd, prefix);
-    writeSync(fd, Buffer.concat([json, Buffer.alloc(pad, 0x20)]));
-    for (const t of tensors) writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    put(prefix);
+    put(Buffer.concat([json, Buffer.alloc(pad, 0x20)]));
+    for (const t of tensors) put(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    writeSync(fd, digest.trailer());
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  if (keepPrevious && existsSync(path)) renameSync(path, keepPrevious);
   renameSync(tmp, path);
 }
 
 export interface LoadedCheckpoint {
   header: CheckpointHeader;
   tensors: Map<string, NamedArray>;
+  /** Written before checkpoints carried checksums: read with the structural checks alone. */
+  unverified: boolean;
 }
 
-/** Reads a checkpoint; a missing or foreign file is a UserError naming it. */
+/** Reads a checkpoint; a missing file is a UserError naming it, a damaged one a DamagedCheckpointError. */
 export function readCheckpoint(path: string): LoadedCheckpoint {
-  if (!existsSync(path)) throw new UserError(`checkpoint ${path} does not exist`);
-  const buf = readFileSync(path);
-  if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) {
-    throw new UserError(`${path} is not a trainer checkpoint (bad magic)`);
-  }
-  const headerLen = buf.readUInt32LE(MAGIC.length);
-  const start = MAGIC.length + 4;
-  const header = JSON.parse(buf.toString('utf8', start, start + headerLen)) as CheckpointHeader;
-  if (header.format !== FORMAT) throw new UserError(`${path}: checkpoint format ${header.format}, this trainer reads ${FORMAT}`);
-  const dataStart = start + headerLen;
-  // copy into an aligned buffer: Float32Array views need 4-byte alignment
-  const floats = new Float32Array(new Uint8Array(buf.subarray(dataStart)).buffer);
+  const file = readCheckpointFile(path);
+  const header = file.header as unknown as CheckpointHeader;
   const tensors = new Map<string, NamedArray>();
-  for (const t of header.tensors) {
-    if (t.offset + t.length > floats.length) throw new UserError(`${path} is truncated (tensor ${t.name})`);
-    tensors.set(t.name, { name: t.name, shape: t.shape, data: floats.subarray(t.offset, t.offset + t.length) });
-  }
-  return { header, tensors };
+  for (const t of header.tensors) tensors.set(t.name, { name: t.name, shape: t.shape, data: file.floats.subarray(t.offset, t.offset + t.length) });
+  return { header, tensors, unverified: file.unverified };
 }

@@ -4,10 +4,10 @@
 // the parameters AdamW decays. Each check here is a user's mistake in the
 // run config and fails before any training.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { resolveActivation, type RunConfig } from '../../contract/config.ts';
 import { UserError } from '../../contract/errors.ts';
-import { readCheckpoint, type LoadedCheckpoint } from '../checkpoint.ts';
+import { DamagedCheckpointError, readCheckpoint, type LoadedCheckpoint } from '../checkpoint.ts';
 import { loadCorpus } from '../data/corpus.ts';
 import { TokenWindows } from '../data/windows.ts';
 import { SpectrumPool } from '../inrank/spectrum-pool.ts';
@@ -16,6 +16,7 @@ import { linearFactoryFor } from '../model/linears.ts';
 import { withEmbeddingDecay } from '../optim/param-groups.ts';
 import { EpochBatches } from './batches.ts';
 import type { TrainerIO } from './io.ts';
+import { LAST_CHECKPOINT, loadOwnCheckpoint, removeStaleTemps } from './resume-source.ts';
 
 /** The three splits as context windows, and the training split's batch order. */
 export interface RunData {
@@ -29,6 +30,8 @@ export interface RunData {
 export interface StartingPoint {
   /** This run's own checkpoint, written periodically, on interrupt and at the end. */
   lastPath: string;
+  /** The own checkpoint a resume loaded (last.ckpt, or prev.ckpt when last.ckpt was damaged). */
+  resumedPath: string | null;
   /** The checkpoint loaded, if any: `resumed` (this run's last) or stage 1's pruned one. */
   source: LoadedCheckpoint | null;
   isResume: boolean;
@@ -60,28 +63,49 @@ export async function prepareData(cfg: RunConfig, io: Pick<TrainerIO, 'emit' | '
   return { train, valid: new TokenWindows(corpus.valid, context), test: new TokenWindows(corpus.test, context), batches };
 }
 
-function loadStage1(cfg: RunConfig): LoadedCheckpoint {
+/**
+ * Stage 1's pruned checkpoint, for a stage 2 that has none of its own. Missing or damaged, the
+ * stage 2 cannot start: one line that names the file and the stage-1 run folder to rerun (a
+ * rerun of the sweep reruns that stage 1 first: harness/schedule/handover-check.ts).
+ */
+function loadStage1(cfg: RunConfig, io: Pick<TrainerIO, 'emit' | 'log'>): LoadedCheckpoint {
   const from = cfg.stage.from!;
-  if (!existsSync(from)) throw new UserError(`stage 2: the stage-1 checkpoint ${from} does not exist; run stage 1 first or fix stage.from`);
-  const ck = readCheckpoint(from);
+  const rerun = `rerun stage 1 (${dirname(from)}): npm run sweep reruns it before this stage 2, or fix stage.from`;
+  if (!existsSync(from)) throw new UserError(`stage 2: the stage-1 checkpoint ${from} does not exist; ${rerun}`);
+  let ck: LoadedCheckpoint;
+  try {
+    ck = readCheckpoint(from);
+  } catch (err) {
+    if (err instanceof DamagedCheckpointError) throw new UserError(`stage 2: the stage-1 checkpoint ${from} is damaged (${err.why}); ${rerun}`);
+    throw err;
+  }
   if (!ck.header.pruned || !ck.header.ranks) throw new UserError(`stage 2: ${from} is not a pruned stage-1 checkpoint (it has no pruned ranks)`);
   if (!sameModelSize(ck.header.model, cfg.model)) {
     throw new UserError(`stage 2: ${from} is for a model with ${describeSize(ck.header.model)}; this run has ${describeSize(cfg.model)}`);
   }
+  if (ck.unverified) io.emit({ type: 'notice', message: `${from} was written before checkpoints carried checksums: loaded without verification` });
   return ck;
 }
 
-export function findStartingPoint(cfg: RunConfig): StartingPoint {
-  const lastPath = join(cfg.outDir, 'last.ckpt');
-  const resumed = cfg.resume && existsSync(lastPath) ? readCheckpoint(lastPath) : null;
-  if (resumed && !sameModelSize(resumed.header.model, cfg.model)) {
-    throw new UserError(`--resume: ${lastPath} is for a model with ${describeSize(resumed.header.model)}; this run has ${describeSize(cfg.model)}`);
-  }
-  const stage1 = cfg.stage.kind === 'stage2' ? loadStage1(cfg) : null;
-  const source = resumed ?? stage1;
+/**
+ * Where the run starts: its own newest checkpoint that verifies (a resume), else for a stage 2
+ * stage 1's pruned checkpoint, else initialisation. A stage 2 with a checkpoint of its own never
+ * needs stage 1's any more.
+ */
+export function findStartingPoint(cfg: RunConfig, io: Pick<TrainerIO, 'emit' | 'log'>): StartingPoint {
+  const lastPath = join(cfg.outDir, LAST_CHECKPOINT);
+  removeStaleTemps(cfg.outDir, io.log);
   const stage2 = cfg.stage.kind === 'stage2';
+  const fallback = stage2 ? `the stage-1 checkpoint ${cfg.stage.from}` : 'scratch (step 0)';
+  const own = cfg.resume ? loadOwnCheckpoint(cfg.outDir, io, fallback) : null;
+  const resumed = own?.loaded ?? null;
+  if (own && !sameModelSize(own.loaded.header.model, cfg.model)) {
+    throw new UserError(`--resume: ${own.path} is for a model with ${describeSize(own.loaded.header.model)}; this run has ${describeSize(cfg.model)}`);
+  }
+  const source = resumed ?? (stage2 ? loadStage1(cfg, io) : null);
   return {
     lastPath,
+    resumedPath: own?.path ?? null,
     source,
     isResume: source !== null && source === resumed,
     fixedRanks: stage2 ? (source!.header.ranks ?? undefined) : undefined,

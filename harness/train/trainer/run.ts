@@ -21,7 +21,7 @@ export async function train(cfg: RunConfig, io: TrainerIO): Promise<ExitCode> {
   const selected = await selectBackend(cfg.backend);
   io.log(`backend ${selected.backend} (matmul ${selected.matmul})${selected.note ? `: ${selected.note}` : ''}`);
   const data = await prepareData(cfg, io);
-  const start = findStartingPoint(cfg);
+  const start = findStartingPoint(cfg, io);
   const spectrumPool = await startSpectrumPool(cfg, io.log);
   const { model, params } = buildModel(cfg, start, spectrumPool, io.log);
   const optim = new AdamW(params, cfg.train);

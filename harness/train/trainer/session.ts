@@ -3,6 +3,7 @@
 // these in order; every event goes through io.emit, in the order the protocol documents.
 // The step and evaluation phases are async so that backends whose read-backs must be awaited
 // (WebGPU) fit without another change of shape.
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig } from '../../contract/config.ts';
 import type { DoneEvent, ExitCode, FinalMetrics, ParamCounts, RunStatus } from '../../contract/protocol.ts';
@@ -20,6 +21,7 @@ import { accumulate, evalLossOnDevice, readStepScalars, runMicroBatchOnDevice } 
 import { layerStates, loadModelTensors, modelTensors, restoreLayerStates } from './model-state.ts';
 import type { RunData, StartingPoint } from './prepare.ts';
 import type { TrainerIO } from './io.ts';
+import { PREVIOUS_CHECKPOINT } from './resume-source.ts';
 
 /** fp16: this many consecutive steps with a non-finite loss end the run as diverged. */
 export const FP16_NONFINITE_STREAK = 10;
@@ -98,15 +100,15 @@ export class TrainingSession {
 
   /** Loads the starting checkpoint (resume or stage 2) into the model, optimizer and state. */
   restore(): void {
-    const { source, isResume, lastPath, fixedRanks } = this.start;
+    const { source, isResume, resumedPath, fixedRanks } = this.start;
     if (source) {
       const cfg = this.cfg;
-      loadModelTensors(this.model, this.optim, source.tensors, isResume ? lastPath : cfg.stage.from!, !isResume && cfg.stage.resetMoments);
+      loadModelTensors(this.model, this.optim, source.tensors, isResume ? resumedPath! : cfg.stage.from!, !isResume && cfg.stage.resetMoments);
       this.state = { ...source.header.state, scheduleSteps: this.scheduleSteps };
       this.optim.t = source.header.state.optimizerT;
       this.scaler.state = { ...source.header.state.scaler };
       if (isResume) restoreLayerStates(this.model, source.header.layerStates ?? {});
-      this.io.log(isResume ? `resumed from ${lastPath} at step ${this.state.step}` : `stage 2 from ${cfg.stage.from} at step ${this.state.step}, ranks ${JSON.stringify(fixedRanks)}`);
+      this.io.log(isResume ? `resumed from ${resumedPath} at step ${this.state.step}` : `stage 2 from ${cfg.stage.from} at step ${this.state.step}, ranks ${JSON.stringify(fixedRanks)}`);
     }
     this.wallBefore = this.state.wallMs;
   }
@@ -306,7 +308,8 @@ export class TrainingSession {
   async checkpoint(kind: 'periodic' | 'interrupt' | 'final'): Promise<void> {
     const path = this.start.lastPath;
     this.io.emit({ type: 'phase', phase: 'saving' });
-    writeCheckpoint(path, this.checkpointHeader(kind), await modelTensors(this.model, this.optim));
+    // The checkpoint it replaces stays as prev.ckpt: the fallback should this one be damaged.
+    writeCheckpoint(path, this.checkpointHeader(kind), await modelTensors(this.model, this.optim), join(dirname(path), PREVIOUS_CHECKPOINT));
     this.io.emit({ type: 'checkpoint', step: this.state.step, path, kind });
   }
 
