@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { DamagedCheckpointError, readCheckpoint } from '../harness/train/checkpoint.ts';
 import { openStore } from '../harness/store/store.ts';
 import type { RunRow } from '../harness/store/rows.ts';
 import { REPO, runCliSync, waitFor, writeSpec } from './fixtures/harness-cli.ts';
@@ -135,4 +136,26 @@ test('damaged checkpoints: never loaded, the runs restart from a good one and en
   assert.equal(show.status, 0, show.stderr);
   assert.match(show.stdout, /notices\n.*damaged checkpoint .*last\.ckpt.*restarting from .*prev\.ckpt \(step \d+\)/);
   assert.ok(readdirSync(s2a.run_dir).every((f) => !f.includes('.tmp-')));
+});
+
+/** A checkpoint as the trainer wrote them before checksums (format 1: no trailer). */
+function formatOneCheckpoint(path: string, data: Float32Array): void {
+  const header = Buffer.from(JSON.stringify({ format: 1, kind: 'periodic', state: { step: 4 }, tensors: [{ name: 'p:a', shape: [data.length], offset: 0, length: data.length }] }));
+  const pad = (8 - ((12 + header.length) % 8)) % 8;
+  const prefix = Buffer.alloc(12);
+  prefix.write('INRANKCK', 0, 'latin1');
+  prefix.writeUInt32LE(header.length + pad, 8);
+  writeFileSync(path, Buffer.concat([prefix, header, Buffer.alloc(pad, 0x20), Buffer.from(data.buffer)]));
+}
+
+test('a checkpoint written before checksums is read without verification, with the structural checks', () => {
+  const path = join(dir, 'old.ckpt');
+  formatOneCheckpoint(path, new Float32Array([0.25, -1, 3]));
+  const old = readCheckpoint(path);
+  assert.equal(old.unverified, true);
+  assert.deepEqual(Array.from(old.tensors.get('p:a')!.data), [0.25, -1, 3]);
+  truncateSync(path, readFileSync(path).length - 4);
+  assert.throws(() => readCheckpoint(path), (e: Error) => e instanceof DamagedCheckpointError && e.message.includes(path) && /truncated/.test(e.message));
+  formatOneCheckpoint(path, new Float32Array([0.25, Number.POSITIVE_INFINITY, 3]));
+  assert.throws(() => readCheckpoint(path), (e: Error) => e instanceof DamagedCheckpointError && /p:a holds a non-finite value \(Infinity\) at index 1/.test(e.message));
 });

@@ -107,11 +107,20 @@ function tensorData(buf: Buffer, start: number, end: number, tensors: TensorEntr
   const floats = new Float32Array(new Uint8Array(buf.subarray(start, end)).buffer);
   for (const t of tensors) {
     if (t.offset < 0 || t.offset + t.length > floats.length) throw damaged(`tensor ${t.name} lies outside the data`);
-    for (let i = t.offset; i < t.offset + t.length; i++) {
-      if (!Number.isFinite(floats[i]!)) throw damaged(`tensor ${t.name} holds a non-finite value (${floats[i]}) at index ${i - t.offset}`);
-    }
+  }
+  const bad = firstNonFinite(floats);
+  if (bad >= 0) {
+    const t = tensors.find((e) => bad >= e.offset && bad < e.offset + e.length);
+    throw damaged(`tensor ${t?.name ?? '?'} holds a non-finite value (${floats[bad]}) at index ${bad - (t?.offset ?? 0)}`);
   }
   return floats;
+}
+
+/** Index of the first NaN or infinity (all exponent bits set), or -1: one pass over the raw bits. */
+function firstNonFinite(floats: Float32Array): number {
+  const bits = new Uint32Array(floats.buffer, floats.byteOffset, floats.length);
+  for (let i = 0; i < bits.length; i++) if ((bits[i]! & 0x7f800000) === 0x7f800000) return i;
+  return -1;
 }
 
 /** Why a checkpoint cannot be used (missing, or damaged with the reason), or null when it verifies. */
