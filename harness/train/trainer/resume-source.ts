@@ -42,13 +42,22 @@ export function loadOwnCheckpoint(outDir: string, io: Pick<TrainerIO, 'emit' | '
     } catch (err) {
       if (!(err instanceof DamagedCheckpointError)) throw err;
       damaged.push(err);
-      renameSync(path, `${path}.damaged`);
+      setAside(path, io.log);
     }
   }
   const instead = chosen ? `${chosen.path} (step ${chosen.loaded.header.state.step})` : fallback;
   for (const d of damaged) notice(io, `damaged checkpoint ${d.path} (${d.why}); set aside as ${d.path}.damaged, restarting from ${instead}`);
   if (chosen?.loaded.unverified) notice(io, `${chosen.path} was written before checkpoints carried checksums: loaded without verification`);
   return chosen;
+}
+
+/** Renamed, not deleted (it may help to see what happened); where it cannot be renamed it stays, and is never loaded anyway. */
+function setAside(path: string, log: (line: string) => void): void {
+  try {
+    renameSync(path, `${path}.damaged`);
+  } catch (err) {
+    log(`could not rename ${path} to ${path}.damaged: ${(err as Error).message}`);
+  }
 }
 
 function notice(io: Pick<TrainerIO, 'emit' | 'log'>, message: string): void {
