@@ -21,7 +21,8 @@ export function requeueLostHandovers(store: Store, plans: RunPlan[]): string[] {
     if (!plan.dependsOn || plan.config.stage.kind !== 'stage2') continue;
     const row = store.getRun(plan.id);
     const dep = store.getRun(plan.dependsOn);
-    if (!row || isFinished(row.status) || dep?.status !== 'done') continue;
+    // A stage 2 running (another live harness, or an orphan the recovery left) is not judged here.
+    if (!row || isFinished(row.status) || row.status === 'running' || dep?.status !== 'done') continue;
     const config = launchConfig(store, row);
     const from = config.stage.from;
     const problem = from ? checkpointProblem(from) : 'is not recorded';
