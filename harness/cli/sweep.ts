@@ -7,6 +7,7 @@ import { listSpecs } from '../spec/load.ts';
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
+import { requeueLostHandovers } from '../schedule/handover-check.ts';
 import { UserError } from '../contract/errors.ts';
 import { backendNames } from '../contract/config.ts';
 import { dbPath, runCli } from './common.ts';
@@ -174,6 +175,7 @@ async function detach(store: Store, sweep: PreparedSweep): Promise<number> {
   const sweepId = store.beginSweep(spec, sweep.profile, sweepArgs(sweep));
   if (sweep.input.note) setSweepNote(store, sweepId, sweep.input.note);
   store.addPlans(sweepId, sweep.plans);
+  for (const line of requeueLostHandovers(store, sweep.plans)) say(line);
   const submitted = await sweep.executor.submitDetached!(store, sweep.plans, say);
   say(`sweep ${sweepId} detached: ${submitted} job(s) submitted; npm run sweep ${spec} -- --profile ${sweep.profile} --executor ${sweep.executorName} (or npm run report) stores their results`);
   return 0;
