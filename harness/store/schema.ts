@@ -173,4 +173,9 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (search_id, trial, rung)
   );
   `,
+  // 6 (issue 18, provenance): what produced a run: git commit and uncommitted-diff hash, package
+  // versions, backend, Node, OS, CPU and the data fingerprint, written at each start.
+  `
+  ALTER TABLE runs ADD COLUMN provenance TEXT;          -- JSON RunProvenance (harness/contract/provenance.ts)
+  `,
 ];

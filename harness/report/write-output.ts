@@ -1,0 +1,30 @@
+// Writes a report file the user named (--out, --html). A place that cannot take it (a folder
+// that is a file, no permission, a read-only or full filesystem, a folder in its place) is
+// the user's to fix: one line naming the flag and the file, exit 2.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { UserError } from '../contract/errors.ts';
+
+const WHY: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only filesystem',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a folder on its path is a file',
+  EEXIST: 'a folder on its path is a file',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+export function writeOutput(path: string, flag: string, text: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, text);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const why = WHY[code];
+    if (!why) throw err;
+    throw new UserError(`cannot write ${flag} ${path}: ${why} (${code}); choose another ${flag}`);
+  }
+}
