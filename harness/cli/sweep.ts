@@ -8,6 +8,7 @@ import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { collectCodeFacts } from '../schedule/code-facts.ts';
+import { checkStoreFile } from '../store/db-file.ts';
 import { UserError } from '../contract/errors.ts';
 import { backendNames } from '../contract/config.ts';
 import { dbPath, runCli } from './common.ts';
@@ -93,6 +94,8 @@ async function main(argv: string[]): Promise<number> {
   const sweep = await prepareSweep(command.input);
   // The children read it (harness/train/main.ts); it is where a run runs, not part of its id.
   if (command.input.backend) process.env.INRANK_BACKEND = command.input.backend;
+  // A --db that is not ours, newer, read-only or in a file's place: one line before anything is printed.
+  checkStoreFile(dbPath(command.input.db));
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${sweep.profile}: ${sweep.profileReason}`);
   if (sweep.executor.onThisMachine) for (const line of deviceLines(sweep.machine)) say(line);

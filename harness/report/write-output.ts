@@ -15,6 +15,8 @@ const WHY: Record<string, string> = {
   ENOTDIR: 'a folder on its path is a file',
   EEXIST: 'a folder on its path is a file',
   ENAMETOOLONG: 'the name is too long',
+  // Node's recursive mkdir says ENOENT where a folder on the path cannot be made (a read-only filesystem).
+  ENOENT: 'its folder cannot be created',
 };
 
 export function writeOutput(path: string, flag: string, text: string): void {
