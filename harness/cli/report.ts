@@ -7,7 +7,7 @@ import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { FORMATS, type Format } from '../report/format.ts';
 import { makeReport } from '../report/report.ts';
-import { writeOutput } from '../report/write-output.ts';
+import { checkOutputPlace, writeOutput } from '../report/write-output.ts';
 import { openReadOnly } from '../store/sweep-read.ts';
 import type { SweepRef } from '../store/sweep-read.ts';
 import { collectUnattended } from '../schedule/executors.ts';
@@ -86,6 +86,9 @@ async function main(argv: string[]): Promise<number> {
   }
   // Refuses a missing, foreign or newer file before anything could write to it (collectDetached may).
   openReadOnly(opts.db).close();
+  // And outputs that cannot be written, before the (possibly slow) report is made.
+  if (opts.out) checkOutputPlace(opts.out, '--out');
+  if (opts.html) checkOutputPlace(opts.html, '--html');
   await collectDetached(opts.db);
   // Fit the terminal only when the table goes to one.
   const width = !opts.out && process.stdout.isTTY ? process.stdout.columns ?? null : null;

@@ -1,7 +1,7 @@
 // Writes a report file the user named (--out, --html). A place that cannot take it (a folder
 // that is a file, no permission, a read-only or full filesystem, a folder in its place) is
 // the user's to fix: one line naming the flag and the file, exit 2.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { UserError } from '../contract/errors.ts';
 
@@ -28,5 +28,46 @@ export function writeOutput(path: string, flag: string, text: string): void {
     const why = WHY[code];
     if (!why) throw err;
     throw new UserError(`cannot write ${flag} ${path}: ${why} (${code}); choose another ${flag}`);
+  }
+}
+
+/** The first ancestor of path that exists. */
+function nearestExisting(path: string): string {
+  let p = dirname(path);
+  for (;;) {
+    try {
+      statSync(p);
+      return p;
+    } catch {
+      if (dirname(p) === p) return p;
+      p = dirname(p);
+    }
+  }
+}
+
+/**
+ * Checks, before any work, that path can be written: not a folder, no file on its folder's
+ * path, a writable place. The write itself still reports what only it can find (a full disk).
+ */
+export function checkOutputPlace(path: string, flag: string): void {
+  const refuse = (code: string): never => {
+    throw new UserError(`cannot write ${flag} ${path}: ${WHY[code] ?? code} (${code}); choose another ${flag}`);
+  };
+  try {
+    if (statSync(path).isDirectory()) refuse('EISDIR');
+    accessSync(path, constants.W_OK);
+    return;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOTDIR') refuse('ENOTDIR');
+    if (code !== 'ENOENT') refuse(code);
+  }
+  const up = nearestExisting(path);
+  if (!statSync(up).isDirectory()) refuse('ENOTDIR');
+  try {
+    accessSync(up, constants.W_OK);
+  } catch (err) {
+    refuse((err as NodeJS.ErrnoException).code ?? 'EACCES');
   }
 }
