@@ -23,8 +23,8 @@ export function collectCodeFacts(root: string = REPO_ROOT): CodeFacts {
   let top: string;
   try {
     top = git(root, ['rev-parse', '--show-toplevel']).toString().trim();
-  } catch {
-    return unknown('not a git checkout');
+  } catch (err) {
+    return unknown((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'git is not installed' : 'not a git checkout');
   }
   // A copy unpacked inside some other repository is not that repository's code.
   if (realpathSync(top) !== realpathSync(root)) return unknown('not a git checkout (inside another repository)');
