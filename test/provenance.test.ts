@@ -121,5 +121,8 @@ test('a run resumed under other code keeps the earlier facts; a restart from scr
   assert.equal(view().fromStep, 5, 'a resume under the same facts changes nothing');
   store.recordEvent(plan.id, start(null, 'v20.0.0'));
   assert.equal(view().earlier, undefined, 'a restart from scratch trains everything again under the new facts');
+  // The facts the trainer was launched with (a detached job stored by a later harness) win.
+  store.recordEvent(plan.id, { ...start(null, 'v20.0.0'), code: { commit: 'd'.repeat(40), diffHash: null, changedFiles: 0 } });
+  assert.equal(view().code?.commit, 'd'.repeat(40));
   store.close();
 });

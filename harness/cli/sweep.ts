@@ -7,7 +7,7 @@ import { listSpecs } from '../spec/load.ts';
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
-import { collectCodeFacts } from '../schedule/code-facts.ts';
+import { shareCodeFacts } from '../schedule/code-facts.ts';
 import { checkStoreFile } from '../store/db-file.ts';
 import { UserError } from '../contract/errors.ts';
 import { backendNames } from '../contract/config.ts';
@@ -110,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   const db = dbPath(input.db);
   const store = openStore(db);
   try {
-    store.codeFacts = collectCodeFacts(); // once per sweep: each run's provenance names this code
+    shareCodeFacts(store); // once per sweep: each run's provenance names this code
     // Results of jobs that ran while no harness followed them (--detach, a harness that died).
     const collected = (await executor.collectUnattended?.(store)) ?? 0;
     if (collected) say(`stored the results of ${collected} cluster job(s) that ended while no harness followed them`);

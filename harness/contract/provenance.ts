@@ -3,6 +3,13 @@
 // from the trainer's start event), the GPU adapter (the start event's adapter) and the data
 // fingerprint (from the stored run config). Shared by the trainer, the store and the report.
 
+/**
+ * The environment variable that hands a sweep's code facts (JSON) to its trainers, so a run's
+ * start event names the code it was launched with even when another harness process stores it
+ * (a detached Slurm job collected later).
+ */
+export const CODE_FACTS_ENV = 'INRANK_CODE_FACTS';
+
 /** The code a sweep ran, as git saw it in the harness's checkout. */
 export interface CodeFacts {
   /** The commit checked out, or 'unknown' (not a git checkout, git missing). */

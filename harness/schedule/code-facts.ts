@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import type { CodeFacts } from '../contract/provenance.ts';
+import { CODE_FACTS_ENV, type CodeFacts } from '../contract/provenance.ts';
 import { REPO_ROOT } from './repo-root.ts';
 
 /** git in root with the caller's GIT_DIR / GIT_WORK_TREE left out: they would name another repository. */
@@ -43,4 +43,15 @@ export function collectCodeFacts(root: string = REPO_ROOT): CodeFacts {
   } catch {
     return { ...unknown('git diff failed'), commit };
   }
+}
+
+/**
+ * Collects the code facts once for this harness process and hands them on: to the store (for
+ * the runs it records) and, through the environment, to every trainer it launches.
+ */
+export function shareCodeFacts(store: { codeFacts: CodeFacts | null }): CodeFacts {
+  const facts = collectCodeFacts();
+  store.codeFacts = facts;
+  process.env[CODE_FACTS_ENV] = JSON.stringify(facts);
+  return facts;
 }

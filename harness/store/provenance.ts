@@ -37,7 +37,8 @@ export function recordProvenance(db: Database.Database, runId: string, code: Cod
   const row = db.prepare(`SELECT config, provenance FROM runs WHERE id = ?`).get(runId) as { config: string; provenance: string | null } | undefined;
   if (!row) return;
   const entry: ProvenanceEntry = {
-    at, fromStep: event.resumedFromStep ?? 0, code, runtime: event.runtime ?? null, data: dataFingerprint(row.config),
+    // The facts the trainer was launched with win: a detached job may be stored by a later harness.
+    at, fromStep: event.resumedFromStep ?? 0, code: event.code ?? code, runtime: event.runtime ?? null, data: dataFingerprint(row.config),
   };
   const before = parse(row.provenance);
   let stored: RunProvenance = entry;

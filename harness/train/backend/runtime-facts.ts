@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { arch, cpus, hostname, release, type } from 'node:os';
-import type { RuntimeFacts } from '../../contract/provenance.ts';
+import { CODE_FACTS_ENV, type CodeFacts, type RuntimeFacts } from '../../contract/provenance.ts';
 import type { SelectedBackend } from './select.ts';
 import { loadBlasAddon, loadedAddon } from './native-addon.ts';
 
@@ -68,4 +68,16 @@ export function runtimeFacts(selected: Pick<SelectedBackend, 'backend' | 'matmul
     native,
     gpuDriver: nvidiaDriver(),
   };
+}
+
+/** The code facts the harness handed this trainer (CODE_FACTS_ENV); null when run on its own. */
+export function launchCodeFacts(): CodeFacts | null {
+  const text = process.env[CODE_FACTS_ENV];
+  if (!text) return null;
+  try {
+    const v = JSON.parse(text) as Partial<CodeFacts>;
+    return typeof v.commit === 'string' ? (v as CodeFacts) : null;
+  } catch {
+    return null;
+  }
 }
