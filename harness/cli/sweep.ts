@@ -8,7 +8,7 @@ import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { shareCodeFacts } from '../schedule/code-facts.ts';
-import { checkStoreFile } from '../store/db-file.ts';
+import { checkStoreFile } from '../store/db-open.ts';
 import { UserError } from '../contract/errors.ts';
 import { backendNames } from '../contract/config.ts';
 import { dbPath, runCli } from './common.ts';

@@ -9,7 +9,8 @@ import type { RunPlan } from '../spec/plan.ts';
 import type { DoneEvent, RunStatus, StartEvent, StepEvent, TrainEvent } from '../contract/protocol.ts';
 import { UserError } from '../contract/errors.ts';
 import { MIGRATIONS } from './schema.ts';
-import { checkDbPath, classifyDb, openReadOnlyDb, refuseKind, withDbFile } from './db-file.ts';
+import { checkDbPath, classifyDb, refuseKind, withDbFile } from './db-file.ts';
+import { openReadOnlyDb } from './db-open.ts';
 import { recordProvenance } from './provenance.ts';
 import type { CodeFacts } from '../contract/provenance.ts';
 import type {

@@ -4,7 +4,7 @@
 // writing (WAL readers do not block the writer).
 import type Database from 'better-sqlite3';
 import { UserError } from '../contract/errors.ts';
-import { openReadOnlyDb } from './db-file.ts';
+import { openReadOnlyDb } from './db-open.ts';
 import type { RunConfig } from '../contract/config.ts';
 import type { RankEvent } from '../contract/protocol.ts';
 import { readStoredConfig } from '../contract/stored-config.ts';
