@@ -1,11 +1,10 @@
 // What every CLI shares: a user's mistake is one line on stderr and exit 2, an internal failure
 // keeps its stack; option parsing errors count as the user's; default paths live under the
 // repository's results/ folder, paths the user types are taken from their working directory.
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { REPO_ROOT } from '../schedule/repo-root.ts';
-import { openStore, type Store } from '../store/store.ts';
+import { openReadStore, type Store } from '../store/store.ts';
 import { UserError } from '../contract/errors.ts';
 
 export const DEFAULT_DB = resolve(REPO_ROOT, 'results', 'inrank.db');
@@ -67,10 +66,12 @@ export function dbPath(flag: string | undefined): string {
   return flag ? resolve(flag) : DEFAULT_DB;
 }
 
-/** Opens an existing results database for reading commands; a missing one is the user's to fix. */
+/**
+ * Opens an existing results database read-only for the reading commands: nothing in the file
+ * changes. A missing, non-SQLite, foreign or newer file is the user's to fix (one line, exit 2).
+ */
 export function openExistingStore(path: string): Store {
-  if (!existsSync(path)) throw new UserError(`no results database at ${path}; run a sweep first (npm run sweep <spec>) or pass --db FILE`);
-  return openStore(path);
+  return openReadStore(path, `no results database at ${path}; run a sweep first (npm run sweep <spec>) or pass --db FILE`);
 }
 
 export function formatDuration(ms: number | null | undefined): string {

@@ -8,9 +8,10 @@ import { runNotices } from '../store/run-notices.ts';
 import { missingLaterSettings } from '../contract/stored-config.ts';
 import { formatCount, formatDuration, formatNumber } from './common.ts';
 import { backendLabel } from '../report/backends.ts';
+import { provenanceLines } from './describe-provenance.ts';
 
 export function describeRun(store: Store, r: RunRow, trainRows: number): string {
-  const out = [...summary(store, r), '', 'config', ...configLines(r)];
+  const out = [...summary(store, r), ...provenanceLines(r), '', 'config', ...configLines(r)];
   out.push(...trainLines(store, r, trainRows), ...evalLines(store, r), ...rankLines(store, r));
   if (r.ranks) out.push('', `final ranks  ${r.ranks}`);
   const artifacts = store.artifacts(r.id);

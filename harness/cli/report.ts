@@ -1,13 +1,14 @@
 // npm run report [-- options]: the paper's comparison table (and an HTML report) from the
 // results database. Never re-runs anything; the one thing it writes is the results of
 // detached cluster (Slurm) jobs that ended since the last look (see collectDetached).
-import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UserError } from '../contract/errors.ts';
 import { dbPath, runCli } from './common.ts';
 import { FORMATS, type Format } from '../report/format.ts';
 import { makeReport } from '../report/report.ts';
+import { checkOutputPlace, writeOutput } from '../report/write-output.ts';
+import { openReadOnly } from '../store/sweep-read.ts';
 import type { SweepRef } from '../store/sweep-read.ts';
 import { collectUnattended } from '../schedule/executors.ts';
 
@@ -83,6 +84,11 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  // Refuses a missing, foreign or newer file before anything could write to it (collectDetached may).
+  openReadOnly(opts.db).close();
+  // And outputs that cannot be written, before the (possibly slow) report is made.
+  if (opts.out) checkOutputPlace(opts.out, '--out');
+  if (opts.html) checkOutputPlace(opts.html, '--html');
   await collectDetached(opts.db);
   // Fit the terminal only when the table goes to one.
   const width = !opts.out && process.stdout.isTTY ? process.stdout.columns ?? null : null;
@@ -90,8 +96,7 @@ async function main(argv: string[]): Promise<number> {
     db: opts.db, sweeps: opts.sweeps, format: opts.format, html: opts.html, static: opts.static, fit: { width },
   });
   if (opts.out) {
-    mkdirSync(dirname(opts.out), { recursive: true });
-    writeFileSync(opts.out, text);
+    writeOutput(opts.out, '--out', text);
     process.stderr.write(`wrote ${opts.out}\n`);
   } else {
     process.stdout.write(text);

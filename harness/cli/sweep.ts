@@ -8,6 +8,8 @@ import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { requeueLostHandovers } from '../schedule/handover-check.ts';
+import { shareCodeFacts } from '../schedule/code-facts.ts';
+import { checkStoreFile } from '../store/db-open.ts';
 import { UserError } from '../contract/errors.ts';
 import { backendNames } from '../contract/config.ts';
 import { dbPath, runCli } from './common.ts';
@@ -93,6 +95,8 @@ async function main(argv: string[]): Promise<number> {
   const sweep = await prepareSweep(command.input);
   // The children read it (harness/train/main.ts); it is where a run runs, not part of its id.
   if (command.input.backend) process.env.INRANK_BACKEND = command.input.backend;
+  // A --db that is not ours, newer, read-only or in a file's place: one line before anything is printed.
+  checkStoreFile(dbPath(command.input.db));
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${sweep.profile}: ${sweep.profileReason}`);
   if (sweep.executor.onThisMachine) for (const line of deviceLines(sweep.machine)) say(line);
@@ -107,6 +111,7 @@ async function main(argv: string[]): Promise<number> {
   const db = dbPath(input.db);
   const store = openStore(db);
   try {
+    shareCodeFacts(store); // once per sweep: each run's provenance names this code
     // Results of jobs that ran while no harness followed them (--detach, a harness that died).
     const collected = (await executor.collectUnattended?.(store)) ?? 0;
     if (collected) say(`stored the results of ${collected} cluster job(s) that ended while no harness followed them`);

@@ -1,5 +1,6 @@
 // The trainer child speaks this protocol on stdout: one JSON object per line.
 // It is part of the contract: the trainer writes it; the scheduler, the store and the report read it.
+import type { CodeFacts, RuntimeFacts } from './provenance.ts';
 
 export const EXIT = {
   ok: 0,
@@ -50,6 +51,10 @@ export interface StartEvent {
   adapter?: AdapterDescription | null;
   /** fp16 runs: which half-precision path ran (null for fp32). */
   fp16Path?: Fp16Path | null;
+  /** What the trainer ran on: versions, Node, OS, CPU (issue 18; absent in older trainers). */
+  runtime?: RuntimeFacts | null;
+  /** The code facts the harness launched this trainer with (INRANK_CODE_FACTS), if any. */
+  code?: CodeFacts | null;
   config: unknown;
   params: ParamCounts;
   /** Training FLOPs per token (forward + backward) at the current ranks. */

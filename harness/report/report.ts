@@ -1,7 +1,5 @@
 // What `npm run report` does, as a function: read a sweep, build the table, render it as
 // text, and optionally write the HTML report. It never trains or writes the database.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { loadSweeps, type SweepRef } from '../store/sweep-read.ts';
 import { buildComparison, type ComparisonTable } from './table.ts';
 import { renderTable, type Format } from './format.ts';
@@ -10,6 +8,8 @@ import { renderHtml } from './html.ts';
 import type { FitOptions } from './format.ts';
 import { paperNumbers, type PaperLookup } from './paper.ts';
 import { backendsSummary } from './backends.ts';
+import { readProvenance } from '../store/provenance.ts';
+import { writeOutput } from './write-output.ts';
 
 export interface ReportOptions {
   db: string;
@@ -35,6 +35,8 @@ export interface ReportResult {
 export async function makeReport(options: ReportOptions): Promise<ReportResult> {
   const data = loadSweeps(options.db, options.sweeps);
   const table = buildComparison(data, options.paper ?? paperNumbers);
+  // The json export carries each run's provenance (the other formats are tables for reading).
+  table.provenance = Object.fromEntries(data.runs.map((r) => [r.row.id, readProvenance(r.row)]));
   const rendered = renderTable(table, options.format, options.fit);
   // Machine-readable formats stay pure; the text table says where the runs trained.
   const where = options.format === 'terminal' ? backendsSummary(data.runs.map((r) => r.row)) : [];
@@ -43,8 +45,7 @@ export async function makeReport(options: ReportOptions): Promise<ReportResult> 
   if (options.html) {
     const mode = options.static ? 'static' : 'interactive';
     charts = await renderCharts(buildCharts(data, table), mode);
-    mkdirSync(dirname(options.html), { recursive: true });
-    writeFileSync(options.html, renderHtml(table, charts, mode));
+    writeOutput(options.html, '--html', renderHtml(table, charts, mode));
   }
   return { table, text, charts };
 }

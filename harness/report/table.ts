@@ -8,6 +8,7 @@ import type { RunConfig } from '../contract/config.ts';
 import { configValue } from '../contract/stored-config.ts';
 import { paperCaption, paperRanCell, tokensSeen } from './paper-cell.ts';
 import type { SweepRow } from '../store/rows.ts';
+import type { ProvenanceView } from '../store/provenance.ts';
 
 /** A measured figure over seeds, or the reason it is missing. */
 export type Figure =
@@ -60,6 +61,8 @@ export interface ComparisonTable {
   /** Every sweep of the report (several with a repeated --sweep). */
   sweeps: SweepInfo[];
   blocks: ComparisonBlock[];
+  /** Per run id of the report: what produced it (issue 18); null for a run stored before it was kept. */
+  provenance?: Record<string, ProvenanceView | null>;
 }
 
 const sweepInfo = (s: SweepRow): SweepInfo => ({

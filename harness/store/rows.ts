@@ -41,6 +41,8 @@ export interface RunRow {
   /** JSON AdapterDescription of a webgpu run (migration 4). */
   adapter: string | null;
   fp16_path: string | null;
+  /** JSON RunProvenance (migration 6); null before it was kept. */
+  provenance?: string | null;
   attempts: number;
   run_dir: string;
   created_at: string;

@@ -183,4 +183,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX run_notices_run ON run_notices(run_id);
   `,
+  // 7 (issue 18, provenance): what produced a run: git commit and uncommitted-diff hash, package
+  // versions, backend, Node, OS, CPU and the data fingerprint, written at each start.
+  `
+  ALTER TABLE runs ADD COLUMN provenance TEXT;          -- JSON RunProvenance (harness/contract/provenance.ts)
+  `,
 ];

@@ -126,6 +126,8 @@ export function searchRungs(store: Store, searchId: number): RungRow[] {
  * search of that sweep's spec and profile); undefined when it names none.
  */
 export function findSearch(store: Pick<Store, 'db'>, ref: string): SearchRow | undefined {
+  // A database older than migration 5, opened read-only, has no searches.
+  if (!store.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'searches'`).get()) return undefined;
   if (/^\d+$/.test(ref)) {
     const sweep = store.db.prepare(`SELECT spec, profile FROM sweeps WHERE id = ?`).get(Number(ref)) as { spec: string; profile: string } | undefined;
     if (!sweep) return undefined;

@@ -10,6 +10,10 @@ import type { DoneEvent, RunStatus, StartEvent, StepEvent, TrainEvent } from '..
 import { UserError } from '../contract/errors.ts';
 import { MIGRATIONS } from './schema.ts';
 import { addRunNotice } from './run-notices.ts';
+import { checkDbPath, classifyDb, refuseKind, withDbFile } from './db-file.ts';
+import { openReadOnlyDb } from './db-open.ts';
+import { recordProvenance } from './provenance.ts';
+import type { CodeFacts } from '../contract/provenance.ts';
 import type {
   ArtifactRow,
   MetricRow,
@@ -69,25 +73,64 @@ export function migrate(db: Database.Database, upTo: number = MIGRATIONS.length)
 }
 
 export function openStore(path: string, options: StoreOptions = {}): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
+  if (path !== ':memory:') {
+    // A --db that is not ours (or whose folder is a file) is refused before anything is written.
+    checkDbPath(path);
+    makeDbFolder(path);
+  }
+  return withDbFile(path, () => {
+    const db = new Database(path);
+    try {
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
+      // Before WAL and migrations: a foreign or newer file keeps its journal mode and user_version.
+      refuseKind(path, db.transaction(() => classifyDb(db))());
+      db.pragma('journal_mode = WAL');
+      // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db, options.migrateTo);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new Store(db);
+  });
+}
+
+function makeDbFolder(path: string): void {
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new UserError(`--db ${path}: cannot create its folder ${dirname(path)} (${code}); choose a --db in a folder you can write`);
+  }
+}
+
+/**
+ * An existing results database opened read-only for the reading commands (runs, show): no
+ * migration, no journal-mode change, no write. An older schema is read as it is.
+ */
+export function openReadStore(path: string, missing: string, options: Pick<StoreOptions, 'busyTimeoutMs'> = {}): Store {
+  const { db } = openReadOnlyDb(path, missing);
   db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 15000}`);
-  db.pragma('journal_mode = WAL');
-  // NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the last commits).
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  migrate(db, options.migrateTo);
   return new Store(db);
 }
 
 export class Store {
   readonly db: Database.Database;
   readonly owner: Owner = { host: hostname(), pid: process.pid };
-  private readonly stmt: ReturnType<typeof prepareStatements>;
+  /** The code this harness runs (git), written into each run's provenance at its start; null: not known. */
+  codeFacts: CodeFacts | null = null;
+  private statements: ReturnType<typeof prepareStatements> | null = null;
+  private provenanceColumn: boolean | null = null;
 
   constructor(db: Database.Database) {
     this.db = db;
-    this.stmt = prepareStatements(db);
+  }
+
+  /** Prepared on first write, so a read-only store of an older schema never prepares them. */
+  private get stmt(): ReturnType<typeof prepareStatements> {
+    return (this.statements ??= prepareStatements(this.db));
   }
 
   beginSweep(spec: string, profile: string, args: unknown): number {
@@ -212,8 +255,15 @@ export class Store {
         // Migration 4's columns, prepared here so a store opened at an older version still starts.
         this.db.prepare(`UPDATE runs SET adapter = ?, fp16_path = ? WHERE id = ?`)
           .run(event.adapter ? JSON.stringify(event.adapter) : null, event.fp16Path ?? null, runId);
+        if (this.hasProvenanceColumn()) recordProvenance(this.db, runId, this.codeFacts, event, at);
       })
       .immediate();
+  }
+
+  /** Migration 6 applied (a store opened with migrateTo below it has no provenance column). */
+  private hasProvenanceColumn(): boolean {
+    this.provenanceColumn ??= this.db.prepare(`SELECT 1 FROM pragma_table_info('runs') WHERE name = 'provenance'`).get() !== undefined;
+    return this.provenanceColumn;
   }
 
   private recordStep(runId: string, event: StepEvent, at: string): void {

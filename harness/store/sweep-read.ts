@@ -2,9 +2,9 @@
 // columns decoded), metrics and rank history. The report writes no SQL of its own; it reads
 // through here. The database is opened read-only, so a report can run while a sweep is still
 // writing (WAL readers do not block the writer).
-import { existsSync } from 'node:fs';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { UserError } from '../contract/errors.ts';
+import { openReadOnlyDb } from './db-open.ts';
 import type { RunConfig } from '../contract/config.ts';
 import type { RankEvent } from '../contract/protocol.ts';
 import { readStoredConfig } from '../contract/stored-config.ts';
@@ -70,23 +70,12 @@ function groupBy<T extends { run_id: string }, U>(rows: T[], map: (row: T) => U)
   return out;
 }
 
-/** Opens the database read-only; a missing file is the user's mistake (one line, exit 2). */
+/**
+ * Opens the database read-only; a missing, non-SQLite, foreign or newer file is the user's
+ * mistake (one line, exit 2) and is left untouched. An older schema is read as it is.
+ */
 export function openReadOnly(dbPath: string): Database.Database {
-  if (!existsSync(dbPath)) {
-    throw new UserError(`no results database at ${dbPath}: run a sweep first (npm run sweep <spec>) or pass --db FILE`);
-  }
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  let hasSweeps = false;
-  try {
-    hasSweeps = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sweeps'`).get() !== undefined;
-  } catch {
-    // Not an SQLite file at all: same answer as a database without our tables.
-  }
-  if (!hasSweeps) {
-    db.close();
-    throw new UserError(`${dbPath} is not a results database (no sweeps table); pass the --db a sweep wrote`);
-  }
-  return db;
+  return openReadOnlyDb(dbPath, `no results database at ${dbPath}: run a sweep first (npm run sweep <spec>) or pass --db FILE`).db;
 }
 
 /** A sweep named by id, or by spec name (its latest sweep). */

@@ -9,6 +9,7 @@ import type { RunConfig } from '../../contract/config.ts';
 import type { DoneEvent, ExitCode, FinalMetrics, ParamCounts, RunStatus } from '../../contract/protocol.ts';
 import { EXIT } from '../../contract/protocol.ts';
 import type { SelectedBackend } from '../backend/select.ts';
+import { launchCodeFacts, runtimeFacts } from '../backend/runtime-facts.ts';
 import { writeCheckpoint, type CheckpointHeader, type TrainingState } from '../checkpoint.ts';
 import type { GPT } from '../model/gpt.ts';
 import { AdamW, clipCoefficient } from '../optim/adamw.ts';
@@ -122,6 +123,8 @@ export class TrainingSession {
       matmul: selected.matmul,
       adapter: selected.adapter,
       fp16Path: fp16PathFor(this.cfg.precision.kind, selected.adapter?.shaderF16 ?? false),
+      runtime: runtimeFacts(selected),
+      code: launchCodeFacts(),
       config: this.cfg,
       params: this.model.paramCounts(),
       flopsPerToken: this.model.flopsPerToken(),
