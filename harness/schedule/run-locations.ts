@@ -1,0 +1,43 @@
+// Where a launch's files live comes from the command line that launches it, never from the
+// config stored when the run was first planned: the run's folder (--out), the data folder
+// (--data-dir) and the token cache (--cache-dir). So a run that failed on a folder that went
+// away is fixed by a rerun naming a good copy (same data, so same id), and a run moves off a
+// failing disk with --out. A run resumes only from a checkpoint in the folder the current
+// command line names: moved without its checkpoint, it starts over there, and the rows of its
+// earlier attempts are dropped so they do not mix with the new ones.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunConfig } from '../contract/config.ts';
+import type { RunRow } from '../store/rows.ts';
+import { dropProgress, moveRun } from '../store/run-reset.ts';
+import type { Store } from '../store/store.ts';
+
+/** The stored config with the current command line's folders in it. */
+export function withCurrentLocations(stored: RunConfig, current: RunConfig): RunConfig {
+  return { ...stored, outDir: current.outDir, data: { ...stored.data, dataDir: current.data.dataDir, cacheDir: current.data.cacheDir } };
+}
+
+/**
+ * A stage 2's start: where its stage 1 wrote the pruned checkpoint (recorded in the store),
+ * else the same file under the current --out (the results folder was moved), else what was
+ * planned. The first that exists; with none, the recorded one, so the error names it.
+ */
+export function stageOneCheckpoint(recorded: string | null, current: string | null, planned: string | null): string | null {
+  const candidates = [recorded, current, planned].filter((p): p is string => p !== null);
+  return candidates.find((p) => existsSync(p)) ?? candidates[0] ?? null;
+}
+
+/**
+ * Records the launch's folders with the run when they changed. A run that trained before in
+ * another folder and has no checkpoint in the new one starts over: resume off, old rows dropped.
+ */
+export function settleLocations(store: Store, row: RunRow, config: RunConfig, stored: RunConfig): void {
+  const moved = row.run_dir !== config.outDir;
+  const changed = moved || stored.data.dataDir !== config.data.dataDir || stored.data.cacheDir !== config.data.cacheDir;
+  if (!changed) return;
+  moveRun(store, row.id, { outDir: config.outDir, dataDir: config.data.dataDir, cacheDir: config.data.cacheDir });
+  if (moved && row.attempts > 0 && !existsSync(join(config.outDir, 'last.ckpt'))) {
+    dropProgress(store, row.id);
+    config.resume = false;
+  }
+}
