@@ -14,9 +14,10 @@ import { UserError } from '../harness/contract/errors.ts';
 import { planSlots } from '../harness/schedule/devices.ts';
 import { LocalExecutor } from '../harness/schedule/local-executor.ts';
 import { runSweep } from '../harness/schedule/run-sweep.ts';
+import { runIdOf } from '../harness/spec/run-id.ts';
 import { openStore } from '../harness/store/store.ts';
 import { loadCorpus } from '../harness/train/data/corpus.ts';
-import { REPO, writeSpec } from './fixtures/harness-cli.ts';
+import { REPO, runCliSync, writeSpec } from './fixtures/harness-cli.ts';
 import { SCRIPTED_CHILD } from './fixtures/harness-scripts.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fault-data-'));
@@ -104,16 +105,17 @@ test('data problems are refused while planning, --dry-run included: one line, ex
   const binary = wikiFolder(join(dir, 'binary'));
   writeFileSync(join(binary, 'wiki.test.raw'), Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x10]));
   const good = wikiFolder(join(dir, 'wiki-good'));
+  // Each with --dry-run; the first three also as a real sweep (the same planning code runs first).
   const cases: Array<{ args: string[]; says: RegExp }> = [
     { args: ['--data-dir', join(dir, 'nowhere')], says: /--data-dir .*nowhere does not exist/ },
-    { args: ['--data-dir', empty], says: /--data-dir: folder .*empty-folder is missing wikitext-103 files: .*it has none of them/ },
-    { args: ['--data-dir', mixed], says: /it has only wiki\.train\.raw, wiki\.test\.raw, wiki\.valid\.tokens/ },
     { args: ['--data-dir', binary], says: /wiki\.test\.raw is binary/ },
     { args: ['data.corpus=wikitext-2'], says: /data\.corpus wikitext-2 needs a data folder: pass --data-dir DIR/ },
+    { args: ['--data-dir', empty], says: /--data-dir: folder .*empty-folder is missing wikitext-103 files: .*it has none of them/ },
+    { args: ['--data-dir', mixed], says: /it has only wiki\.train\.raw, wiki\.test\.raw, wiki\.valid\.tokens/ },
     { args: ['--data-dir', good, 'data.corpus=brown'], says: /names a WikiText folder, but data\.corpus=brown reads the packaged Brown corpus/ },
   ];
-  for (const c of cases) {
-    for (const dry of [[], ['--dry-run']]) {
+  for (const [i, c] of cases.entries()) {
+    for (const dry of i < 3 ? [[], ['--dry-run']] : [['--dry-run']]) {
       const r = sweep([...TINY, '--db', db, '--out', join(dir, 'ident-runs'), ...c.args, ...dry]);
       assert.equal(r.status, 2, `${c.args.join(' ')} ${dry.join(' ')}: ${r.out}${r.err}`);
       assert.equal(r.out, '', `nothing on stdout for ${c.args.join(' ')}`);
@@ -193,6 +195,38 @@ test('--rerun failed starts failed runs again from step 0, --rerun all every run
   assert.equal(invocations().length, 3);
   assert.equal(storedRuns(db)[0]!.attempts, 1);
   assert.match(run(['--rerun', 'some'], '[]').out, /^error: --rerun some: give failed .* or all/m);
+});
+
+test('a run finished before fingerprints is still listed and shown, and its sweep trains it again under the new id, saying why', async () => {
+  const db = join(dir, 'legacy.db');
+  const base = [...TINY, '--db', db, '--out', join(dir, 'legacy-runs'), '--trainer', SCRIPTED_CHILD];
+  const command = parseSweepArgs(base);
+  assert.equal(command.kind, 'sweep');
+  if (command.kind !== 'sweep') return;
+  const [plan] = (await prepareSweep(command.input)).plans;
+  // What the previous version stored: the same settings, no fingerprint, an id without it.
+  const config = { ...plan!.config, data: { ...plan!.config.data, fingerprint: undefined } };
+  const old = { ...plan!, id: runIdOf(config), config };
+  const store = openStore(db);
+  const sweepId = store.beginSweep('one-run', 'smoke', {});
+  store.addPlans(sweepId, [old]);
+  store.markStarted(old.id, { executor: 'local', jobId: null, device: 'cpu0' });
+  store.finishRun(old.id, { status: 'done', reason: 'finished' });
+  store.finishSweep(sweepId, 'done');
+  store.close();
+  assert.notEqual(old.id, plan!.id);
+
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/cli/sweep.ts'), ...base], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, new RegExp(`1 run\\(s\\) of this sweep were finished before data fingerprints were part of run ids \\(${old.id}\\)`));
+  const runs = storedRuns(db);
+  assert.deepEqual(runs.map((x) => [x.id, x.status]).sort(), [[old.id, 'done'], [plan!.id, 'done']].sort());
+  const listed = runCliSync('runs', ['--db', db, '--format', 'json']);
+  assert.equal(listed.status, 0, listed.stderr);
+  assert.ok(listed.stdout.includes(old.id) && listed.stdout.includes(plan!.id));
+  const shown = runCliSync('show', [old.id, '--db', db]);
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.match(shown.stdout, new RegExp(old.id));
 });
 
 test('the trainer checks the data against the fingerprint its run was planned with (loadCorpus)', async () => {

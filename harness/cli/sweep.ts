@@ -15,6 +15,7 @@ import { runSearchCommand, SEARCH_USAGE, searchDryRun } from './search-command.t
 import { stopOnSignals } from './signals.ts';
 import { detectMachine, deviceLines, listDevices } from './sweep-devices.ts';
 import { parseSweepArgs, prepareSweep, type PreparedSweep } from './sweep-input.ts';
+import { legacyRunsLine } from './sweep-legacy.ts';
 import { rerunLine } from './sweep-rerun.ts';
 
 const USAGE = `usage: npm run sweep <spec> [-- [key=value ...] [options]]
@@ -118,6 +119,8 @@ async function main(argv: string[]): Promise<number> {
     const collected = (await executor.collectUnattended?.(store)) ?? 0;
     if (collected) say(`stored the results of ${collected} cluster job(s) that ended while no harness followed them`);
     if (input.rerun) say(rerunLine(store, plans, input.rerun));
+    const legacy = legacyRunsLine(store, plans);
+    if (legacy) say(legacy);
     if (input.detach) return await detach(store, sweep);
     return await schedule(store, sweep, db);
   } finally {
