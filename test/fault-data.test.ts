@@ -110,7 +110,7 @@ test('data problems are refused while planning, --dry-run included: one line, ex
     { args: ['--data-dir', join(dir, 'nowhere')], says: /--data-dir .*nowhere does not exist/ },
     { args: ['--data-dir', binary], says: /wiki\.test\.raw is binary/ },
     { args: ['data.corpus=wikitext-2'], says: /data\.corpus wikitext-2 needs a data folder: pass --data-dir DIR/ },
-    { args: ['--data-dir', empty], says: /--data-dir: folder .*empty-folder is missing wikitext-103 files: .*it has none of them/ },
+    { args: ['--data-dir', empty], says: /--data-dir: folder .*empty-folder is missing WikiText files: .*it has none of them/ },
     { args: ['--data-dir', mixed], says: /it has only wiki\.train\.raw, wiki\.test\.raw, wiki\.valid\.tokens/ },
     { args: ['--data-dir', good, 'data.corpus=brown'], says: /names a WikiText folder, but data\.corpus=brown reads the packaged Brown corpus/ },
   ];

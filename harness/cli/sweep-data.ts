@@ -24,9 +24,8 @@ export function defaultCacheDir(runsDir: string): string {
  */
 export async function corpusOfDataDir(dataDir: string | null): Promise<{ corpus: WikiTextCorpus; trainMb: number } | null> {
   if (!dataDir) return null;
-  const files = await locateWikiText('wikitext-103', dataDir).catch((error: unknown) => {
-    if (error instanceof UserError) throw new UserError(`--data-dir: ${error.message.replace(/^data\.dataDir: /, '').replace(/ from the wikitext-103 release/, ' from the WikiText-2 or WikiText-103 release')}`);
-    throw error;
+  const files = await locateWikiText('wikitext-103', dataDir, 'WikiText').catch((error: unknown) => {
+    throw error instanceof UserError ? new UserError(error.message.replace(/^data\.dataDir: /, '--data-dir: ')) : error;
   });
   const { corpus, trainBytes } = await wikiTextCorpusOf(files);
   return { corpus, trainMb: trainBytes / 1e6 };

@@ -32,10 +32,13 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
-/** Finds the three split files, or throws one UserError naming the folder and the expected names. */
-export async function locateWikiText(corpus: WikiTextCorpus, dataDir: string): Promise<WikiTextFiles> {
+/**
+ * Finds the three split files, or throws one UserError naming the folder and the expected names.
+ * label: how the message names the release (default the corpus).
+ */
+export async function locateWikiText(corpus: WikiTextCorpus, dataDir: string, label: string = corpus): Promise<WikiTextFiles> {
   const dir = resolve(dataDir);
-  const expected = `expected wiki.train.raw, wiki.valid.raw, wiki.test.raw (or the .tokens files) from the ${corpus} release`;
+  const expected = `expected wiki.train.raw, wiki.valid.raw, wiki.test.raw (or the .tokens files) from the ${label} release`;
   let dirStat;
   try {
     dirStat = await stat(dir);
@@ -52,7 +55,7 @@ export async function locateWikiText(corpus: WikiTextCorpus, dataDir: string): P
     WIKITEXT_SPLITS.forEach((split, i) => present[i] && found.push(wikiTextFileName(split, layout)));
   }
   const has = found.length ? `it has only ${found.join(', ')}` : 'it has none of them';
-  throw new UserError(`data.dataDir: folder ${dir} is missing ${corpus} files: ${expected}; ${has}`);
+  throw new UserError(`data.dataDir: folder ${dir} is missing ${label} files: ${expected}; ${has}`);
 }
 
 // Only the first bytes are searched for NUL: text never has one, binary files nearly always
