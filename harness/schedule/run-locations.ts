@@ -10,10 +10,17 @@ import { join } from 'node:path';
 import type { RunConfig } from '../contract/config.ts';
 import type { RunRow } from '../store/rows.ts';
 import { dropProgress, moveRun } from '../store/run-reset.ts';
+import { readJobRecord } from './slurm/job-file.ts';
 import type { Store } from '../store/store.ts';
 
-/** The stored config with the current command line's folders in it. */
+/**
+ * The stored config with the current command line's folders in it. One exception: a cluster job
+ * of the run still running in its old folder (its harness died; the launch reattaches to it)
+ * keeps that folder and the folders it was started with; the run moves at its next launch.
+ */
 export function withCurrentLocations(stored: RunConfig, current: RunConfig): RunConfig {
+  const job = stored.outDir !== current.outDir ? readJobRecord(stored.outDir) : null;
+  if (job && !job.finished) return { ...stored, data: { ...stored.data } };
   return { ...stored, outDir: current.outDir, data: { ...stored.data, dataDir: current.data.dataDir, cacheDir: current.data.cacheDir } };
 }
 
