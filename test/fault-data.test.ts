@@ -88,6 +88,7 @@ test('edited data trains again, moved data trains nothing; the fingerprint is st
   const three = sweep(args(moved));
   assert.equal(three.status, 0, three.out + three.err);
   assert.doesNotMatch(three.out, /already finished/);
+  assert.match(three.out, /hashed 1 of 3 files/, 'the two unchanged files come from the hash cache (path, size, mtime)');
   const runs = storedRuns(db);
   assert.equal(runs.length, 2);
   assert.ok(runs.every((r) => r.status === 'done'));

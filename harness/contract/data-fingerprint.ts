@@ -9,7 +9,8 @@
 // line, exit 2, before anything is stored); the trainer recomputes it from the bytes it reads
 // and refuses to train when they differ from its config's (the data changed after planning).
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { brownDocumentNames, brownPackageDir } from './brown-files.ts';
 import { UserError } from './errors.ts';
@@ -46,6 +47,8 @@ async function hashed(cache: FileHashCache, path: string, compute: () => Promise
   let st;
   try {
     st = await stat(path);
+    // A remembered hash skips reading the file: permissions may have changed since (chmod keeps the mtime).
+    await access(path, constants.R_OK);
   } catch (error) {
     throw new UserError(`data: ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}); check the data folder`);
   }
