@@ -164,6 +164,43 @@ test('the trainer refuses data that changed after planning; a rerun naming a goo
   assert.equal(config.outDir, join(newOut, id));
   assert.equal(config.data.dataDir, good);
   assert.ok(existsSync(join(newOut, id, 'config.json')), 'the run trained in the new --out');
+  assert.ok(readdirSync(join(dir, 'cache')).some((f) => f.endsWith('.tok')), 'the token cache defaults to cache/ beside --out');
+});
+
+test('a run resumes only from a checkpoint in the --out the rerun names: elsewhere it starts over, keeping no rows of the old attempt', () => {
+  const db = join(dir, 'move.db');
+  const run = (out: string, attempts: string, extra: string[] = []) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/cli/sweep.ts'), ...TINY, '--db', db, '--out', out, '--trainer', SCRIPTED_CHILD, ...extra], {
+      cwd: REPO, encoding: 'utf8', timeout: 120_000, env: { ...process.env, SCRIPTED_CHILD_ATTEMPTS: attempts },
+    });
+    return { status: r.status, out: r.stdout + r.stderr };
+  };
+  const lastInvocation = (folder: string) => JSON.parse(readFileSync(join(folder, 'invocations.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { resume: boolean; resumedFromStep: number | null };
+  const trainSteps = (id: string) => {
+    const store = openStore(db);
+    try {
+      return store.metrics(id, 'train').map((m) => m.step);
+    } finally {
+      store.close();
+    }
+  };
+  const [a, b, c] = ['move-a', 'move-b', 'move-c'].map((n) => join(dir, n));
+  assert.equal(run(a!, '[{"kind":"crash","crashAt":3}]').status, 1);
+  const id = storedRuns(db)[0]!.id;
+  assert.deepEqual(trainSteps(id), [1, 2]);
+  // A new --out: the checkpoint left in the old folder is not used; the run starts over.
+  const moved = run(b!, '[{"kind":"ok"}]');
+  assert.equal(moved.status, 0, moved.out);
+  assert.equal(lastInvocation(join(b!, id)).resume, false);
+  assert.equal(lastInvocation(join(b!, id)).resumedFromStep, null);
+  assert.deepEqual(trainSteps(id), [1, 2, 3, 4, 5], 'one row per step: none left from the old attempt');
+  assert.equal(storedRuns(db)[0]!.run_dir, join(b!, id));
+  // The folder moved with its checkpoint: the run resumes from it where the command line points.
+  assert.equal(run(b!, '[{"kind":"crash","crashAt":3}]', ['--rerun', 'all']).status, 1);
+  renameSync(b!, c!);
+  assert.equal(run(c!, '[{"kind":"ok"}]').status, 0);
+  assert.equal(lastInvocation(join(c!, id)).resumedFromStep, 2);
+  assert.deepEqual(trainSteps(id), [1, 2, 3, 4, 5]);
 });
 
 test('--rerun failed starts failed runs again from step 0, --rerun all every run; without it finished runs are kept', () => {
