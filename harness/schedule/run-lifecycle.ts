@@ -37,7 +37,7 @@ export function launchConfig(store: Store, row: RunRow, current?: RunConfig): Ru
   const config = current ? withCurrentLocations(stored, current) : stored;
   config.resume = row.attempts > 0;
   if (row.depends_on && config.stage.kind === 'stage2') {
-    config.stage = { ...config.stage, from: stageOneCheckpoint(store.handoverCheckpoint(row.depends_on), current?.stage.from ?? null, stored.stage.from) };
+    config.stage = { ...config.stage, from: stageOneCheckpoint(store, row.depends_on, stored.stage.from, current?.stage.from ?? null) };
   }
   return config;
 }

@@ -6,7 +6,7 @@
 // command line names: moved without its checkpoint, it starts over there, and the rows of its
 // earlier attempts are dropped so they do not mix with the new ones.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { RunConfig } from '../contract/config.ts';
 import type { RunRow } from '../store/rows.ts';
 import { dropProgress, moveRun } from '../store/run-reset.ts';
@@ -25,13 +25,17 @@ export function withCurrentLocations(stored: RunConfig, current: RunConfig): Run
 }
 
 /**
- * A stage 2's start: where its stage 1 wrote the pruned checkpoint (recorded in the store),
- * else the same file under the current --out (the results folder was moved), else what was
- * planned. The first that exists; with none, the recorded one, so the error names it.
+ * A stage 2's start: the pruned checkpoint its stage 1 recorded, else that file in stage 1's
+ * folder as stored now (where it runs or ran), else under the current --out (the results folder
+ * was moved by hand). The first that exists; with none (stage 1's job not yet written it, on a
+ * cluster that holds the stage 2 on it), the one in stage 1's folder.
  */
-export function stageOneCheckpoint(recorded: string | null, current: string | null, planned: string | null): string | null {
-  const candidates = [recorded, current, planned].filter((p): p is string => p !== null);
-  return candidates.find((p) => existsSync(p)) ?? candidates[0] ?? null;
+export function stageOneCheckpoint(store: Store, stage1Id: string, planned: string | null, current: string | null): string | null {
+  const name = basename(planned ?? current ?? 'pruned.ckpt');
+  const stage1Dir = store.getRun(stage1Id)?.run_dir;
+  const inFolder = stage1Dir ? join(stage1Dir, name) : null;
+  const candidates = [store.handoverCheckpoint(stage1Id), inFolder, current, planned].filter((p): p is string => p !== null);
+  return candidates.find((p) => existsSync(p)) ?? inFolder ?? candidates[0] ?? null;
 }
 
 /**
