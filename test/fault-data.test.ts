@@ -18,7 +18,7 @@ import { runIdOf } from '../harness/spec/run-id.ts';
 import { openStore } from '../harness/store/store.ts';
 import { loadCorpus } from '../harness/train/data/corpus.ts';
 import { REPO, runCliSync, writeSpec } from './fixtures/harness-cli.ts';
-import { SCRIPTED_CHILD } from './fixtures/harness-scripts.ts';
+import { SCRIPTED_CHILD, script } from './fixtures/harness-scripts.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'fault-data-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -201,6 +201,30 @@ test('a run resumes only from a checkpoint in the --out the rerun names: elsewhe
   assert.equal(run(c!, '[{"kind":"ok"}]').status, 0);
   assert.equal(lastInvocation(join(c!, id)).resumedFromStep, 2);
   assert.deepEqual(trainSteps(id), [1, 2, 3, 4, 5]);
+});
+
+test('a stage 2 rerun after the results folder was moved by hand finds its stage 1 checkpoint under the new --out', async () => {
+  const db = join(dir, 'stage2.db');
+  const [a, b] = ['stage2-a', 'stage2-b'].map((n) => join(dir, n));
+  const args = (out: string) => ['demo', '--profile', 'smoke', '--retries', '0', '--db', db, '--out', out, '--trainer', SCRIPTED_CHILD];
+  const command = parseSweepArgs(args(a!));
+  assert.equal(command.kind, 'sweep');
+  if (command.kind !== 'sweep') return;
+  const [stage1, stage2] = (await prepareSweep(command.input)).plans;
+  assert.equal(stage2!.dependsOn, stage1!.id);
+  script(stage2!, { kind: 'crash', crashAt: 1 });
+  const run = (out: string) => spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'harness/cli/sweep.ts'), ...args(out)], { cwd: REPO, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(run(a!).status, 1);
+  assert.equal(storedRuns(db).find((r) => r.id === stage2!.id)!.status, 'failed');
+  renameSync(a!, b!); // stage 1's recorded checkpoint path is gone; the same file is under the new --out
+  writeFileSync(join(b!, stage2!.id, 'script.json'), JSON.stringify({ attempts: [{ kind: 'crash', crashAt: 1 }, { kind: 'ok' }] }));
+  const again = run(b!);
+  assert.equal(again.status, 0, again.stdout + again.stderr);
+  const runs = storedRuns(db);
+  assert.equal(runs.find((r) => r.id === stage2!.id)!.status, 'done');
+  assert.equal(runs.find((r) => r.id === stage2!.id)!.run_dir, join(b!, stage2!.id));
+  const invocations = readFileSync(join(b!, stage2!.id, 'invocations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stageFrom: string });
+  assert.equal(invocations.at(-1)!.stageFrom, join(b!, stage1!.id, 'pruned.ckpt'));
 });
 
 test('--rerun failed starts failed runs again from step 0, --rerun all every run; without it finished runs are kept', () => {
