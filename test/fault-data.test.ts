@@ -225,6 +225,8 @@ test('a stage 2 rerun after the results folder was moved by hand finds its stage
   assert.equal(runs.find((r) => r.id === stage2!.id)!.run_dir, join(b!, stage2!.id));
   const invocations = readFileSync(join(b!, stage2!.id, 'invocations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { stageFrom: string });
   assert.equal(invocations.at(-1)!.stageFrom, join(b!, stage1!.id, 'pruned.ckpt'));
+  const stored = JSON.parse(runs.find((r) => r.id === stage2!.id)!.config) as { outDir: string; stage: { from: string } };
+  assert.deepEqual([stored.outDir, stored.stage.from], [join(b!, stage2!.id), join(b!, stage1!.id, 'pruned.ckpt')], 'the stored config says where it ran from');
 });
 
 test('--rerun failed starts failed runs again from step 0, --rerun all every run; without it finished runs are kept', () => {

@@ -44,9 +44,10 @@ export function stageOneCheckpoint(store: Store, stage1Id: string, planned: stri
  */
 export function settleLocations(store: Store, row: RunRow, config: RunConfig, stored: RunConfig): void {
   const moved = row.run_dir !== config.outDir;
-  const changed = moved || stored.data.dataDir !== config.data.dataDir || stored.data.cacheDir !== config.data.cacheDir;
+  const { dataDir, cacheDir } = config.data;
+  const changed = moved || stored.data.dataDir !== dataDir || stored.data.cacheDir !== cacheDir || stored.stage.from !== config.stage.from;
   if (!changed) return;
-  moveRun(store, row.id, { outDir: config.outDir, dataDir: config.data.dataDir, cacheDir: config.data.cacheDir });
+  moveRun(store, row.id, { outDir: config.outDir, dataDir, cacheDir, stageFrom: config.stage.from });
   if (moved && row.attempts > 0 && !existsSync(join(config.outDir, 'last.ckpt'))) {
     dropProgress(store, row.id);
     config.resume = false;

@@ -38,9 +38,11 @@ export function resetRuns(store: Store, runIds: readonly string[], statuses: Rea
   return reset;
 }
 
-/** Records where a run now lives: its folder, and the data and cache folders in its stored config. */
-export function moveRun(store: Store, runId: string, where: { outDir: string; dataDir: string | null; cacheDir: string }): void {
+/** Records where a run now lives: its folder, and the data and cache folders (and a stage 2's start) in its stored config. */
+export function moveRun(store: Store, runId: string, where: { outDir: string; dataDir: string | null; cacheDir: string; stageFrom: string | null }): void {
   store.db
-    .prepare(`UPDATE runs SET run_dir = ?, config = json_set(config, '$.outDir', ?, '$.data.dataDir', ?, '$.data.cacheDir', ?) WHERE id = ?`)
-    .run(where.outDir, where.outDir, where.dataDir, where.cacheDir, runId);
+    .prepare(
+      `UPDATE runs SET run_dir = ?, config = json_set(config, '$.outDir', ?, '$.data.dataDir', ?, '$.data.cacheDir', ?, '$.stage.from', ?) WHERE id = ?`,
+    )
+    .run(where.outDir, where.outDir, where.dataDir, where.cacheDir, where.stageFrom, runId);
 }
