@@ -23,6 +23,7 @@ import type { SweepSpec } from '../spec/types.ts';
 import { planSearch, type SearchPlan } from '../search/plan-search.ts';
 import { DEFAULT_RUNS_DIR, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption } from './common.ts';
 import { backendOption, detectMachine, type MachineDevices } from './sweep-devices.ts';
+import { checkPlannedData, corpusOfDataDir, defaultCacheDir, profileReadsBrown } from './sweep-data.ts';
 import { SEARCH_OPTIONS, searchFlags } from './search-command.ts';
 
 const OPTIONS = {
@@ -39,6 +40,8 @@ const OPTIONS = {
   db: { type: 'string' },
   out: { type: 'string' },
   'data-dir': { type: 'string' },
+  'cache-dir': { type: 'string' },
+  rerun: { type: 'string' },
   list: { type: 'boolean' },
   trainer: { type: 'string' },
   'specs-dir': { type: 'string' },
@@ -75,6 +78,10 @@ export interface SweepInput {
   db: string | undefined;
   dataDir: string | null;
   runsDir: string;
+  /** --cache-dir: the token cache and the data-hash cache (default: beside runsDir). */
+  cacheDir: string;
+  /** --rerun: which of the sweep's stored runs start again from step 0 (null: none; finished runs are kept). */
+  rerun: RerunChoice | null;
   trainer: string;
   customTrainer: boolean;
   executor: string | undefined;
@@ -113,6 +120,8 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
   if (values.executor !== undefined) executorPlugin(values.executor);
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : null;
   if (dataDir && !existsSync(dataDir)) throw new UserError(`--data-dir ${dataDir} does not exist`);
+  const rerun = rerunOption(values.rerun);
+  const runsDir = values.out ? resolve(values.out) : DEFAULT_RUNS_DIR;
   const note = values.note === undefined ? null : values.note.trim();
   if (note === '') throw new UserError('--note needs some text: --note "what this sweep is for"');
   return {
@@ -120,7 +129,7 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
     input: {
       specName, specsDir, overrides: [...cli.overrides, ...(values.set ?? [])], axes: cli.axes, expandAxes: axesForExpansion(cli.axes), search, filters: values.filter ?? [], profile: values.profile,
       dryRun: values['dry-run'] ?? false, devices: values.devices, runsPerDevice, backend, maxParallel, retries, timeoutMs, db: values.db, dataDir,
-      runsDir: values.out ? resolve(values.out) : DEFAULT_RUNS_DIR,
+      runsDir, cacheDir: values['cache-dir'] ? resolve(values['cache-dir']) : defaultCacheDir(runsDir), rerun,
       trainer: values.trainer ? resolve(values.trainer) : TRAINER_ENTRY, customTrainer: values.trainer !== undefined,
       executor: values.executor, detach: values.detach ?? false, executorFlags, note,
     },
@@ -141,6 +150,8 @@ export interface PreparedSweep {
   expandMs: number;
   /** The spec's search (harness/search/), null for a grid: trials proposed one by one instead of the plans. */
   search: SearchPlan | null;
+  /** Which data the runs read (printed under the profile line). */
+  dataLines: string[];
 }
 
 export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
@@ -158,15 +169,39 @@ export async function prepareSweep(input: SweepInput): Promise<PreparedSweep> {
     retries: input.retries, detach: input.detach, trainer: input.trainer, customTrainer: input.customTrainer,
     devices: input.devices, runsPerDevice: input.runsPerDevice, deviceEnv, maxParallel: input.maxParallel,
   });
+  const { overrides, filters, runsDir, dataDir, cacheDir } = input;
+  const selected = await corpusOfDataDir(dataDir);
+  const expandOptions: ExpandOptions = { profile: choice.profile, overrides, filters, runsDir, dataDir, dataCorpus: selected?.corpus ?? null, cacheDir, ...input.expandAxes };
   const t = performance.now();
-  const { overrides, filters, runsDir, dataDir } = input;
-  const expandOptions: ExpandOptions = { profile: choice.profile, overrides, filters, runsDir, dataDir, ...input.expandAxes };
-  const plans = expandSweep(spec, expandOptions);
-  const expandMs = performance.now() - t;
-  if (plans.length === 0) {
+  const unchecked = expandSweep(spec, expandOptions);
+  let expandMs = performance.now() - t;
+  if (unchecked.length === 0) {
     throw new UserError(`spec ${input.specName} on profile ${choice.profile} expands to no runs${filters.length ? ` with --filter ${filters.join(' ')}` : ''}`);
   }
+  // The data is checked and fingerprinted before the ids are final: the fingerprint is part of them.
+  const data = await checkPlannedData(unchecked, dataDir, cacheDir);
+  expandOptions.fingerprints = data.fingerprints;
+  const t2 = performance.now();
+  const plans = expandSweep(spec, expandOptions);
+  expandMs += performance.now() - t2;
+  const dataLines = [...selectionLine(selected, spec, choice.profile), ...data.lines];
   const search = planSearch(spec, input.search, expandOptions, plans);
   if (search && input.detach) throw new UserError('--detach: a search proposes each trial from finished ones, so it must follow them; run it without --detach');
-  return { input, spec, profile: choice.profile, profileReason: choice.reason, executorName, executor, machine: found, plans, expandMs, search };
+  if (search && input.rerun) throw new UserError('--rerun: a search decides its trials from the ones it finished; start a new search with another --db instead');
+  return { input, spec, profile: choice.profile, profileReason: choice.reason, executorName, executor, machine: found, plans, expandMs, search, dataLines };
+}
+
+export type RerunChoice = 'failed' | 'all';
+
+function rerunOption(value: string | undefined): RerunChoice | null {
+  if (value === undefined) return null;
+  if (value === 'failed' || value === 'all') return value;
+  throw new UserError(`--rerun ${value}: give failed (runs that failed, were skipped or diverged) or all (every run of the sweep)`);
+}
+
+/** Says when --data-dir replaced the profile's Brown corpus with a WikiText release. */
+function selectionLine(selected: Awaited<ReturnType<typeof corpusOfDataDir>>, spec: SweepSpec, profile: string): string[] {
+  if (!selected || !profileReadsBrown(spec, profile)) return [];
+  const other = selected.corpus === 'wikitext-2' ? 'wikitext-103' : 'wikitext-2';
+  return [`data: --data-dir selects ${selected.corpus} in place of profile ${profile}'s Brown corpus (train file ${selected.trainMb.toFixed(1)} MB); data.corpus=${other} names the other release`];
 }

@@ -18,6 +18,8 @@ import { runSearchCommand, SEARCH_USAGE, searchDryRun } from './search-command.t
 import { stopOnSignals } from './signals.ts';
 import { detectMachine, deviceLines, listDevices } from './sweep-devices.ts';
 import { parseSweepArgs, prepareSweep, type PreparedSweep } from './sweep-input.ts';
+import { legacyRunsLine } from './sweep-legacy.ts';
+import { rerunLine } from './sweep-rerun.ts';
 
 const USAGE = `usage: npm run sweep <spec> [-- [key=value ...] [options]]
        npm run sweep -- --list
@@ -48,7 +50,13 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --timeout DUR         per-run limit, e.g. 90m, 2h (default none)
   --db FILE             results database (default results/inrank.db)
   --out DIR             run folders: checkpoints, config.json, train.log (default results/runs)
-  --data-dir DIR        WikiText-103 folder (wiki.train.raw, ...); needed by --profile paper
+  --data-dir DIR        a WikiText-2 or WikiText-103 folder (wiki.train.raw, ... or the .tokens
+                        files); needed by --profile paper; on a profile that reads the Brown
+                        corpus (cpu, smoke) it selects WikiText instead (the first lines say which)
+  --cache-dir DIR       token cache (default: cache beside the --out folder, results/cache)
+  --rerun failed|all    start runs of this sweep again from step 0: failed (also skipped and
+                        diverged ones) or all (finished ones too); otherwise finished runs are
+                        kept and failed ones resume
   --list                list the specs with their run counts per profile
   --trainer FILE        another trainer entry point that speaks the protocol
   --specs-dir DIR       where specs live (default experiments/)
@@ -99,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
   checkStoreFile(dbPath(command.input.db));
   // Printed once the input is known good, so a mistake is reported in exactly one line.
   say(`profile ${sweep.profile}: ${sweep.profileReason}`);
+  for (const line of sweep.dataLines) say(line);
   if (sweep.executor.onThisMachine) for (const line of deviceLines(sweep.machine)) say(line);
   if (command.input.dryRun) return dryRun(sweep);
   const { input, executor, plans } = sweep;
@@ -115,6 +124,9 @@ async function main(argv: string[]): Promise<number> {
     // Results of jobs that ran while no harness followed them (--detach, a harness that died).
     const collected = (await executor.collectUnattended?.(store)) ?? 0;
     if (collected) say(`stored the results of ${collected} cluster job(s) that ended while no harness followed them`);
+    if (input.rerun) say(rerunLine(store, plans, input.rerun));
+    const legacy = legacyRunsLine(store, plans);
+    if (legacy) say(legacy);
     if (input.detach) return await detach(store, sweep);
     return await schedule(store, sweep, db);
   } finally {
@@ -140,7 +152,8 @@ function dryRun({ plans, executor, expandMs, search }: PreparedSweep): number {
 function sweepArgs({ input, executorName, executor }: PreparedSweep): Record<string, unknown> {
   return {
     overrides: input.overrides, ...(input.axes.length ? { axes: input.axes } : {}), filters: input.filters, devices: input.devices ?? null, maxParallel: input.maxParallel ?? null,
-    retries: input.retries, timeoutMs: input.timeoutMs, runsDir: input.runsDir, dataDir: input.dataDir,
+    retries: input.retries, timeoutMs: input.timeoutMs, runsDir: input.runsDir, dataDir: input.dataDir, cacheDir: input.cacheDir,
+    ...(input.rerun ? { rerun: input.rerun } : {}),
     executor: executorName, ...executor.storedArgs(),
   };
 }

@@ -106,6 +106,12 @@ export const dataSchema = z.strictObject({
   cacheDir: z.string().default('results/cache'),
   /** Keep the top-K training tokens and map the rest to one unknown id; null = full GPT-2 vocabulary. */
   vocabTopK: positiveInt.nullable().default(null),
+  /**
+   * The data's content fingerprint (contract/data-fingerprint.ts), set by the sweep when it plans
+   * the run: part of the run's id, and checked by the trainer against the files it reads. Absent
+   * in configs stored before it existed and in hand-written ones (then nothing is checked).
+   */
+  fingerprint: z.string().regex(/^[0-9a-f]{32}$/).optional(),
 });
 
 export const precisionSchema = z.strictObject({

@@ -8,6 +8,7 @@ import type { DoneEvent, ErrorEvent, TrainEvent } from '../contract/protocol.ts'
 import type { RunRow, StoredRunStatus } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
 import type { LaunchRequest, Slot } from './executor.ts';
+import { settleLocations, stageOneCheckpoint, withCurrentLocations } from './run-locations.ts';
 
 /** A run in one of these is not run again (an interrupted or failed one resumes). */
 export const FINISHED: ReadonlySet<StoredRunStatus> = new Set(['done', 'diverged']);
@@ -26,15 +27,17 @@ const BLOCKING: ReadonlySet<StoredRunStatus> = new Set(['failed', 'skipped', 'di
 export const blocksDependents = (status: StoredRunStatus | undefined): boolean => status !== undefined && BLOCKING.has(status);
 
 /**
- * The config for one attempt: the stored one, resuming when the run was started before (its
+ * The config for one attempt: the stored one, with the folders of the current command line
+ * (`current`, the plan; run-locations.ts), resuming when the run was started before (its
  * checkpoint is in its folder), and a stage 2 reading the checkpoint its stage 1 handed over.
  */
-export function launchConfig(store: Store, row: RunRow): RunConfig {
+export function launchConfig(store: Store, row: RunRow, current?: RunConfig): RunConfig {
   // A run stored before a setting existed resumes with what it ran with, not today's default.
-  const config = readStoredConfig(row.config);
+  const stored = readStoredConfig(row.config);
+  const config = current ? withCurrentLocations(stored, current) : stored;
   config.resume = row.attempts > 0;
   if (row.depends_on && config.stage.kind === 'stage2') {
-    config.stage.from = store.handoverCheckpoint(row.depends_on) ?? config.stage.from;
+    config.stage = { ...config.stage, from: stageOneCheckpoint(store, row.depends_on, stored.stage.from, current?.stage.from ?? null) };
   }
   return config;
 }
@@ -94,6 +97,8 @@ export interface LaunchParts {
   onEvent: (event: TrainEvent) => void;
   /** Besides storing the job id with the run. */
   onJob?: (jobId: string) => void;
+  /** The run as the current command line plans it: its folders win over the stored ones. */
+  current?: RunConfig;
 }
 
 /**
@@ -102,7 +107,8 @@ export interface LaunchParts {
  */
 export function startLaunch(store: Store, runId: string, executorName: string, parts: LaunchParts): { request: LaunchRequest; attempt: number } {
   const row = store.getRun(runId)!;
-  const config = launchConfig(store, row);
+  const config = launchConfig(store, row, parts.current);
+  if (parts.current) settleLocations(store, row, config, readStoredConfig(row.config));
   store.markStarted(runId, { executor: executorName, jobId: null, device: parts.slot.name });
   const request: LaunchRequest = {
     runId,

