@@ -13,9 +13,11 @@ import PQueue from 'p-queue';
 import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
-import type { Executor, LaunchResult, Slot } from './executor.ts';
+import type { Executor, LaunchRequest, LaunchResult, Slot } from './executor.ts';
 import { endedPruned, watchForStop, type EarlyStopHook, type StopWatch } from './early-stop-hook.ts';
 import { exitVerdict, type Verdict } from './exit-verdict.ts';
+import { childIoFault, faultLine, HarnessFault, type FaultPlace } from './io-fault.ts';
+import { faultedLaunch, setAsideCheckpoint } from './launch-faults.ts';
 import { silentProgress, type ProgressSink } from './progress-sink.ts';
 import { ownerAlive, recoverOrphans } from './recover.ts';
 import { isFinished, prerequisiteFailed, prerequisiteMissing, recordEvents, startLaunch, type EventRecording } from './run-lifecycle.ts';
@@ -52,6 +54,8 @@ export interface ScheduleResult {
   interrupted: boolean;
   /** Plans that were finished before this sweep began and were not run again. */
   alreadyFinished: number;
+  /** The harness's own I/O fault (io-fault.ts) that stopped it starting runs, in one line; null if none. */
+  fault: string | null;
 }
 
 /** How a run's turn in this sweep ended. */
@@ -66,6 +70,8 @@ interface Launched {
   events: EventRecording;
   /** The early-stop hook's watch over this launch. */
   stop: StopWatch;
+  /** The run folder it ran in. */
+  outDir: string;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -99,6 +105,8 @@ class SweepSchedule {
   /** Each plan's status once it settled in this sweep (or was finished before it). */
   private readonly outcome = new Map<string, StoredRunStatus>();
   private readonly alreadyFinished = new Map<string, StoredRunStatus>();
+  /** The first I/O fault of the harness itself: once set, no run starts (each would meet it again). */
+  private fault: string | null = null;
   /** Paused until every initially ready plan is queued, so the first to start are the most expensive. */
   private readonly queue: PQueue;
   private readonly watchers = new Set<Promise<void>>();
@@ -126,7 +134,7 @@ class SweepSchedule {
   async run(): Promise<ScheduleResult> {
     const { plans } = this.options;
     this.plan();
-    const heartbeat = setInterval(() => this.store.heartbeat([...this.inFlight]), this.options.heartbeatMs ?? 15_000);
+    const heartbeat = setInterval(() => this.guarded(() => this.store.heartbeat([...this.inFlight])), this.options.heartbeatMs ?? 15_000);
     heartbeat.unref();
     this.progress.sweepStarted(plans, this.alreadyFinished);
     for (const p of plans) if (!this.outcome.has(p.id)) this.consider(p);
@@ -142,7 +150,42 @@ class SweepSchedule {
     }
     const statuses = new Map<string, StoredRunStatus>();
     for (const p of plans) statuses.set(p.id, this.outcome.get(p.id) ?? this.store.getRun(p.id)?.status ?? 'pending');
-    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size };
+    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size, fault: this.fault };
+  }
+
+  // --- faults -----------------------------------------------------------------------------
+
+  /** Keeps the first I/O fault's line; anything else is a bug and keeps its stack. */
+  private noteFault(err: unknown, place: FaultPlace): string {
+    const line = faultLine(err, place);
+    if (line === null) throw err;
+    this.fault ??= line;
+    return line;
+  }
+
+  private get dbPlace(): FaultPlace {
+    return { path: this.store.db.name, flag: '--db' };
+  }
+
+  /** A store write off the queue (a timer, a watcher): its fault is noted, never thrown into the event loop. */
+  private guarded(write: () => void): void {
+    try {
+      write();
+    } catch (err) {
+      this.noteFault(err, this.dbPlace);
+    }
+  }
+
+  /**
+   * A run's turn that threw (the store failed, or a bug): failed with the reason where the store
+   * still takes it, and the sweep starts nothing more; a bug's stack goes to the run's error column.
+   */
+  private failTurn(plan: RunPlan, err: unknown): void {
+    const reason = faultLine(err, this.dbPlace) ?? `internal error: ${err instanceof Error ? err.message : String(err)}`;
+    this.fault ??= reason;
+    const error = err instanceof Error ? err.stack : undefined;
+    this.guarded(() => this.store.finishRun(plan.id, { status: 'failed', reason, ...(error ? { error } : {}) }));
+    this.settle(plan, 'failed', reason);
   }
 
   // --- plan -------------------------------------------------------------------------------
@@ -176,7 +219,7 @@ class SweepSchedule {
 
   /** Enqueues a plan whose prerequisite is done, skips one whose prerequisite ended otherwise, else waits. */
   private consider(plan: RunPlan): void {
-    if (this.signal.aborted || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
+    if (this.signal.aborted || this.fault !== null || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
     const depId = plan.dependsOn;
     if (!depId) return this.enqueue(plan, null);
     const dep = this.byId.get(depId);
@@ -203,7 +246,8 @@ class SweepSchedule {
   /** heldOn: the prerequisite still running whose job the cluster holds this plan on, else null. */
   private enqueue(plan: RunPlan, heldOn: string | null): void {
     this.queued.add(plan.id);
-    void this.queue.add(() => this.claim(plan, heldOn), { priority: this.costOfChain(plan) });
+    // Awaited here: a turn that throws settles its run as failed instead of ending the harness.
+    void this.queue.add(() => this.claim(plan, heldOn).catch((err: unknown) => this.failTurn(plan, err)), { priority: this.costOfChain(plan) });
   }
 
   /** Waits, off the queue, until another harness's run `watchedId` leaves 'running', then reconsiders `plan`. */
@@ -216,6 +260,9 @@ class SweepSchedule {
       const row = store.getRun(plan.id);
       if (row && this.finished(row.status)) this.settle(plan, row.status, row.reason);
       else this.consider(plan);
+    }).catch((err: unknown) => {
+      this.watchers.delete(w);
+      this.noteFault(err, this.dbPlace);
     });
     this.watchers.add(w);
   }
@@ -238,7 +285,7 @@ class SweepSchedule {
 
   /** The queue's turn for a plan: claim it (else watch whoever has it), take a slot, run its attempts. */
   private async claim(plan: RunPlan, heldOn: string | null): Promise<void> {
-    if (this.signal.aborted) return void this.queued.delete(plan.id);
+    if (this.signal.aborted || this.fault !== null) return void this.queued.delete(plan.id);
     const row = this.store.getRun(plan.id);
     if (row && this.finished(row.status)) return this.settle(plan, row.status, row.reason);
     if (!this.store.claimRun(plan.id)) {
@@ -267,6 +314,12 @@ class SweepSchedule {
       const after = heldOn && !this.outcome.has(heldOn) ? (this.jobOf.get(heldOn) ?? null) : undefined;
       if (heldOn && after === undefined && this.outcome.get(heldOn) !== 'done') return this.prerequisiteSkip(plan, heldOn, this.outcome.get(heldOn)!);
       const launched = await this.launch(plan, slot, after);
+      if (launched.events.fault !== undefined) return this.storeFailed(plan, launched.events.fault);
+      if (launched.events.ahead) {
+        this.setAside(plan, launched);
+        if (this.signal.aborted) return { status: 'interrupted', reason: 'sweep interrupted' };
+        continue; // from an earlier checkpoint or the start: not a new attempt
+      }
       if (endedPruned(launched.stop, this.signal, launched.events.done)) return this.pruned(plan, launched);
       if (after !== undefined && !launched.events.done && !this.signal.aborted) {
         // A held job that ended without a result: its prerequisite failed (the cluster never
@@ -284,14 +337,22 @@ class SweepSchedule {
   private async launch(plan: RunPlan, slot: Slot, after: string | null | undefined): Promise<Launched> {
     // The hook sees each event after it is stored, and may stop this run alone.
     const stop = watchForStop(this.options.earlyStop, plan, this.signal);
+    // Stops this child alone when its events can no longer be stored exactly (run-lifecycle.ts).
+    const halt = new AbortController();
     const events = recordEvents(this.store, plan.id, (event) => {
       this.progress.runEvent(plan, event);
       stop.onEvent(event);
+    }, {
+      onFault: (err) => {
+        this.noteFault(err, this.dbPlace);
+        halt.abort();
+      },
+      onAhead: () => halt.abort(),
     });
     const { request, attempt } = startLaunch(this.store, plan.id, this.executor.name, {
       slot,
       timeoutMs: this.options.timeoutMs ?? null,
-      signal: stop.signal,
+      signal: AbortSignal.any([stop.signal, halt.signal]),
       after,
       onEvent: events.onEvent,
       onJob: (jobId) => {
@@ -300,7 +361,37 @@ class SweepSchedule {
       },
     });
     this.progress.runStarted(plan, slot.name, attempt);
-    return { result: await this.executor.launch(request), events, stop };
+    return { result: await this.launchOrFault(request), events, stop, outDir: request.config.outDir };
+  }
+
+  /** The executor's launch; a full or read-only --out makes it a failed launch with the fault's line. */
+  private async launchOrFault(request: LaunchRequest): Promise<LaunchResult> {
+    try {
+      return await this.executor.launch(request);
+    } catch (err) {
+      const line = faultLine(err, { path: request.config.outDir, flag: '--out' });
+      if (line !== null) this.fault ??= line;
+      return faultedLaunch(line ?? (err instanceof Error ? err.message : String(err)));
+    }
+  }
+
+  /** The launch's events stopped reaching the store: the run cannot be recorded, so it fails where the store still takes it. */
+  private storeFailed(plan: RunPlan, err: unknown): Ending {
+    const reason = this.noteFault(err, this.dbPlace);
+    this.guarded(() => this.store.finishRun(plan.id, { status: 'failed', reason }));
+    return { status: 'failed', reason };
+  }
+
+  /** The child resumed from a checkpoint its events never reached the store from: set it aside, launch again. */
+  private setAside(plan: RunPlan, { events, outDir }: Launched): void {
+    const { step, recorded } = events.ahead!;
+    let aside: string | null;
+    try {
+      aside = setAsideCheckpoint(outDir, step);
+    } catch (err) {
+      throw new HarnessFault(this.noteFault(err, { path: outDir, flag: '--out' }));
+    }
+    this.progress.runRetrying(plan, `its checkpoint at step ${step} is ahead of the stored events (through step ${recorded}); set aside as ${aside ?? 'nothing'}, starting again from a stored point`, 0);
   }
 
   // --- settle -----------------------------------------------------------------------------
@@ -308,7 +399,7 @@ class SweepSchedule {
   /** The attempt's verdict: the run's ending, or null after waiting out a crash's backoff (try again). */
   private async verdict(plan: RunPlan, { result, events }: Launched, attempt: number): Promise<Ending | null> {
     const { store, signal } = this;
-    const verdict = exitVerdict(result, events.done, events.error, signal.aborted);
+    const verdict = this.withChildFault(exitVerdict(result, events.done, events.error, signal.aborted), plan);
     if (verdict.retry && attempt <= this.retries && !signal.aborted) {
       const delay = Math.min(60_000, this.backoffMs * 2 ** (attempt - 1));
       if (verdict.error) store.recordEvent(plan.id, { type: 'error', kind: 'internal', message: verdict.error });
@@ -322,6 +413,14 @@ class SweepSchedule {
     const reason = verdict.retry && attempt > 1 ? `${verdict.reason} (after ${attempt} attempts)` : verdict.reason;
     store.finishRun(plan.id, { status: verdict.status, reason, error: verdict.error ?? undefined, done: events.done });
     return { ...verdict, reason };
+  }
+
+  /** A trainer that died of a full or read-only --out: failed with the fault's line, not retried, and nothing more starts. */
+  private withChildFault(verdict: Verdict, plan: RunPlan): Verdict {
+    const line = verdict.retry ? childIoFault(verdict.error, plan.config.outDir) : null;
+    if (line === null) return verdict;
+    this.fault ??= line;
+    return { ...verdict, reason: line, retry: false };
   }
 
   /** Stopped by the early-stop hook: a result, not a failure, so not retried; its curve stays. */
