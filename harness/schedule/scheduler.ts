@@ -155,10 +155,12 @@ class SweepSchedule {
 
   // --- faults -----------------------------------------------------------------------------
 
-  /** Keeps the first I/O fault's line; anything else is a bug and keeps its stack. */
+  /**
+   * Keeps the first fault's line and returns this one's: an I/O fault in its words, anything else
+   * (a bug) as an internal error. Never throws: it is called where a throw would end the harness.
+   */
   private noteFault(err: unknown, place: FaultPlace): string {
-    const line = faultLine(err, place);
-    if (line === null) throw err;
+    const line = faultLine(err, place) ?? `internal error: ${err instanceof Error ? err.message : String(err)}`;
     this.fault ??= line;
     return line;
   }
@@ -181,8 +183,7 @@ class SweepSchedule {
    * still takes it, and the sweep starts nothing more; a bug's stack goes to the run's error column.
    */
   private failTurn(plan: RunPlan, err: unknown): void {
-    const reason = faultLine(err, this.dbPlace) ?? `internal error: ${err instanceof Error ? err.message : String(err)}`;
-    this.fault ??= reason;
+    const reason = this.noteFault(err, this.dbPlace);
     const error = err instanceof Error ? err.stack : undefined;
     this.guarded(() => this.store.finishRun(plan.id, { status: 'failed', reason, ...(error ? { error } : {}) }));
     this.settle(plan, 'failed', reason);
@@ -316,7 +317,8 @@ class SweepSchedule {
       const launched = await this.launch(plan, slot, after);
       if (launched.events.fault !== undefined) return this.storeFailed(plan, launched.events.fault);
       if (launched.events.ahead) {
-        this.setAside(plan, launched);
+        const stuck = this.setAside(plan, launched);
+        if (stuck) return stuck;
         if (this.signal.aborted) return { status: 'interrupted', reason: 'sweep interrupted' };
         continue; // from an earlier checkpoint or the start: not a new attempt
       }
@@ -382,8 +384,11 @@ class SweepSchedule {
     return { status: 'failed', reason };
   }
 
-  /** The child resumed from a checkpoint its events never reached the store from: set it aside, launch again. */
-  private setAside(plan: RunPlan, { events, outDir }: Launched): void {
+  /**
+   * The child resumed from a checkpoint its events never reached the store from: set it aside to
+   * launch again; an ending (failed) when there is no last.ckpt to set aside (the trainer took another).
+   */
+  private setAside(plan: RunPlan, { events, outDir }: Launched): Ending | null {
     const { step, recorded } = events.ahead!;
     let aside: string | null;
     try {
@@ -391,7 +396,13 @@ class SweepSchedule {
     } catch (err) {
       throw new HarnessFault(this.noteFault(err, { path: outDir, flag: '--out' }));
     }
-    this.progress.runRetrying(plan, `its checkpoint at step ${step} is ahead of the stored events (through step ${recorded}); set aside as ${aside ?? 'nothing'}, starting again from a stored point`, 0);
+    if (aside === null) {
+      const reason = `it resumed from a checkpoint at step ${step}, ahead of its stored events (through step ${recorded}), that is not ${outDir}/last.ckpt: remove that checkpoint and rerun`;
+      this.store.finishRun(plan.id, { status: 'failed', reason });
+      return { status: 'failed', reason };
+    }
+    this.progress.runRetrying(plan, `its checkpoint at step ${step} is ahead of the stored events (through step ${recorded}); set aside as ${aside}, starting again from a stored point`, 0);
+    return null;
   }
 
   // --- settle -----------------------------------------------------------------------------
