@@ -411,7 +411,8 @@ class SweepSchedule {
   private async verdict(plan: RunPlan, { result, events }: Launched, attempt: number): Promise<Ending | null> {
     const { store, signal } = this;
     const verdict = this.withChildFault(exitVerdict(result, events.done, events.error, signal.aborted), plan);
-    if (verdict.retry && attempt <= this.retries && !signal.aborted) {
+    // After a fault of the harness nothing starts again, a retry neither.
+    if (verdict.retry && attempt <= this.retries && !signal.aborted && this.fault === null) {
       const delay = Math.min(60_000, this.backoffMs * 2 ** (attempt - 1));
       if (verdict.error) store.recordEvent(plan.id, { type: 'error', kind: 'internal', message: verdict.error });
       this.progress.runRetrying(plan, verdict.reason, delay);
