@@ -15,8 +15,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fault-kill-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // The demo (stage 1 + stage 2) on the smoke profile, long enough that kills land in training:
-// a checkpoint every 3 steps, a validation every 5, a rank decision on every stage-1 step.
-const settings = ['train.maxSteps=30', 'stage.stage1Steps=12', 'train.checkpointEvery=3', 'train.evalEvery=5'];
+// a checkpoint every 4 steps, a validation every 5, a rank decision on every stage-1 step.
+const settings = ['train.maxSteps=30', 'stage.stage1Steps=12', 'train.checkpointEvery=4', 'train.evalEvery=5'];
 const args = (name: string): string[] => ['demo', '--profile', 'smoke', '--db', join(dir, `${name}.db`), '--out', join(dir, name), '--devices', 'cpu:1', '--retries', '1', ...settings];
 
 interface Running {
@@ -65,7 +65,7 @@ test('kill -9 of the harness and of children at random steps, over 3 seeds: ever
     const random = seeded(seed);
     const log: string[] = [];
     // Before stage 1's first checkpoint: the rerun starts it from scratch (resumedFromStep null).
-    await killedSweep(name, 'no checkpoint yet', (r) => r.stage === 'stage1' && r.steps >= 1 && r.steps < 3, 'harness', 0, log);
+    await killedSweep(name, 'no checkpoint yet', (r) => r.stage === 'stage1' && r.steps >= 1 && r.steps < 4, 'harness', 0, log);
     // Then at a random step of either stage, the harness or (one draw in three) a child.
     const stage = random() < 0.5 ? 'stage1' : 'stage2';
     const step = stage === 'stage1' ? 1 + Math.floor(random() * 11) : 13 + Math.floor(random() * 17);

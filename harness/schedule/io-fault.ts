@@ -65,7 +65,9 @@ export function faultLine(err: unknown, place: FaultPlace): string | null {
   if (code?.startsWith('SQLITE_')) code = code.replace(/^(SQLITE_[A-Z]+?)_.*$/, '$1');
   if (code === 'ENOENT' && (err as NodeJS.ErrnoException).syscall === 'mkdir') code = ancestorProblem(place.path) ?? code;
   const at = (err as NodeJS.ErrnoException | null)?.path;
-  return describeCode(code, { ...place, path: place.flag === '--out' && typeof at === 'string' ? at : place.path });
+  // The file a temp file stands for (config.json, not config.json.tmp-<pid>).
+  const path = place.flag === '--out' && typeof at === 'string' ? at.replace(/\.tmp-\d+$/, '') : place.path;
+  return describeCode(code, { ...place, path });
 }
 
 /** A trainer that died of a full or read-only disk says so in its error: not worth a retry. */
