@@ -13,11 +13,11 @@ import PQueue from 'p-queue';
 import type { RunPlan } from '../spec/plan.ts';
 import type { StoredRunStatus } from '../store/rows.ts';
 import type { Store } from '../store/store.ts';
-import type { Executor, LaunchRequest, LaunchResult, Slot } from './executor.ts';
+import type { Executor, LaunchResult, Slot } from './executor.ts';
 import { endedPruned, watchForStop, type EarlyStopHook, type StopWatch } from './early-stop-hook.ts';
 import { exitVerdict, type Verdict } from './exit-verdict.ts';
-import { childIoFault, faultLine, HarnessFault, type FaultPlace } from './io-fault.ts';
-import { faultedLaunch, setAsideCheckpoint } from './launch-faults.ts';
+import { handleAhead } from './launch-faults.ts';
+import { SweepFaults } from './sweep-faults.ts';
 import { silentProgress, type ProgressSink } from './progress-sink.ts';
 import { ownerAlive, recoverOrphans } from './recover.ts';
 import { isFinished, prerequisiteFailed, prerequisiteMissing, recordEvents, startLaunch, type EventRecording } from './run-lifecycle.ts';
@@ -105,8 +105,8 @@ class SweepSchedule {
   /** Each plan's status once it settled in this sweep (or was finished before it). */
   private readonly outcome = new Map<string, StoredRunStatus>();
   private readonly alreadyFinished = new Map<string, StoredRunStatus>();
-  /** The first I/O fault of the harness itself: once set, no run starts (each would meet it again). */
-  private fault: string | null = null;
+  /** The harness's own faults: after the first, no run starts (each would meet it again). */
+  private readonly faults: SweepFaults;
   /** Paused until every initially ready plan is queued, so the first to start are the most expensive. */
   private readonly queue: PQueue;
   private readonly watchers = new Set<Promise<void>>();
@@ -129,12 +129,13 @@ class SweepSchedule {
     this.freeSlots = options.slots.slice(0, concurrency);
     this.queue = new PQueue({ concurrency, autoStart: false });
     this.byId = new Map(options.plans.map((p) => [p.id, p]));
+    this.faults = new SweepFaults(options.store);
   }
 
   async run(): Promise<ScheduleResult> {
     const { plans } = this.options;
     this.plan();
-    const heartbeat = setInterval(() => this.guarded(() => this.store.heartbeat([...this.inFlight])), this.options.heartbeatMs ?? 15_000);
+    const heartbeat = setInterval(() => this.faults.guarded(() => this.store.heartbeat([...this.inFlight])), this.options.heartbeatMs ?? 15_000);
     heartbeat.unref();
     this.progress.sweepStarted(plans, this.alreadyFinished);
     for (const p of plans) if (!this.outcome.has(p.id)) this.consider(p);
@@ -150,43 +151,12 @@ class SweepSchedule {
     }
     const statuses = new Map<string, StoredRunStatus>();
     for (const p of plans) statuses.set(p.id, this.outcome.get(p.id) ?? this.store.getRun(p.id)?.status ?? 'pending');
-    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size, fault: this.fault };
+    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size, fault: this.faults.first };
   }
 
-  // --- faults -----------------------------------------------------------------------------
-
-  /**
-   * Keeps the first fault's line and returns this one's: an I/O fault in its words, anything else
-   * (a bug) as an internal error. Never throws: it is called where a throw would end the harness.
-   */
-  private noteFault(err: unknown, place: FaultPlace): string {
-    const line = faultLine(err, place) ?? `internal error: ${err instanceof Error ? err.message : String(err)}`;
-    this.fault ??= line;
-    return line;
-  }
-
-  private get dbPlace(): FaultPlace {
-    return { path: this.store.db.name, flag: '--db' };
-  }
-
-  /** A store write off the queue (a timer, a watcher): its fault is noted, never thrown into the event loop. */
-  private guarded(write: () => void): void {
-    try {
-      write();
-    } catch (err) {
-      this.noteFault(err, this.dbPlace);
-    }
-  }
-
-  /**
-   * A run's turn that threw (the store failed, or a bug): failed with the reason where the store
-   * still takes it, and the sweep starts nothing more; a bug's stack goes to the run's error column.
-   */
+  /** A run's turn that threw (the store failed, or a bug): failed, and the sweep starts nothing more. */
   private failTurn(plan: RunPlan, err: unknown): void {
-    const reason = this.noteFault(err, this.dbPlace);
-    const error = err instanceof Error ? err.stack : undefined;
-    this.guarded(() => this.store.finishRun(plan.id, { status: 'failed', reason, ...(error ? { error } : {}) }));
-    this.settle(plan, 'failed', reason);
+    this.settle(plan, 'failed', this.faults.failRun(plan.id, err));
   }
 
   // --- plan -------------------------------------------------------------------------------
@@ -220,7 +190,7 @@ class SweepSchedule {
 
   /** Enqueues a plan whose prerequisite is done, skips one whose prerequisite ended otherwise, else waits. */
   private consider(plan: RunPlan): void {
-    if (this.signal.aborted || this.fault !== null || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
+    if (this.signal.aborted || this.faults.first !== null || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
     const depId = plan.dependsOn;
     if (!depId) return this.enqueue(plan, null);
     const dep = this.byId.get(depId);
@@ -263,7 +233,7 @@ class SweepSchedule {
       else this.consider(plan);
     }).catch((err: unknown) => {
       this.watchers.delete(w);
-      this.noteFault(err, this.dbPlace);
+      this.faults.note(err);
     });
     this.watchers.add(w);
   }
@@ -286,7 +256,7 @@ class SweepSchedule {
 
   /** The queue's turn for a plan: claim it (else watch whoever has it), take a slot, run its attempts. */
   private async claim(plan: RunPlan, heldOn: string | null): Promise<void> {
-    if (this.signal.aborted || this.fault !== null) return void this.queued.delete(plan.id);
+    if (this.signal.aborted || this.faults.first !== null) return void this.queued.delete(plan.id);
     const row = this.store.getRun(plan.id);
     if (row && this.finished(row.status)) return this.settle(plan, row.status, row.reason);
     if (!this.store.claimRun(plan.id)) {
@@ -315,10 +285,12 @@ class SweepSchedule {
       const after = heldOn && !this.outcome.has(heldOn) ? (this.jobOf.get(heldOn) ?? null) : undefined;
       if (heldOn && after === undefined && this.outcome.get(heldOn) !== 'done') return this.prerequisiteSkip(plan, heldOn, this.outcome.get(heldOn)!);
       const launched = await this.launch(plan, slot, after);
-      if (launched.events.fault !== undefined) return this.storeFailed(plan, launched.events.fault);
-      if (launched.events.ahead) {
-        const stuck = this.setAside(plan, launched);
-        if (stuck) return stuck;
+      const { fault, ahead } = launched.events;
+      if (fault !== undefined) return { status: 'failed', reason: this.faults.failRun(plan.id, fault) };
+      if (ahead) {
+        const next = handleAhead(this.faults, this.store, plan.id, launched.outDir, ahead);
+        if ('failed' in next) return { status: 'failed', reason: next.failed };
+        this.progress.runRetrying(plan, next.again, 0);
         if (this.signal.aborted) return { status: 'interrupted', reason: 'sweep interrupted' };
         continue; // from an earlier checkpoint or the start: not a new attempt
       }
@@ -346,7 +318,7 @@ class SweepSchedule {
       stop.onEvent(event);
     }, {
       onFault: (err) => {
-        this.noteFault(err, this.dbPlace);
+        this.faults.note(err);
         halt.abort();
       },
       onAhead: () => halt.abort(),
@@ -363,46 +335,7 @@ class SweepSchedule {
       },
     });
     this.progress.runStarted(plan, slot.name, attempt);
-    return { result: await this.launchOrFault(request), events, stop, outDir: request.config.outDir };
-  }
-
-  /** The executor's launch; a full or read-only --out makes it a failed launch with the fault's line. */
-  private async launchOrFault(request: LaunchRequest): Promise<LaunchResult> {
-    try {
-      return await this.executor.launch(request);
-    } catch (err) {
-      const line = faultLine(err, { path: request.config.outDir, flag: '--out' });
-      if (line !== null) this.fault ??= line;
-      return faultedLaunch(line ?? (err instanceof Error ? err.message : String(err)));
-    }
-  }
-
-  /** The launch's events stopped reaching the store: the run cannot be recorded, so it fails where the store still takes it. */
-  private storeFailed(plan: RunPlan, err: unknown): Ending {
-    const reason = this.noteFault(err, this.dbPlace);
-    this.guarded(() => this.store.finishRun(plan.id, { status: 'failed', reason }));
-    return { status: 'failed', reason };
-  }
-
-  /**
-   * The child resumed from a checkpoint its events never reached the store from: set it aside to
-   * launch again; an ending (failed) when there is no last.ckpt to set aside (the trainer took another).
-   */
-  private setAside(plan: RunPlan, { events, outDir }: Launched): Ending | null {
-    const { step, recorded } = events.ahead!;
-    let aside: string | null;
-    try {
-      aside = setAsideCheckpoint(outDir, step);
-    } catch (err) {
-      throw new HarnessFault(this.noteFault(err, { path: outDir, flag: '--out' }));
-    }
-    if (aside === null) {
-      const reason = `it resumed from a checkpoint at step ${step}, ahead of its stored events (through step ${recorded}), that is not ${outDir}/last.ckpt: remove that checkpoint and rerun`;
-      this.store.finishRun(plan.id, { status: 'failed', reason });
-      return { status: 'failed', reason };
-    }
-    this.progress.runRetrying(plan, `its checkpoint at step ${step} is ahead of the stored events (through step ${recorded}); set aside as ${aside}, starting again from a stored point`, 0);
-    return null;
+    return { result: await this.faults.launch(this.executor, request), events, stop, outDir: request.config.outDir };
   }
 
   // --- settle -----------------------------------------------------------------------------
@@ -410,9 +343,9 @@ class SweepSchedule {
   /** The attempt's verdict: the run's ending, or null after waiting out a crash's backoff (try again). */
   private async verdict(plan: RunPlan, { result, events }: Launched, attempt: number): Promise<Ending | null> {
     const { store, signal } = this;
-    const verdict = this.withChildFault(exitVerdict(result, events.done, events.error, signal.aborted), plan);
+    const verdict = this.faults.childVerdict(exitVerdict(result, events.done, events.error, signal.aborted), plan.config.outDir);
     // After a fault of the harness nothing starts again, a retry neither.
-    if (verdict.retry && attempt <= this.retries && !signal.aborted && this.fault === null) {
+    if (verdict.retry && attempt <= this.retries && !signal.aborted && this.faults.first === null) {
       const delay = Math.min(60_000, this.backoffMs * 2 ** (attempt - 1));
       if (verdict.error) store.recordEvent(plan.id, { type: 'error', kind: 'internal', message: verdict.error });
       this.progress.runRetrying(plan, verdict.reason, delay);
@@ -425,14 +358,6 @@ class SweepSchedule {
     const reason = verdict.retry && attempt > 1 ? `${verdict.reason} (after ${attempt} attempts)` : verdict.reason;
     store.finishRun(plan.id, { status: verdict.status, reason, error: verdict.error ?? undefined, done: events.done });
     return { ...verdict, reason };
-  }
-
-  /** A trainer that died of a full or read-only --out: failed with the fault's line, not retried, and nothing more starts. */
-  private withChildFault(verdict: Verdict, plan: RunPlan): Verdict {
-    const line = verdict.retry ? childIoFault(verdict.error, plan.config.outDir) : null;
-    if (line === null) return verdict;
-    this.fault ??= line;
-    return { ...verdict, reason: line, retry: false };
   }
 
   /** Stopped by the early-stop hook: a result, not a failure, so not retried; its curve stays. */
