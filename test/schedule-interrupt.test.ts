@@ -1,7 +1,7 @@
 // Nothing lost: Ctrl-C (SIGINT) to a real sweep process stops its real children gracefully
 // (they checkpoint; runs end 'interrupted') and the rerun resumes them from their checkpoints.
-// kill -9 of the sweep: the rerun finds the orphaned 'running' rows, stops the surviving
-// children, and resumes the runs.
+// kill -9 of the sweep: the rerun finds the orphaned 'running' rows, kills the surviving
+// children, and resumes the runs from what the store holds.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,13 +89,19 @@ test('kill -9 of the sweep: the rerun recovers the orphans and resumes them', as
   assert.equal(await second.exited, 0, second.output());
   assert.equal(second.output().match(/recovered .*: left running by a harness that is gone/g)?.length, 2, second.output());
   assert.ok(childPids.every((pid) => !pidAlive(pid)), 'the surviving children were stopped before the resume');
+  // The orphans trained on after their harness died: their checkpoints are ahead of the stored
+  // events, so each is set aside and the run trains again from its last stored point (here the
+  // start: the scripted child keeps one checkpoint), every step stored once.
+  assert.equal(second.output().match(/is ahead of the stored events/g)?.length, 2, second.output());
   const after = openStore(db);
   for (const r of after.listRuns()) {
     assert.equal(r.status, 'done');
     const inv = invocations(planOf(r.run_dir));
-    assert.equal(inv.length, 2);
+    assert.equal(inv.length, 3);
     assert.equal(inv[1]!.resume, true);
     assert.ok((inv[1]!.resumedFromStep ?? 0) >= 3);
+    assert.equal(inv[2]!.resumedFromStep, null);
+    assert.deepEqual(after.metrics(r.id, 'train').map((m) => m.step), Array.from({ length: 400 }, (_, i) => i + 1), 'no step lost or stored twice');
   }
   assert.deepEqual(after.listSweeps().map((s) => s.status), ['interrupted', 'done'], 'the dead sweep is closed as interrupted');
   after.close();

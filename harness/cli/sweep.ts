@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import Table from 'cli-table3';
 import { runSweep } from '../schedule/run-sweep.ts';
+import { topLevelFaultLine } from '../schedule/io-fault.ts';
 import { listSpecs } from '../spec/load.ts';
 import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -118,19 +119,42 @@ async function main(argv: string[]): Promise<number> {
   if (!sweep.search) say(`${formatPlanSummary(plans)}; expanded in ${sweep.expandMs.toFixed(0)} ms`);
   say(executor.describe(slots));
   const db = dbPath(input.db);
-  const store = openStore(db);
   try {
-    shareCodeFacts(store); // once per sweep: each run's provenance names this code
-    // Results of jobs that ran while no harness followed them (--detach, a harness that died).
-    const collected = (await executor.collectUnattended?.(store)) ?? 0;
-    if (collected) say(`stored the results of ${collected} cluster job(s) that ended while no harness followed them`);
-    if (input.rerun) say(rerunLine(store, plans, input.rerun));
-    const legacy = legacyRunsLine(store, plans);
-    if (legacy) say(legacy);
-    if (input.detach) return await detach(store, sweep);
-    return await schedule(store, sweep, db);
-  } finally {
+    const store = openStore(db);
+    try {
+      return await withStore(store, sweep, db);
+    } finally {
+      closeQuietly(store);
+    }
+  } catch (err) {
+    // A full or read-only disk under --out or --db: one line, not a stack (io-fault.ts).
+    const line = topLevelFaultLine(err, db);
+    if (line === null) throw err;
+    process.stderr.write(`error: ${line}\n`);
+    return 1;
+  }
+}
+
+/** What a sweep does with its database open: collect, announce, then schedule or detach. */
+async function withStore(store: Store, sweep: PreparedSweep, db: string): Promise<number> {
+  const { input, executor, plans } = sweep;
+  shareCodeFacts(store); // once per sweep: each run's provenance names this code
+  // Results of jobs that ran while no harness followed them (--detach, a harness that died).
+  const collected = (await executor.collectUnattended?.(store)) ?? 0;
+  if (collected) say(`stored the results of ${collected} cluster job(s) that ended while no harness followed them`);
+  if (input.rerun) say(rerunLine(store, plans, input.rerun));
+  const legacy = legacyRunsLine(store, plans);
+  if (legacy) say(legacy);
+  if (input.detach) return await detach(store, sweep);
+  return await schedule(store, sweep, db);
+}
+
+/** Closing a database whose disk failed can fail too; the fault was already reported. */
+function closeQuietly(store: Store): void {
+  try {
     store.close();
+  } catch {
+    // nothing more to save
   }
 }
 
@@ -179,8 +203,9 @@ async function schedule(store: Store, sweep: PreparedSweep, db: string): Promise
       args: sweepArgs(sweep), signal: stop.signal, progress: progressFor(process.stdout), log: say, note: input.note,
     });
     const counts = Object.entries(summary.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(', ');
-    say(`sweep ${summary.sweepId} ${summary.interrupted ? 'interrupted' : 'finished'} in ${((performance.now() - t) / 1000).toFixed(1)} s: ${counts}`);
+    say(`sweep ${summary.sweepId} ${summary.interrupted ? 'interrupted' : summary.fault ? 'stopped' : 'finished'} in ${((performance.now() - t) / 1000).toFixed(1)} s: ${counts}`);
     say(`results: ${db}  (npm run runs -- --sweep ${summary.sweepId}; npm run show <run>)`);
+    if (summary.fault) process.stderr.write(`error: ${summary.fault}\n`);
     return summary.exitCode;
   } finally {
     stop.dispose();

@@ -73,4 +73,10 @@ export interface Executor {
   isAlive(job: JobRef): Promise<boolean>;
   /** Stops such a job (politely, then for sure) and resolves once it is gone. */
   stop(job: JobRef): Promise<void>;
+  /**
+   * Ends such a job at once, with no chance to write anything more (an orphan whose harness is
+   * gone: its events can no longer be stored, so it must not checkpoint past them). Executors
+   * without it are stopped with stop().
+   */
+  kill?(job: JobRef): Promise<void>;
 }

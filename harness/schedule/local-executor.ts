@@ -3,9 +3,10 @@
 // stdout is the JSON-lines protocol (decoded and handed on line by line), stderr goes to
 // <outDir>/train.log. Cancelling sends SIGTERM (the trainer checkpoints and exits as
 // interrupted); a child that ignores it is killed after killGraceMs.
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { finished } from 'node:stream';
 import { execa } from 'execa';
 import { decodeEvent } from '../contract/protocol.ts';
 import type { Executor, JobRef, LaunchRequest, LaunchResult } from './executor.ts';
@@ -34,9 +35,11 @@ export class LocalExecutor implements Executor {
     const outDir = req.config.outDir;
     mkdirSync(outDir, { recursive: true });
     const configPath = join(outDir, 'config.json');
-    writeFileSync(configPath, JSON.stringify(req.config, null, 2));
+    writeAtomically(configPath, JSON.stringify(req.config, null, 2));
     const logPath = join(outDir, 'train.log');
     const log = createWriteStream(logPath, { flags: 'a' });
+    // A full disk fails the log's writes later, as an event: without a listener it would end the harness.
+    log.on('error', () => {});
     log.write(`--- ${new Date().toISOString()} launch on ${req.slot.name}${req.config.resume ? ' (resume)' : ''}\n`);
     const started = performance.now();
     const child = this.start(req, configPath);
@@ -45,7 +48,7 @@ export class LocalExecutor implements Executor {
     const consumed = readEvents(child, log, req.onEvent);
     const result = await child;
     await consumed;
-    await new Promise<void>((resolve) => log.end(resolve));
+    await new Promise<void>((resolve) => finished(log.end(), () => resolve()));
     const launchError = result.exitCode === undefined && result.signal === undefined && result.failed ? result.message : null;
     return {
       exitCode: result.exitCode ?? null,
@@ -91,9 +94,28 @@ export class LocalExecutor implements Executor {
     if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
     while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
   }
+
+  async kill(job: JobRef): Promise<void> {
+    if (!(await this.isAlive(job))) return;
+    const pid = Number(job.jobId);
+    process.kill(pid, 'SIGKILL');
+    while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 type Child = ReturnType<typeof execa>;
+
+/** config.json by temp file and rename: a full disk leaves the old one (or none), never an empty one. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
 
 /** The child's stderr goes to the log; its last few KB are kept for a failed run's error column. */
 function keepStderr(child: Child, log: WriteStream): { tail: () => string } {

@@ -32,8 +32,9 @@ export async function recoverOrphans(store: Store, executors: Executor[], option
       store.finishRun(run.id, { status: 'interrupted', reason: `its harness ended while its ${executorLabel(executor.name)} job ran; the rerun reattaches` });
       continue;
     }
-    // The child can outlive its harness; two trainers must never write one run folder.
-    if (executor && job) await executor.stop(job);
+    // The child can outlive its harness; two trainers must never write one run folder. Killed, not
+    // asked to stop: a checkpoint it wrote now would be ahead of the events its dead harness stored.
+    if (executor && job) await (executor.kill ? executor.kill(job) : executor.stop(job));
     store.finishRun(run.id, {
       status: 'interrupted',
       reason: `orphaned: its harness (${run.owner_host ?? '?'} pid ${run.owner_pid ?? '?'}) ended while it ran; a rerun resumes it`,

@@ -60,21 +60,56 @@ export interface EventRecording {
   readonly done: DoneEvent | undefined;
   readonly error: ErrorEvent | undefined;
   readonly count: number;
+  /** The child resumed from a checkpoint ahead of the stored events (see RecordingGuard). */
+  readonly ahead: { step: number; recorded: number } | null;
+  /** The store failed on one of this launch's events. */
+  readonly fault: unknown;
+}
+
+/** What the launcher does when a launch's events can no longer be stored exactly. */
+export interface RecordingGuard {
+  /** Storing an event failed: nothing more of this launch is stored; stop the child. */
+  onFault(err: unknown): void;
+  /**
+   * The child resumed from a checkpoint written while no harness stored its events (a child
+   * that outlived its harness): that checkpoint must not be used; stop the child.
+   */
+  onAhead(step: number, recorded: number): void;
 }
 
 /**
  * Stores each event as it arrives, except the done event: that one is written with the final
- * status, in one transaction (finishRun). `also` sees every event (progress lines).
+ * status, in one transaction (finishRun). `also` sees every event (progress lines). Once the
+ * store fails or the child starts ahead of the stored events, nothing more is stored or shown:
+ * a gap in a run's rows is never filled by later ones.
  */
-export function recordEvents(store: Store, runId: string, also?: (event: TrainEvent) => void): EventRecording {
-  const seen: { done?: DoneEvent; error?: ErrorEvent; count: number } = { count: 0 };
+export function recordEvents(store: Store, runId: string, also?: (event: TrainEvent) => void, guard?: RecordingGuard): EventRecording {
+  const seen: { done?: DoneEvent; error?: ErrorEvent; count: number; ahead: EventRecording['ahead']; fault: unknown } = { count: 0, ahead: null, fault: undefined };
+  const record = (event: TrainEvent): void => {
+    if (event.type === 'start' && event.resumedFromStep !== null && guard) {
+      const recorded = store.recordedThrough(runId);
+      if (event.resumedFromStep > recorded) {
+        seen.ahead = { step: event.resumedFromStep, recorded };
+        return guard.onAhead(event.resumedFromStep, recorded);
+      }
+    }
+    if (event.type === 'done') seen.done = event;
+    else store.recordEvent(runId, event);
+    if (event.type === 'error') seen.error = event;
+    also?.(event);
+  };
   return {
     onEvent: (event) => {
       seen.count++;
-      if (event.type === 'done') seen.done = event;
-      else store.recordEvent(runId, event);
-      if (event.type === 'error') seen.error = event;
-      also?.(event);
+      if (seen.ahead || seen.fault !== undefined) return;
+      try {
+        record(event);
+      } catch (err) {
+        if (!guard) throw err;
+        // Called from the child's stdout reader: a throw here would end the harness.
+        seen.fault = err ?? new Error('unknown store failure');
+        guard.onFault(err);
+      }
     },
     get done() {
       return seen.done;
@@ -84,6 +119,12 @@ export function recordEvents(store: Store, runId: string, also?: (event: TrainEv
     },
     get count() {
       return seen.count;
+    },
+    get ahead() {
+      return seen.ahead;
+    },
+    get fault() {
+      return seen.fault;
     },
   };
 }

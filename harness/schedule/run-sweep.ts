@@ -4,6 +4,7 @@
 import type { StoredRunStatus } from '../store/rows.ts';
 import { recoverOrphans } from './recover.ts';
 import { requeueLostHandovers } from './handover-check.ts';
+import { faultLine, HarnessFault } from './io-fault.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { runSchedule, type ScheduleOptions } from './scheduler.ts';
 
@@ -26,6 +27,8 @@ export interface SweepSummary {
   alreadyFinished: number;
   orphansRecovered: number;
   storeMs: number;
+  /** The harness's own I/O fault that stopped the sweep, in one line (the CLI exits 1 with it); null if none. */
+  fault: string | null;
   /**
    * 0: every run ended with a result (done, or diverged: a diverging configuration is a finding,
    * e.g. the paper's fp16 full-rank runs); 1: some run failed or was skipped; 130: interrupted.
@@ -51,7 +54,7 @@ export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
     const { spec: _spec, profile: _profile, args: _args, log: _log, note: _note, ...schedule } = req;
     result = await runSchedule({ ...schedule, sweepId });
   } catch (err) {
-    store.finishSweep(sweepId, 'failed');
+    closeSweep(store, sweepId, 'failed');
     throw err;
   } finally {
     req.progress?.close();
@@ -61,7 +64,18 @@ export async function runSweep(req: SweepRequest): Promise<SweepSummary> {
   const unfinished = counts.pending + counts.running + counts.interrupted;
   // A stop request that came after every run had ended interrupted nothing.
   const interrupted = result.interrupted && unfinished > 0;
-  const exitCode = interrupted ? 130 : counts.failed + counts.skipped + unfinished > 0 ? 1 : 0;
-  store.finishSweep(sweepId, interrupted ? 'interrupted' : counts.failed > 0 ? 'failed' : 'done');
-  return { sweepId, counts, interrupted, alreadyFinished: result.alreadyFinished, orphansRecovered: orphans.length, storeMs, exitCode };
+  const exitCode = interrupted ? 130 : result.fault !== null || counts.failed + counts.skipped + unfinished > 0 ? 1 : 0;
+  // A sweep that met a fault is never 'done', even when the runs it did start all ended well.
+  closeSweep(store, sweepId, interrupted ? 'interrupted' : counts.failed > 0 || result.fault !== null ? 'failed' : 'done');
+  return { sweepId, counts, interrupted, alreadyFinished: result.alreadyFinished, orphansRecovered: orphans.length, storeMs, exitCode, fault: result.fault };
+}
+
+/** Closes the sweep; a store that can no longer write says so in one line (HarnessFault). */
+function closeSweep(store: SweepRequest['store'], sweepId: number, status: 'done' | 'failed' | 'interrupted'): void {
+  try {
+    store.finishSweep(sweepId, status);
+  } catch (err) {
+    const line = faultLine(err, { path: store.db.name, flag: '--db' });
+    throw line === null ? err : new HarnessFault(line);
+  }
 }

@@ -16,6 +16,8 @@ import type { Store } from '../store/store.ts';
 import type { Executor, LaunchResult, Slot } from './executor.ts';
 import { endedPruned, watchForStop, type EarlyStopHook, type StopWatch } from './early-stop-hook.ts';
 import { exitVerdict, type Verdict } from './exit-verdict.ts';
+import { handleAhead } from './launch-faults.ts';
+import { SweepFaults } from './sweep-faults.ts';
 import { silentProgress, type ProgressSink } from './progress-sink.ts';
 import { ownerAlive, recoverOrphans } from './recover.ts';
 import { isFinished, prerequisiteFailed, prerequisiteMissing, recordEvents, startLaunch, type EventRecording } from './run-lifecycle.ts';
@@ -52,6 +54,8 @@ export interface ScheduleResult {
   interrupted: boolean;
   /** Plans that were finished before this sweep began and were not run again. */
   alreadyFinished: number;
+  /** The harness's own I/O fault (io-fault.ts) that stopped it starting runs, in one line; null if none. */
+  fault: string | null;
 }
 
 /** How a run's turn in this sweep ended. */
@@ -66,6 +70,8 @@ interface Launched {
   events: EventRecording;
   /** The early-stop hook's watch over this launch. */
   stop: StopWatch;
+  /** The run folder it ran in. */
+  outDir: string;
 }
 
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
@@ -99,6 +105,8 @@ class SweepSchedule {
   /** Each plan's status once it settled in this sweep (or was finished before it). */
   private readonly outcome = new Map<string, StoredRunStatus>();
   private readonly alreadyFinished = new Map<string, StoredRunStatus>();
+  /** The harness's own faults: after the first, no run starts (each would meet it again). */
+  private readonly faults: SweepFaults;
   /** Paused until every initially ready plan is queued, so the first to start are the most expensive. */
   private readonly queue: PQueue;
   private readonly watchers = new Set<Promise<void>>();
@@ -121,12 +129,13 @@ class SweepSchedule {
     this.freeSlots = options.slots.slice(0, concurrency);
     this.queue = new PQueue({ concurrency, autoStart: false });
     this.byId = new Map(options.plans.map((p) => [p.id, p]));
+    this.faults = new SweepFaults(options.store);
   }
 
   async run(): Promise<ScheduleResult> {
     const { plans } = this.options;
     this.plan();
-    const heartbeat = setInterval(() => this.store.heartbeat([...this.inFlight]), this.options.heartbeatMs ?? 15_000);
+    const heartbeat = setInterval(() => this.faults.guarded(() => this.store.heartbeat([...this.inFlight])), this.options.heartbeatMs ?? 15_000);
     heartbeat.unref();
     this.progress.sweepStarted(plans, this.alreadyFinished);
     for (const p of plans) if (!this.outcome.has(p.id)) this.consider(p);
@@ -142,7 +151,12 @@ class SweepSchedule {
     }
     const statuses = new Map<string, StoredRunStatus>();
     for (const p of plans) statuses.set(p.id, this.outcome.get(p.id) ?? this.store.getRun(p.id)?.status ?? 'pending');
-    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size };
+    return { statuses, interrupted: this.signal.aborted, alreadyFinished: this.alreadyFinished.size, fault: this.faults.first };
+  }
+
+  /** A run's turn that threw (the store failed, or a bug): failed, and the sweep starts nothing more. */
+  private failTurn(plan: RunPlan, err: unknown): void {
+    this.settle(plan, 'failed', this.faults.failRun(plan.id, err));
   }
 
   // --- plan -------------------------------------------------------------------------------
@@ -176,7 +190,7 @@ class SweepSchedule {
 
   /** Enqueues a plan whose prerequisite is done, skips one whose prerequisite ended otherwise, else waits. */
   private consider(plan: RunPlan): void {
-    if (this.signal.aborted || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
+    if (this.signal.aborted || this.faults.first !== null || this.outcome.has(plan.id) || this.queued.has(plan.id)) return;
     const depId = plan.dependsOn;
     if (!depId) return this.enqueue(plan, null);
     const dep = this.byId.get(depId);
@@ -203,7 +217,8 @@ class SweepSchedule {
   /** heldOn: the prerequisite still running whose job the cluster holds this plan on, else null. */
   private enqueue(plan: RunPlan, heldOn: string | null): void {
     this.queued.add(plan.id);
-    void this.queue.add(() => this.claim(plan, heldOn), { priority: this.costOfChain(plan) });
+    // Awaited here: a turn that throws settles its run as failed instead of ending the harness.
+    void this.queue.add(() => this.claim(plan, heldOn).catch((err: unknown) => this.failTurn(plan, err)), { priority: this.costOfChain(plan) });
   }
 
   /** Waits, off the queue, until another harness's run `watchedId` leaves 'running', then reconsiders `plan`. */
@@ -216,6 +231,9 @@ class SweepSchedule {
       const row = store.getRun(plan.id);
       if (row && this.finished(row.status)) this.settle(plan, row.status, row.reason);
       else this.consider(plan);
+    }).catch((err: unknown) => {
+      this.watchers.delete(w);
+      this.faults.note(err);
     });
     this.watchers.add(w);
   }
@@ -238,7 +256,7 @@ class SweepSchedule {
 
   /** The queue's turn for a plan: claim it (else watch whoever has it), take a slot, run its attempts. */
   private async claim(plan: RunPlan, heldOn: string | null): Promise<void> {
-    if (this.signal.aborted) return void this.queued.delete(plan.id);
+    if (this.signal.aborted || this.faults.first !== null) return void this.queued.delete(plan.id);
     const row = this.store.getRun(plan.id);
     if (row && this.finished(row.status)) return this.settle(plan, row.status, row.reason);
     if (!this.store.claimRun(plan.id)) {
@@ -267,6 +285,15 @@ class SweepSchedule {
       const after = heldOn && !this.outcome.has(heldOn) ? (this.jobOf.get(heldOn) ?? null) : undefined;
       if (heldOn && after === undefined && this.outcome.get(heldOn) !== 'done') return this.prerequisiteSkip(plan, heldOn, this.outcome.get(heldOn)!);
       const launched = await this.launch(plan, slot, after);
+      const { fault, ahead } = launched.events;
+      if (fault !== undefined) return { status: 'failed', reason: this.faults.failRun(plan.id, fault) };
+      if (ahead) {
+        const next = handleAhead(this.faults, this.store, plan.id, launched.outDir, ahead);
+        if ('failed' in next) return { status: 'failed', reason: next.failed };
+        this.progress.runRetrying(plan, next.again, 0);
+        if (this.signal.aborted) return { status: 'interrupted', reason: 'sweep interrupted' };
+        continue; // from an earlier checkpoint or the start: not a new attempt
+      }
       if (endedPruned(launched.stop, this.signal, launched.events.done)) return this.pruned(plan, launched);
       if (after !== undefined && !launched.events.done && !this.signal.aborted) {
         // A held job that ended without a result: its prerequisite failed (the cluster never
@@ -284,14 +311,22 @@ class SweepSchedule {
   private async launch(plan: RunPlan, slot: Slot, after: string | null | undefined): Promise<Launched> {
     // The hook sees each event after it is stored, and may stop this run alone.
     const stop = watchForStop(this.options.earlyStop, plan, this.signal);
+    // Stops this child alone when its events can no longer be stored exactly (run-lifecycle.ts).
+    const halt = new AbortController();
     const events = recordEvents(this.store, plan.id, (event) => {
       this.progress.runEvent(plan, event);
       stop.onEvent(event);
+    }, {
+      onFault: (err) => {
+        this.faults.note(err);
+        halt.abort();
+      },
+      onAhead: () => halt.abort(),
     });
     const { request, attempt } = startLaunch(this.store, plan.id, this.executor.name, {
       slot,
       timeoutMs: this.options.timeoutMs ?? null,
-      signal: stop.signal,
+      signal: AbortSignal.any([stop.signal, halt.signal]),
       after,
       current: plan.config,
       onEvent: events.onEvent,
@@ -301,7 +336,7 @@ class SweepSchedule {
       },
     });
     this.progress.runStarted(plan, slot.name, attempt);
-    return { result: await this.executor.launch(request), events, stop };
+    return { result: await this.faults.launch(this.executor, request), events, stop, outDir: request.config.outDir };
   }
 
   // --- settle -----------------------------------------------------------------------------
@@ -309,8 +344,9 @@ class SweepSchedule {
   /** The attempt's verdict: the run's ending, or null after waiting out a crash's backoff (try again). */
   private async verdict(plan: RunPlan, { result, events }: Launched, attempt: number): Promise<Ending | null> {
     const { store, signal } = this;
-    const verdict = exitVerdict(result, events.done, events.error, signal.aborted);
-    if (verdict.retry && attempt <= this.retries && !signal.aborted) {
+    const verdict = this.faults.childVerdict(exitVerdict(result, events.done, events.error, signal.aborted), plan.config.outDir);
+    // After a fault of the harness nothing starts again, a retry neither.
+    if (verdict.retry && attempt <= this.retries && !signal.aborted && this.faults.first === null) {
       const delay = Math.min(60_000, this.backoffMs * 2 ** (attempt - 1));
       if (verdict.error) store.recordEvent(plan.id, { type: 'error', kind: 'internal', message: verdict.error });
       this.progress.runRetrying(plan, verdict.reason, delay);

@@ -7,6 +7,7 @@ import type { Executor, Slot } from '../schedule/executor.ts';
 import { silentProgress, type ProgressSink } from '../schedule/progress-sink.ts';
 import { recoverOrphans } from '../schedule/recover.ts';
 import { runSchedule } from '../schedule/scheduler.ts';
+import { HarnessFault } from '../schedule/io-fault.ts';
 import type { RunPlan } from '../spec/plan.ts';
 import type { ResolvedSearch } from '../spec/search-space.ts';
 import { addTrial, finishTrial, openSearch, searchRungs, searchTrials, type RungRow, type SearchRow, type TrialRow } from '../store/search-store.ts';
@@ -83,10 +84,12 @@ interface SearchContext {
 async function runTrial(ctx: SearchContext, trial: TrialRow, plans: RunPlan[], slot: Slot): Promise<void> {
   const { req } = ctx;
   ctx.monitor?.track(plans, trial.trial, trial.basis);
-  await runSchedule({
+  const { fault } = await runSchedule({
     store: req.store, sweepId: ctx.sweepId, plans, executor: req.executor, slots: [slot], retries: req.retries,
     timeoutMs: req.timeoutMs, signal: req.signal, progress: ctx.progress, ...(ctx.monitor ? { earlyStop: ctx.monitor } : {}),
   });
+  // The harness's own I/O fault ends the search with its one line (the CLI prints it).
+  if (fault !== null) throw new HarnessFault(fault);
   const outcome = trialOutcome(plans.map((p) => req.store.getRun(p.id)!), req.search.metric);
   if (!outcome) return;
   finishTrial(req.store, ctx.search.id, trial.trial, outcome);

@@ -14,6 +14,7 @@ import { checkDbPath, classifyDb, refuseKind, withDbFile } from './db-file.ts';
 import { openReadOnlyDb } from './db-open.ts';
 import { recordProvenance } from './provenance.ts';
 import type { CodeFacts } from '../contract/provenance.ts';
+import { dropSameMetric, dropSameRank, recordedThrough, truncateForStart } from './event-accounting.ts';
 import type {
   ArtifactRow,
   MetricRow,
@@ -213,13 +214,19 @@ export class Store {
         this.recordStep(runId, event, at);
         return;
       case 'eval':
-        s.metric.run(runId, event.step, event.split, event.loss, event.ppl, null, null, null, null, null, null, at);
+        this.db.transaction(() => {
+          dropSameMetric(this.db, runId, event.step, event.split);
+          s.metric.run(runId, event.step, event.split, event.loss, event.ppl, null, null, null, null, null, null, at);
+        }).immediate();
         return;
       case 'rank':
-        s.rank.run(
-          runId, event.step, event.counter, event.layer, event.currentModes, event.maxRank, event.explainedRatio,
-          JSON.stringify(event.singularValues),
-        );
+        this.db.transaction(() => {
+          dropSameRank(this.db, runId, event.layer, event.step, event.counter);
+          s.rank.run(
+            runId, event.step, event.counter, event.layer, event.currentModes, event.maxRank, event.explainedRatio,
+            JSON.stringify(event.singularValues),
+          );
+        }).immediate();
         return;
       case 'prune':
         s.prune.run(event.params.total, event.params.mlp, event.flopsPerToken, JSON.stringify(event.ranks), runId);
@@ -243,11 +250,8 @@ export class Store {
     const s = this.stmt;
     this.db
       .transaction(() => {
-        // A resumed run repeats the steps after its last checkpoint: drop their old rows.
-        if (event.resumedFromStep !== null) {
-          s.dropMetricsAfter.run(runId, event.resumedFromStep);
-          s.dropRanksAfter.run(runId, event.resumedFromStep);
-        }
+        // A resumed run repeats the steps after its checkpoint, a fresh start all of them: drop their old rows.
+        truncateForStart(this.db, runId, event.resumedFromStep);
         s.start.run(
           event.backend, event.matmul, event.params.total, event.params.mlp, event.flopsPerToken, event.maxSteps,
           json(event.maxRanks), json(event.ranks), at, runId,
@@ -269,6 +273,7 @@ export class Store {
   private recordStep(runId: string, event: StepEvent, at: string): void {
     this.db
       .transaction(() => {
+        dropSameMetric(this.db, runId, event.step, 'train');
         this.stmt.metric.run(
           runId, event.step, 'train', event.loss, null, event.lr, event.gradNorm, event.tokensPerSec, event.trainMs,
           event.lossScale ?? null, event.skipped === undefined ? null : event.skipped ? 1 : 0, at,
@@ -380,6 +385,11 @@ export class Store {
     return row?.path ?? null;
   }
 
+  /** The last step whose events this store holds in full for the run (event-accounting.ts). */
+  recordedThrough(runId: string): number {
+    return recordedThrough(this.db, runId);
+  }
+
   /** Rows claimed as running, with their owners: the caller decides which owners are gone. */
   runningRuns(): RunRow[] {
     return this.db.prepare(`SELECT * FROM runs WHERE status = 'running'`).all() as RunRow[];
@@ -434,8 +444,6 @@ function prepareStatements(db: Database.Database) {
     ),
     insertMember: db.prepare(`INSERT OR IGNORE INTO sweep_runs (sweep_id, run_id, position) VALUES (?, ?, ?)`),
     heartbeat: db.prepare(`UPDATE runs SET heartbeat_at = ? WHERE id = ? AND status = 'running'`),
-    dropMetricsAfter: db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step > ?`),
-    dropRanksAfter: db.prepare(`DELETE FROM rank_events WHERE run_id = ? AND step > ?`),
     start: db.prepare(
       `UPDATE runs SET backend = ?, matmul = ?, params_total_start = ?, params_mlp_start = ?, flops_per_token_start = ?,
          max_steps = ?, max_ranks = ?, ranks = COALESCE(?, ranks), heartbeat_at = ? WHERE id = ?`,
