@@ -15,15 +15,20 @@ export function faultedLaunch(line: string): LaunchResult {
 }
 
 /**
- * Moves the run's last.ckpt (written at `step` by a child whose events were lost) to
- * last.ckpt.unrecorded-<step>, kept for inspection; returns the new path, or null if none.
+ * Moves the run's own checkpoints (last.ckpt, and prev.ckpt, which the trainer falls back to and
+ * which the lost child may have rotated ahead too) to <name>.unrecorded-<step>, kept for
+ * inspection; returns the new paths (empty when there were none). The next launch then starts
+ * from stage 1's checkpoint or the start, points whose events the store holds.
  */
-export function setAsideCheckpoint(outDir: string, step: number): string | null {
-  const path = join(outDir, 'last.ckpt');
-  if (!existsSync(path)) return null;
-  const aside = `${path}.unrecorded-${step}`;
-  renameSync(path, aside);
-  return aside;
+export function setAsideCheckpoints(outDir: string, step: number): string[] {
+  const moved: string[] = [];
+  for (const name of ['last.ckpt', 'prev.ckpt']) {
+    const path = join(outDir, name);
+    if (!existsSync(path)) continue;
+    renameSync(path, `${path}.unrecorded-${step}`);
+    moved.push(`${path}.unrecorded-${step}`);
+  }
+  return moved;
 }
 
 /** What to do with a launch that resumed ahead of the stored events: launch again (the note says why), or fail. */
@@ -32,20 +37,27 @@ export type AheadOutcome = { again: string } | { failed: string };
 /**
  * Sets the ahead checkpoint aside so the next launch starts from a stored point; fails the run
  * when it cannot (the fault's line), or when the trainer resumed from some other file than
- * last.ckpt (the user removes it).
+ * its own checkpoints, or when the checkpoints were set aside twice already and it is ahead
+ * again (never a loop): the user removes them. time: the how-many-th ahead launch of this turn.
  */
-export function handleAhead(faults: SweepFaults, store: Store, runId: string, outDir: string, ahead: { step: number; recorded: number }): AheadOutcome {
+export function handleAhead(
+  faults: SweepFaults, store: Store, runId: string, outDir: string, ahead: { step: number; recorded: number }, time: number,
+): AheadOutcome {
   const { step, recorded } = ahead;
-  let aside: string | null;
+  if (time > 2) return failAhead(faults, store, runId, `it resumed ahead of its stored events again (step ${step}, stored through ${recorded}) after its checkpoints were set aside: remove the checkpoints in ${outDir} and rerun`);
+  let aside: string[];
   try {
-    aside = setAsideCheckpoint(outDir, step);
+    aside = setAsideCheckpoints(outDir, step);
   } catch (err) {
     return { failed: faults.failRun(runId, err, { path: outDir, flag: '--out' }) };
   }
-  if (aside === null) {
-    const reason = `it resumed from a checkpoint at step ${step}, ahead of its stored events (through step ${recorded}), that is not ${outDir}/last.ckpt: remove that checkpoint and rerun`;
-    faults.guarded(() => store.finishRun(runId, { status: 'failed', reason }));
-    return { failed: reason };
+  if (aside.length === 0) {
+    return failAhead(faults, store, runId, `it resumed from a checkpoint at step ${step}, ahead of its stored events (through step ${recorded}), that is not its own last.ckpt or prev.ckpt in ${outDir}: remove that checkpoint and rerun`);
   }
-  return { again: `its checkpoint at step ${step} is ahead of the stored events (through step ${recorded}); set aside as ${aside}, starting again from a stored point` };
+  return { again: `its checkpoint at step ${step} is ahead of the stored events (through step ${recorded}); set aside as ${aside.join(', ')}, starting again from a stored point` };
+}
+
+function failAhead(faults: SweepFaults, store: Store, runId: string, reason: string): AheadOutcome {
+  faults.guarded(() => store.finishRun(runId, { status: 'failed', reason }));
+  return { failed: reason };
 }

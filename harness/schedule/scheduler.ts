@@ -280,6 +280,7 @@ class SweepSchedule {
 
   /** Attempts until one ends the run's turn: a verdict, a prerequisite's failure, or an interrupt. */
   private async attempts(plan: RunPlan, slot: Slot, heldOn: string | null): Promise<Ending> {
+    let setAside = 0; // relaunches after an ahead checkpoint; each removes checkpoints, so two suffice
     for (let attempt = 1; ; ) {
       // Held on the prerequisite's current job while it has not settled; after that, an ordinary launch.
       const after = heldOn && !this.outcome.has(heldOn) ? (this.jobOf.get(heldOn) ?? null) : undefined;
@@ -288,7 +289,7 @@ class SweepSchedule {
       const { fault, ahead } = launched.events;
       if (fault !== undefined) return { status: 'failed', reason: this.faults.failRun(plan.id, fault) };
       if (ahead) {
-        const next = handleAhead(this.faults, this.store, plan.id, launched.outDir, ahead);
+        const next = handleAhead(this.faults, this.store, plan.id, launched.outDir, ahead, ++setAside);
         if ('failed' in next) return { status: 'failed', reason: next.failed };
         this.progress.runRetrying(plan, next.again, 0);
         if (this.signal.aborted) return { status: 'interrupted', reason: 'sweep interrupted' };
