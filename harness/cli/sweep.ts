@@ -182,9 +182,10 @@ async function detach(store: Store, sweep: PreparedSweep): Promise<number> {
 function printSpecList(specs: Awaited<ReturnType<typeof listSpecs>>): void {
   const profiles = [...new Set(specs.flatMap((s) => [...Object.keys(s.runs), ...Object.keys(s.problems)]))];
   const table = new Table({ head: ['spec', ...profiles.map((p) => `${p} runs`), 'description'], style: { head: [], border: [], compact: true } });
-  for (const s of specs) table.push([s.name, ...profiles.map((p) => (p in s.runs ? String(s.runs[p]) : '-')), s.description]);
+  for (const s of specs) table.push([s.name, ...profiles.map((p) => (p in s.runs ? String(s.runs[p]) : '-')), s.broken ? `BROKEN: ${s.broken}` : s.description]);
   say(table.toString());
-  say(`${specs.length} spec(s); run one with: npm run sweep <spec> [-- --profile NAME]`);
+  const broken = specs.filter((s) => s.broken).length;
+  say(`${specs.length} spec(s)${broken ? `, ${broken} broken (fix the line named)` : ''}; run one with: npm run sweep <spec> [-- --profile NAME]`);
 }
 
 runCli(main);
