@@ -94,3 +94,12 @@ export function formatNumber(x: number | null | undefined, digits = 3): string {
   if (!Number.isFinite(x)) return String(x);
   return Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(digits + 1).replace(/\.?0+$/, '');
 }
+
+/** --limit: how many rows a listing shows; 'all' for every row (null). */
+export function limitOption(value: string | undefined, flag: string, fallback: number): number | null {
+  if (value === undefined) return fallback;
+  if (value.trim() === 'all') return null;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UserError(`${flag} ${value}: give a number of rows (0 or more) or all`);
+  return n;
+}

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import Table from 'cli-table3';
 import { runSweep } from '../schedule/run-sweep.ts';
 import { listSpecs } from '../spec/load.ts';
-import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
+import { formatAxesSummary, formatLeftOut, formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { UserError } from '../contract/errors.ts';
@@ -32,6 +32,7 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --profile NAME        paper | cpu | smoke | ... (default: paper with a GPU backend and
                         WikiText-103, else cpu; the first line says which and why)
   --dry-run             print the expanded runs as a table; start nothing
+  --limit N             rows the --dry-run table shows (default 50; all shows every run)
   --filter key=value    keep only runs whose axes or settings match (repeatable)
   --set key=value       override a setting (repeatable)
   --devices SPEC        N (first N GPUs, else N CPU slots), 0,2 (GPU indices), cpu or cpu:N;
@@ -116,14 +117,16 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function dryRun({ plans, executor, expandMs, search }: PreparedSweep): number {
+function dryRun(sweep: PreparedSweep): number {
+  const { plans, executor, expandMs, search } = sweep;
   if (search) {
     say(searchDryRun(search));
     say('nothing started (--dry-run)');
     return 0;
   }
-  say(formatPlanTable(plans));
-  say(formatPlanSummary(plans));
+  const limit = sweep.input.dryRunLimit;
+  if (limit !== 0) say(formatPlanTable(plans, limit));
+  for (const line of [formatLeftOut(plans.length, limit), formatPlanSummary(plans), formatAxesSummary(plans)]) if (line) say(line);
   const line = executor.dryRunLine();
   if (line) say(line);
   say(`expanded in ${expandMs.toFixed(0)} ms; nothing started (--dry-run)`);
