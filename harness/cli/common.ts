@@ -19,7 +19,8 @@ export function runCli(main: (argv: string[]) => Promise<number>): void {
     },
     (err: unknown) => {
       if (err instanceof UserError) {
-        process.stderr.write(`error: ${err.message}\n`);
+        // One line whatever the message quotes back (a value typed with a newline in it).
+        process.stderr.write(`error: ${err.message.replace(/\r?\n/g, '\\n')}\n`);
         process.exitCode = 2;
       } else {
         process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -2,6 +2,7 @@
 // Defaults are the paper's reference values (DESIGN.md); profiles scale them down.
 import { z } from 'zod';
 import { describeZodIssue, UserError } from './errors.ts';
+import { safeNameSchema } from './names.ts';
 
 export const MODEL_PRESETS = {
   gpt2: { nEmbd: 768, nHead: 12, nLayer: 12 },
@@ -18,8 +19,8 @@ export const activationChoices = ['reference', 'gelu-tanh', 'gelu-exact'] as con
 export type GeluKind = 'gelu-tanh' | 'gelu-exact';
 
 export const modelSchema = z.strictObject({
-  /** Display name of the size (a preset name or any label); the sizes below are what count. */
-  name: z.string().default('gpt2'),
+  /** Display name of the size (a preset name or any label); the sizes below are what count. Part of run names: a safe word (names.ts). */
+  name: safeNameSchema.default('gpt2'),
   nEmbd: positiveInt.default(768),
   nHead: positiveInt.default(12),
   nLayer: positiveInt.default(12),
@@ -130,7 +131,8 @@ export const backendNames = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', '
 export type BackendName = (typeof backendNames)[number];
 
 export const runConfigSchema = z.strictObject({
-  name: z.string().default('run'),
+  /** The run's readable name (set by the harness): a safe word, as it becomes a Slurm job name. */
+  name: safeNameSchema.default('run'),
   method: z.enum(['full', 'fixed', 'inrank']).default('full'),
   model: modelSchema.prefault({}),
   inrank: inrankSchema.prefault({}),

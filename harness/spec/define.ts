@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { slurmOptionsSchema } from '../contract/slurm-options.ts';
 import { runConfigSchema } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
+import { safeNameSchema } from '../contract/names.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, isPlainObject } from './paths.ts';
 import { checkSearchSpace, searchSchema, type Distribution } from './search-space.ts';
@@ -49,7 +50,7 @@ const placement = { executor: executorName.optional(), slurm: slurmBlock.optiona
 const profilePatchSchema = z.strictObject({
   extends: z.string().optional(),
   description: z.string().optional(),
-  models: z.record(z.string(), modelSettings.partial()).optional(),
+  models: z.record(safeNameSchema, modelSettings.partial()).optional(),
   base: patch.optional(),
   axes: axes.optional(),
   seeds: seeds.optional(),
@@ -77,7 +78,7 @@ const sweepSpecSchema = z.strictObject({
 
 export const profileSchema = z.strictObject({
   description: z.string().min(1),
-  models: z.record(z.string(), modelSettings).refine((m) => Object.keys(m).length > 0, 'a profile needs at least one model'),
+  models: z.record(safeNameSchema, modelSettings).refine((m) => Object.keys(m).length > 0, 'a profile needs at least one model'),
   base: patch,
   seeds: seeds.optional(),
   requires: z.strictObject({ gpuBackend: z.boolean().optional(), wikitext103: z.boolean().optional() }).optional(),

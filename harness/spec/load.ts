@@ -6,6 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UserError } from '../contract/errors.ts';
+import { quoteName, SAFE_NAME, SAFE_NAME_RULE } from '../contract/names.ts';
 import { didYouMean } from './closest.ts';
 import { isSweepSpec, withSpecName } from './define.ts';
 import { expandSweep } from './expand.ts';
@@ -51,7 +52,10 @@ async function importSpec(file: string): Promise<SweepSpec | null> {
   }
   if (mod.default === undefined) return null;
   if (!isSweepSpec(mod.default)) throw new UserError(`${file}: its default export is not a sweep spec (write \`export default defineSweep({...})\`)`);
-  return withSpecName(mod.default, mod.default.name || basename(file, extname(file)));
+  const name = mod.default.name || basename(file, extname(file));
+  // The sweep is stored and shown under this name: a file name with spaces or a newline is refused like any other unsafe name.
+  if (!SAFE_NAME.test(name)) throw new UserError(`${file}: the spec is named after its file, and ${quoteName(name)} is not a safe name: rename the file (${SAFE_NAME_RULE})`);
+  return withSpecName(mod.default, name);
 }
 
 /** Loads one spec by name (or by a path to a .ts file). Unknown name: UserError with the closest and the list. */
