@@ -35,11 +35,30 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** node:util parseArgs, strict, with its complaints turned into one-line UserErrors pointing at helpCommand. */
 export function parseCliArgs<O extends Options>(argv: string[], options: O, helpCommand: string) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true });
   } catch (err) {
     const message = (err as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
     throw new UserError(`${message}; see ${helpCommand}`);
   }
+}
+
+/**
+ * `--retries -1` as `--retries=-1`: node's parseArgs calls a value that starts with a dash
+ * "ambiguous"; a negative number after an option that takes a value is that value, and its
+ * own check then says in one line what is wrong with it.
+ */
+function negativeValuesJoined(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const option = arg.startsWith('--') ? options[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 export function positiveIntOption(value: string | undefined, flag: string): number | undefined {

@@ -26,7 +26,8 @@ export const modelSchema = z.strictObject({
   nLayer: positiveInt.default(12),
   /** Context length (GPT-2's n_positions). */
   context: positiveInt.default(1024),
-  vocabSize: positiveInt.default(50257),
+  /** At least 2: a one-token vocabulary has nothing to predict (and fails in the trainer, not here, if let through). */
+  vocabSize: positiveInt.min(2, 'a vocabulary needs at least 2 tokens').default(50257),
   dropout: z.number().min(0).lt(1).default(0.1),
   initStd: z.number().positive().default(0.02),
   /** HF GPT-2's scale_attn_by_inverse_layer_idx, on in the paper's config. */
@@ -106,7 +107,7 @@ export const dataSchema = z.strictObject({
   /** Where token-id caches live. */
   cacheDir: z.string().default('results/cache'),
   /** Keep the top-K training tokens and map the rest to one unknown id; null = full GPT-2 vocabulary. */
-  vocabTopK: positiveInt.nullable().default(null),
+  vocabTopK: positiveInt.min(2, 'at least 2: K-1 kept tokens plus the unknown id (null keeps the full vocabulary)').nullable().default(null),
 });
 
 export const precisionSchema = z.strictObject({

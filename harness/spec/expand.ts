@@ -107,7 +107,9 @@ function label(key: string, value: unknown): string {
   return `${prefix}${String(value)}`.replace(/[^A-Za-z0-9._+-]/g, '_');
 }
 
-const NAMED_KEYS = new Set(['model', 'method', 'precision', 'seed']);
+const SEED_AXIS = 'train.seed';
+/** Keys every run name and axes record carry anyway (a train.seed axis is the run's seed, s<seed>). */
+const NAMED_KEYS = new Set(['model', 'method', 'precision', 'seed', SEED_AXIS]);
 
 function runName(config: RunConfig, cell: Cell): string {
   const parts = [config.model.name, config.method, config.precision.kind];
@@ -121,6 +123,9 @@ function runName(config: RunConfig, cell: Cell): string {
 
 function seedsFor(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, raw: Record<string, unknown>, cliSeeds?: readonly number[] | null): readonly number[] {
   if (cliSeeds) return cliSeeds;
+  // A cell that names its seed (a train.seed axis or include rule) trains that seed, as
+  // train.seed=1,2,3 on the command line does: the seeds lists below are for cells that do not.
+  if (typeof cell[SEED_AXIS] === 'number') return [cell[SEED_AXIS]];
   for (const rule of [...profile.seedsFor, ...(spec.seedsFor ?? [])]) {
     if (ruleMatches(rule.match, cell, raw)) return rule.seeds;
   }
@@ -199,6 +204,8 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const parsedOverrides = parseOverrides(overrides); // a bad override fails here, before any run
   const where = `spec ${spec.name || '(unnamed)'}, profile ${profile.name}`;
   const axes = { ...spec.axes, ...profile.axes, ...opts.axes } as Record<string, readonly CellValue[]>;
+  // seed=... on the command line replaces the spec's seed axis, as any command-line axis replaces its key's.
+  if (opts.seeds) delete axes[SEED_AXIS];
   const bases: BaseLayers = new Map();
   const resolveCell = (cell: Cell): Record<string, unknown> => resolveCellLayers(spec, profile, cell, where, bases);
 
