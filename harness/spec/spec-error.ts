@@ -41,15 +41,30 @@ function importLine(file: string, specifier: string): number | null {
   }
 }
 
+/** The first stack frame in a user file other than `file` (a helper the spec imports), as path:line. */
+function helperFrame(stack: string | undefined, file: string): string | null {
+  for (const m of (stack ?? '').matchAll(/((?:file:\/\/)?\/[^\s():]+):(\d+):\d+/g)) {
+    const path = m[1]!.replace(/^file:\/\//, '');
+    if (path !== file && !path.includes('/node_modules/')) return `${path}:${m[2]}`;
+  }
+  return null;
+}
+
 /** Where and what: the compiler's first problem, a missing module, or the thrown error. */
 function locate(file: string, err: unknown): { line: number | null; message: string } {
   if (!(err instanceof Error)) return { line: null, message: `threw ${String(err)} while loading` };
   const problems = (err as { errors?: CompileProblem[] }).errors;
   const compile = Array.isArray(problems) ? problems[0] : undefined;
-  if (compile?.text) return { line: compile.location?.line ?? null, message: `syntax error: ${compile.text}` };
+  if (compile?.text && (!compile.location?.file || compile.location.file === file)) {
+    return { line: compile.location?.line ?? null, message: `syntax error: ${compile.text}` };
+  }
   // The same error after crossing tsx's loader thread keeps only its text: file:line:col: ERROR: text.
-  const compiled = new RegExp(`${escapeRegExp(file)}:(\\d+):\\d+: ERROR: (.*)`).exec(err.message);
-  if (compiled) return { line: Number(compiled[1]), message: `syntax error: ${compiled[2]!.trim()}` };
+  const compiled = /(\S+):(\d+):\d+: ERROR: (.*)/.exec(err.message);
+  if (compiled) {
+    const [, path, line, text] = compiled;
+    if (path === file) return { line: Number(line), message: `syntax error: ${text!.trim()}` };
+    return { line: null, message: `in ${path}:${line}, which it imports: syntax error: ${text!.trim()}` };
+  }
   const code = (err as { code?: string }).code;
   if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
     const specifier = /Cannot find (?:module|package) '([^']+)'/.exec(err.message)?.[1];
@@ -57,7 +72,11 @@ function locate(file: string, err: unknown): { line: number | null; message: str
     return { line, message: firstLine(err.message).replace(/ imported from .*$/, '') };
   }
   // A UserError from defineSweep already names the key; keep its text, find the call's line.
-  return { line: frameLine(err.stack, file), message: firstLine(err.message) || err.name };
+  const message = firstLine(err.message) || err.name;
+  const line = frameLine(err.stack, file);
+  if (line !== null) return { line, message };
+  const helper = helperFrame(err.stack, file);
+  return { line: null, message: helper ? `in ${helper}, which it imports: ${message}` : message };
 }
 
 /** `file:line: message` (or `file: message` when no line is known), one line. */
