@@ -23,6 +23,7 @@ const broken: Array<{ name: string; source: string; line: number; says: RegExp }
 for (const b of broken) writeFileSync(join(specs, `${b.name}.ts`), b.source);
 // A helper module (no default export) is neither a spec nor broken.
 writeFileSync(join(specs, 'shared.ts'), 'export const lrs = [1e-3, 3e-3];\n');
+writeFileSync(join(specs, 'empty.ts'), '');
 
 const where = (b: (typeof broken)[number]): string => `${join(specs, `${b.name}.ts`)}${b.line ? `:${b.line}` : ''}: `;
 
@@ -36,7 +37,7 @@ test('--list shows each broken spec with its file:line and still lists the good 
     assert.ok(row?.includes(`BROKEN: ${where(b)}`), `${b.name}: ${row}`);
     assert.match(row!, b.says);
   }
-  assert.doesNotMatch(r.stdout, /│ shared /);
+  assert.doesNotMatch(r.stdout, /│ (shared|empty) /);
   assert.match(r.stdout, /6 spec\(s\), 5 broken/);
 });
 

@@ -10,6 +10,7 @@ import { quoteName, SAFE_NAME, SAFE_NAME_RULE } from '../contract/names.ts';
 import { didYouMean } from './closest.ts';
 import { isSweepSpec, withSpecName } from './define.ts';
 import { expandSweep } from './expand.ts';
+import { isPlainObject } from './paths.ts';
 import { profileNames } from './profile.ts';
 import { describeSpecFailure } from './spec-error.ts';
 import type { SweepSpec } from './types.ts';
@@ -50,7 +51,8 @@ async function importSpec(file: string): Promise<SweepSpec | null> {
   } catch (err) {
     throw new UserError(describeSpecFailure(file, err));
   }
-  if (mod.default === undefined) return null;
+  // No default export (an empty one where the folder's modules load as CommonJS): a helper module.
+  if (mod.default === undefined || (isPlainObject(mod.default) && Object.keys(mod.default).length === 0)) return null;
   if (!isSweepSpec(mod.default)) throw new UserError(`${file}: its default export is not a sweep spec (write \`export default defineSweep({...})\`)`);
   const name = mod.default.name || basename(file, extname(file));
   // The sweep is stored and shown under this name: a file name with spaces or a newline is refused like any other unsafe name.
