@@ -28,7 +28,7 @@ const injections: Array<{ what: string; args: string[]; says: RegExp }> = [
   { what: 'a --set with $(...)', args: ['one', '--set', `model.name=$(touch ${pwned})`], says: /model\.name: a name is one word/ },
   { what: 'a model axis with a newline', args: ['one', `model=gpt2,x\ntouch ${pwned}`], says: /model 'x\\ntouch .*PWNED' is not in the profile/ },
   { what: "a spec's base model name", args: ['base-name'], says: /base-name\.ts:\d+: .*base\.model\.name: a name is one word/ },
-  { what: "a profile's model key", args: ['model-key'], says: /model-key\.ts:\d+: .*profiles\.smoke\.models/ },
+  { what: "a profile's model key", args: ['model-key'], says: /model-key\.ts:\d+: .*profiles\.smoke\.models\.evil\\ntouch .*: model name: a name is one word/ },
 ];
 
 for (const c of injections) {

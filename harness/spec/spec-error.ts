@@ -72,7 +72,8 @@ function locate(file: string, err: unknown): { line: number | null; message: str
     return { line, message: firstLine(err.message).replace(/ imported from .*$/, '') };
   }
   // A UserError from defineSweep already names the key; keep its text, find the call's line.
-  const message = firstLine(err.message) || err.name;
+  // A UserError is one line by contract, though it may quote a value with a newline in it: kept whole.
+  const message = (err.name === 'UserError' ? err.message.replace(/\r?\n/g, '\\n') : firstLine(err.message)) || err.name;
   const line = frameLine(err.stack, file);
   if (line !== null) return { line, message };
   const helper = helperFrame(err.stack, file);
