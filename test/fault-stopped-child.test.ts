@@ -3,12 +3,13 @@
 // process never acts on SIGTERM. Now it sees the stopped state, says so in one line, kills
 // the child at once and resumes the run from its checkpoint.
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pidAlive } from '../harness/schedule/local-executor.ts';
-import { isStopped } from '../harness/schedule/stop-child.ts';
+import { isStopped, stopChild } from '../harness/schedule/stop-child.ts';
 import { openStore } from '../harness/store/store.ts';
 import { startSweep, waitFor, writeSpec } from './fixtures/harness-cli.ts';
 
@@ -51,4 +52,16 @@ test('a stopped orphan child is killed at once, with a line saying so, and the r
   assert.ok(!pidAlive(pid), 'the stopped child is gone');
   const row = runRow()!;
   assert.equal(row.status, 'done');
+});
+
+test('a child that ignores SIGTERM: a line says what is awaited and for how long, then it is killed', { timeout: 30_000 }, async () => {
+  const child = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000); process.stdout.write('ready\\n')"], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((r) => child.stdout!.once('data', r));
+  const lines: string[] = [];
+  const t0 = Date.now();
+  await stopChild(child.pid!, '/runs/slow', 3000, (l) => lines.push(l));
+  const ms = Date.now() - t0;
+  assert.deepEqual(lines, [`waiting up to 3 s for the trainer of /runs/slow (pid ${child.pid}) to write its checkpoint and exit after SIGTERM; then it is killed`]);
+  assert.ok(ms >= 2900 && ms < 15_000, `stopped after ${ms} ms`);
+  assert.ok(!pidAlive(child.pid!));
 });
