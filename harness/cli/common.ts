@@ -18,7 +18,8 @@ export function runCli(main: (argv: string[]) => Promise<number>): void {
     },
     (err: unknown) => {
       if (err instanceof UserError) {
-        process.stderr.write(`error: ${err.message}\n`);
+        // One line whatever the message quotes back (a value typed with a newline in it).
+        process.stderr.write(`error: ${err.message.replace(/\r?\n/g, '\\n')}\n`);
         process.exitCode = 2;
       } else {
         process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -33,11 +34,30 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** node:util parseArgs, strict, with its complaints turned into one-line UserErrors pointing at helpCommand. */
 export function parseCliArgs<O extends Options>(argv: string[], options: O, helpCommand: string) {
   try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: true, strict: true });
   } catch (err) {
     const message = (err as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '').replace(/\.$/, '');
     throw new UserError(`${message}; see ${helpCommand}`);
   }
+}
+
+/**
+ * `--retries -1` as `--retries=-1`: node's parseArgs calls a value that starts with a dash
+ * "ambiguous"; a negative number after an option that takes a value is that value, and its
+ * own check then says in one line what is wrong with it.
+ */
+function negativeValuesJoined(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const option = arg.startsWith('--') ? options[arg.slice(2)] : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 export function positiveIntOption(value: string | undefined, flag: string): number | undefined {
@@ -94,4 +114,13 @@ export function formatNumber(x: number | null | undefined, digits = 3): string {
   if (x === null || x === undefined) return '-';
   if (!Number.isFinite(x)) return String(x);
   return Math.abs(x) >= 1000 ? x.toFixed(0) : x.toPrecision(digits + 1).replace(/\.?0+$/, '');
+}
+
+/** --limit: how many rows a listing shows; 'all' for every row (null). */
+export function limitOption(value: string | undefined, flag: string, fallback: number): number | null {
+  if (value === undefined) return fallback;
+  if (value.trim() === 'all') return null;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UserError(`${flag} ${value}: give a number of rows (0 or more) or all`);
+  return n;
 }

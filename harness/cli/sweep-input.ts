@@ -21,14 +21,18 @@ import { checkProfileRequirements, chooseDefaultProfile, findWikitext103 } from 
 import type { SearchOverrides } from '../spec/search-space.ts';
 import type { SweepSpec } from '../spec/types.ts';
 import { planSearch, type SearchPlan } from '../search/plan-search.ts';
-import { DEFAULT_RUNS_DIR, durationOption, nonNegIntOption, parseCliArgs, positiveIntOption } from './common.ts';
+import { DEFAULT_RUNS_DIR, durationOption, limitOption, nonNegIntOption, parseCliArgs, positiveIntOption } from './common.ts';
 import { backendOption, detectMachine, type MachineDevices } from './sweep-devices.ts';
 import { checkPlannedData, corpusOfDataDir, defaultCacheDir, profileReadsBrown } from './sweep-data.ts';
 import { SEARCH_OPTIONS, searchFlags } from './search-command.ts';
 
+/** Rows a dry run shows unless --limit says otherwise: enough to check a grid, quick for any size. */
+const DRY_RUN_ROWS = 50;
+
 const OPTIONS = {
   profile: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  limit: { type: 'string' },
   filter: { type: 'string', multiple: true },
   set: { type: 'string', multiple: true },
   devices: { type: 'string' },
@@ -67,6 +71,8 @@ export interface SweepInput {
   filters: string[];
   profile: string | undefined;
   dryRun: boolean;
+  /** --limit: rows the dry-run table shows (default 50); null shows every run. */
+  dryRunLimit: number | null;
   devices: string | undefined;
   /** --runs-per-device: runs sharing each GPU (undefined when not given: one). */
   runsPerDevice: number | undefined;
@@ -128,7 +134,7 @@ export function parseSweepArgs(argv: string[]): SweepCommand {
     kind: 'sweep',
     input: {
       specName, specsDir, overrides: [...cli.overrides, ...(values.set ?? [])], axes: cli.axes, expandAxes: axesForExpansion(cli.axes), search, filters: values.filter ?? [], profile: values.profile,
-      dryRun: values['dry-run'] ?? false, devices: values.devices, runsPerDevice, backend, maxParallel, retries, timeoutMs, db: values.db, dataDir,
+      dryRun: values['dry-run'] ?? false, dryRunLimit: limitOption(values.limit, '--limit', DRY_RUN_ROWS), devices: values.devices, runsPerDevice, backend, maxParallel, retries, timeoutMs, db: values.db, dataDir,
       runsDir, cacheDir: values['cache-dir'] ? resolve(values['cache-dir']) : defaultCacheDir(runsDir), rerun,
       trainer: values.trainer ? resolve(values.trainer) : TRAINER_ENTRY, customTrainer: values.trainer !== undefined,
       executor: values.executor, detach: values.detach ?? false, executorFlags, note,

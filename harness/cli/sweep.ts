@@ -5,7 +5,7 @@ import Table from 'cli-table3';
 import { runSweep } from '../schedule/run-sweep.ts';
 import { topLevelFaultLine } from '../schedule/io-fault.ts';
 import { listSpecs } from '../spec/load.ts';
-import { formatPlanSummary, formatPlanTable } from '../spec/table.ts';
+import { formatAxesSummary, formatLeftOut, formatPlanSummary, formatPlanTable } from '../spec/table.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { setSweepNote } from '../store/sweep-notes.ts';
 import { requeueLostHandovers } from '../schedule/handover-check.ts';
@@ -38,6 +38,7 @@ checkpoint and end interrupted; on Slurm it asks whether to cancel the jobs or l
   --profile NAME        paper | cpu | smoke | ... (default: paper with a GPU backend and
                         WikiText-103, else cpu; the first line says which and why)
   --dry-run             print the expanded runs as a table; start nothing
+  --limit N             rows the --dry-run table shows (default 50; all shows every run)
   --filter key=value    keep only runs whose axes or settings match (repeatable)
   --set key=value       override a setting (repeatable)
   --devices SPEC        N (first N GPUs, else N CPU slots), 0,2 (GPU indices), cpu or cpu:N;
@@ -158,14 +159,16 @@ function closeQuietly(store: Store): void {
   }
 }
 
-function dryRun({ plans, executor, expandMs, search }: PreparedSweep): number {
+function dryRun(sweep: PreparedSweep): number {
+  const { plans, executor, expandMs, search } = sweep;
   if (search) {
     say(searchDryRun(search));
     say('nothing started (--dry-run)');
     return 0;
   }
-  say(formatPlanTable(plans));
-  say(formatPlanSummary(plans));
+  const limit = sweep.input.dryRunLimit;
+  if (limit !== 0) say(formatPlanTable(plans, limit));
+  for (const line of [formatLeftOut(plans.length, limit), formatPlanSummary(plans), formatAxesSummary(plans)]) if (line) say(line);
   const line = executor.dryRunLine();
   if (line) say(line);
   say(`expanded in ${expandMs.toFixed(0)} ms; nothing started (--dry-run)`);
@@ -227,9 +230,10 @@ async function detach(store: Store, sweep: PreparedSweep): Promise<number> {
 function printSpecList(specs: Awaited<ReturnType<typeof listSpecs>>): void {
   const profiles = [...new Set(specs.flatMap((s) => [...Object.keys(s.runs), ...Object.keys(s.problems)]))];
   const table = new Table({ head: ['spec', ...profiles.map((p) => `${p} runs`), 'description'], style: { head: [], border: [], compact: true } });
-  for (const s of specs) table.push([s.name, ...profiles.map((p) => (p in s.runs ? String(s.runs[p]) : '-')), s.description]);
+  for (const s of specs) table.push([s.name, ...profiles.map((p) => (p in s.runs ? String(s.runs[p]) : '-')), s.broken ? `BROKEN: ${s.broken}` : s.description]);
   say(table.toString());
-  say(`${specs.length} spec(s); run one with: npm run sweep <spec> [-- --profile NAME]`);
+  const broken = specs.filter((s) => s.broken).length;
+  say(`${specs.length} spec(s)${broken ? `, ${broken} broken (fix the line named)` : ''}; run one with: npm run sweep <spec> [-- --profile NAME]`);
 }
 
 runCli(main);

@@ -2,6 +2,7 @@
 // Defaults are the paper's reference values (DESIGN.md); profiles scale them down.
 import { z } from 'zod';
 import { describeZodIssue, UserError } from './errors.ts';
+import { safeNameSchema } from './names.ts';
 
 export const MODEL_PRESETS = {
   gpt2: { nEmbd: 768, nHead: 12, nLayer: 12 },
@@ -18,14 +19,15 @@ export const activationChoices = ['reference', 'gelu-tanh', 'gelu-exact'] as con
 export type GeluKind = 'gelu-tanh' | 'gelu-exact';
 
 export const modelSchema = z.strictObject({
-  /** Display name of the size (a preset name or any label); the sizes below are what count. */
-  name: z.string().default('gpt2'),
+  /** Display name of the size (a preset name or any label); the sizes below are what count. Part of run names: a safe word (names.ts). */
+  name: safeNameSchema.default('gpt2'),
   nEmbd: positiveInt.default(768),
   nHead: positiveInt.default(12),
   nLayer: positiveInt.default(12),
   /** Context length (GPT-2's n_positions). */
   context: positiveInt.default(1024),
-  vocabSize: positiveInt.default(50257),
+  /** At least 2: a one-token vocabulary has nothing to predict (and fails in the trainer, not here, if let through). */
+  vocabSize: positiveInt.min(2, 'a vocabulary needs at least 2 tokens').default(50257),
   dropout: z.number().min(0).lt(1).default(0.1),
   initStd: z.number().positive().default(0.02),
   /** HF GPT-2's scale_attn_by_inverse_layer_idx, on in the paper's config. */
@@ -105,7 +107,7 @@ export const dataSchema = z.strictObject({
   /** Where token-id caches live. */
   cacheDir: z.string().default('results/cache'),
   /** Keep the top-K training tokens and map the rest to one unknown id; null = full GPT-2 vocabulary. */
-  vocabTopK: positiveInt.nullable().default(null),
+  vocabTopK: positiveInt.min(2, 'at least 2: K-1 kept tokens plus the unknown id (null keeps the full vocabulary)').nullable().default(null),
   /**
    * The data's content fingerprint (contract/data-fingerprint.ts), set by the sweep when it plans
    * the run: part of the run's id, and checked by the trainer against the files it reads. Absent
@@ -136,7 +138,8 @@ export const backendNames = ['auto', 'tensorflow-gpu', 'webgpu', 'tensorflow', '
 export type BackendName = (typeof backendNames)[number];
 
 export const runConfigSchema = z.strictObject({
-  name: z.string().default('run'),
+  /** The run's readable name (set by the harness): a safe word, as it becomes a Slurm job name. */
+  name: safeNameSchema.default('run'),
   method: z.enum(['full', 'fixed', 'inrank']).default('full'),
   model: modelSchema.prefault({}),
   inrank: inrankSchema.prefault({}),

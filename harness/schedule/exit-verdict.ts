@@ -12,11 +12,25 @@ export interface Verdict {
   error: string | null;
 }
 
-/** The line of a stderr tail that says what went wrong: the last error message, not a stack frame or Node's version banner. */
+/** Lines that never say why a child failed: stack frames, Node's banner and source excerpt, warnings. */
+const NOISE = [/^at\s/, /^Node\.js v\d/, /^\^+$/, /^\S+:\d+$/, /^\(node:\d+\)/, /^\(Use `node --trace-/, /^warn(ing)?\b/i];
+/** What an error line looks like: an Error or Exception name, or words a failing program uses. */
+const ERROR_LIKE = [/^(\w+)?(Error|Exception)\b/, /\b(error|fatal|failed|cannot|could not|out of memory|aborted|assertion|killed)\b/i];
+
+/**
+ * The line of a stderr tail that says what went wrong: the trainer's own `[train] error:` line,
+ * else the last error-looking line, else the last line that is not noise. The trainer's other
+ * `[train]` lines (progress, backend, resume notes) and warnings are never the reason, even
+ * when they are the last thing it wrote before it was killed.
+ */
 export function errorLine(text: string): string {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('at ') && !/^Node\.js v\d/.test(l));
-  for (let i = lines.length - 1; i >= 0; i--) if (/^(\w+)?(Error|Exception)\b/.test(lines[i]!)) return lines[i]!;
-  return lines.pop() ?? '';
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !NOISE.some((re) => re.test(l)));
+  const own = lines.filter((l) => l.startsWith('[train] error: ')).pop();
+  if (own) return own.slice('[train] error: '.length);
+  // A [train] line is the trainer talking: a reason only when it carries an error (a logged stack's first line).
+  const candidates = lines.map((l) => l.replace(/^\[train\] /, '')).filter((l, i) => !lines[i]!.startsWith('[train] ') || ERROR_LIKE.some((re) => re.test(l)));
+  for (let i = candidates.length - 1; i >= 0; i--) if (ERROR_LIKE.some((re) => re.test(candidates[i]!))) return candidates[i]!;
+  return candidates.pop() ?? '';
 }
 
 export function exitVerdict(result: LaunchResult, done: DoneEvent | undefined, error: ErrorEvent | undefined, cancelled: boolean): Verdict {

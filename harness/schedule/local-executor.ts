@@ -11,12 +11,15 @@ import { execa } from 'execa';
 import { decodeEvent } from '../contract/protocol.ts';
 import type { Executor, JobRef, LaunchRequest, LaunchResult } from './executor.ts';
 import { REPO_ROOT, TRAINER_ENTRY } from './repo-root.ts';
+import { stopChild } from './stop-child.ts';
 
 export interface LocalExecutorOptions {
   /** The trainer entry point (a .ts file run through tsx); default harness/train/main.ts. */
   trainer?: string;
   /** Milliseconds between SIGTERM and SIGKILL when a run is cancelled or times out. */
   killGraceMs?: number;
+  /** Where a line about a slow or stopped child goes while it is being stopped (default stderr). */
+  notice?: (line: string) => void;
 }
 
 const STDERR_TAIL_BYTES = 4000;
@@ -25,10 +28,12 @@ export class LocalExecutor implements Executor {
   readonly name = 'local';
   private readonly trainer: string;
   private readonly killGraceMs: number;
+  private readonly notice: (line: string) => void;
 
   constructor(options: LocalExecutorOptions = {}) {
     this.trainer = options.trainer ?? TRAINER_ENTRY;
     this.killGraceMs = options.killGraceMs ?? 120_000;
+    this.notice = options.notice ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
   async launch(req: LaunchRequest): Promise<LaunchResult> {
@@ -87,12 +92,7 @@ export class LocalExecutor implements Executor {
 
   async stop(job: JobRef): Promise<void> {
     if (!(await this.isAlive(job))) return;
-    const pid = Number(job.jobId);
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + this.killGraceMs;
-    while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    if (pidAlive(pid)) process.kill(pid, 'SIGKILL');
-    while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+    await stopChild(Number(job.jobId), job.runDir, this.killGraceMs, this.notice);
   }
 
   async kill(job: JobRef): Promise<void> {

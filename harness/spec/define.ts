@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { slurmOptionsSchema } from '../contract/slurm-options.ts';
 import { runConfigSchema } from '../contract/config.ts';
 import { UserError } from '../contract/errors.ts';
+import { SAFE_NAME_RULE, safeNameSchema } from '../contract/names.ts';
 import { didYouMean } from './closest.ts';
 import { CONFIG_PATHS, isConfigPath, isPlainObject } from './paths.ts';
 import { checkSearchSpace, searchSchema, type Distribution } from './search-space.ts';
@@ -49,7 +50,7 @@ const placement = { executor: executorName.optional(), slurm: slurmBlock.optiona
 const profilePatchSchema = z.strictObject({
   extends: z.string().optional(),
   description: z.string().optional(),
-  models: z.record(z.string(), modelSettings.partial()).optional(),
+  models: z.record(safeNameSchema, modelSettings.partial()).optional(),
   base: patch.optional(),
   axes: axes.optional(),
   seeds: seeds.optional(),
@@ -77,12 +78,17 @@ const sweepSpecSchema = z.strictObject({
 
 export const profileSchema = z.strictObject({
   description: z.string().min(1),
-  models: z.record(z.string(), modelSettings).refine((m) => Object.keys(m).length > 0, 'a profile needs at least one model'),
+  models: z.record(safeNameSchema, modelSettings).refine((m) => Object.keys(m).length > 0, 'a profile needs at least one model'),
   base: patch,
   seeds: seeds.optional(),
   requires: z.strictObject({ gpuBackend: z.boolean().optional(), wikitext103: z.boolean().optional() }).optional(),
   ...placement,
 });
+
+/** zod's text for an issue; a refused record key is a model name here, and says which names are safe. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  return issue.code === 'invalid_key' ? `model name: ${SAFE_NAME_RULE}` : issue.message;
+}
 
 function fail(where: string, what: string): never {
   throw new UserError(`${where}: ${what}`);
@@ -148,7 +154,7 @@ export function validateSweepSpec(raw: unknown, where = 'sweep spec'): SweepSpec
       const known = issue.path.at(-1) === 'slurm' ? [...SLURM_SPEC_KEYS] : path ? Object.keys(profilePatchSchema.shape) : Object.keys(sweepSpecSchema.shape);
       fail(`${where}: ${path ? `${path}.` : ''}${key}`, `unknown key${didYouMean(key, known)}`);
     }
-    fail(`${where}: ${path || '(root)'}`, issue.message);
+    fail(`${where}: ${path || '(root)'}`, issueMessage(issue));
   }
   const spec = result.data;
   const at = (key: string) => `${where}: ${key}`;
@@ -198,7 +204,7 @@ export function defineProfiles<const T extends Record<string, import('./types.ts
     const result = profileSchema.safeParse(profile);
     if (!result.success) {
       const issue = result.error.issues[0]!;
-      fail(`profile ${name}: ${issue.path.map(String).join('.') || '(root)'}`, issue.message);
+      fail(`profile ${name}: ${issue.path.map(String).join('.') || '(root)'}`, issueMessage(issue));
     }
     checkConfigPatch(profile.base, `profile ${name}: base`);
   }

@@ -114,7 +114,9 @@ function label(key: string, value: unknown): string {
   return `${prefix}${String(value)}`.replace(/[^A-Za-z0-9._+-]/g, '_');
 }
 
-const NAMED_KEYS = new Set(['model', 'method', 'precision', 'seed']);
+const SEED_AXIS = 'train.seed';
+/** Keys every run name and axes record carry anyway (a train.seed axis is the run's seed, s<seed>). */
+const NAMED_KEYS = new Set(['model', 'method', 'precision', 'seed', SEED_AXIS]);
 
 function runName(config: RunConfig, cell: Cell): string {
   const parts = [config.model.name, config.method, config.precision.kind];
@@ -128,6 +130,9 @@ function runName(config: RunConfig, cell: Cell): string {
 
 function seedsFor(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, raw: Record<string, unknown>, cliSeeds?: readonly number[] | null): readonly number[] {
   if (cliSeeds) return cliSeeds;
+  // A cell that names its seed (a train.seed axis or include rule) trains that seed, as
+  // train.seed=1,2,3 on the command line does: the seeds lists below are for cells that do not.
+  if (typeof cell[SEED_AXIS] === 'number') return [cell[SEED_AXIS]];
   for (const rule of [...profile.seedsFor, ...(spec.seedsFor ?? [])]) {
     if (ruleMatches(rule.match, cell, raw)) return rule.seeds;
   }
@@ -165,27 +170,38 @@ function plansOf(config: RunConfig, cell: Cell, profile: string, runsDir: string
   return [stage1, plan(s2, stage1.id)];
 }
 
+/** The layers below a cell's own values, per model and method: the same for every cell that shares them. */
+type BaseLayers = Map<string, Record<string, unknown>>;
+
 /** A cell's settings, layered: defaults, profile, model, method, spec, profile patch, the cell itself. */
-function resolveCellLayers(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, where: string): Record<string, unknown> {
+function resolveCellLayers(spec: SweepSpec, profile: EffectiveProfile, cell: Cell, where: string, bases: BaseLayers = new Map()): Record<string, unknown> {
   const modelNames = Object.keys(profile.models);
   const modelName = (cell.model ?? getPath(profile.patchBase, 'model.name') ?? getPath(spec.base, 'model.name') ?? modelNames[0]) as string;
   const settings = profile.models[String(modelName)];
   if (!settings) {
     throw new UserError(`${where}: model '${modelName}' is not in the profile${didYouMean(String(modelName), modelNames)}; models: ${modelNames.join(', ')}`);
   }
-  const layers = (method: unknown) =>
-    deepMerge<Record<string, unknown>>(
-      // The defaults at the bottom, so rules see every setting (not only those a layer names).
-      DEFAULT_CONFIG as unknown as Record<string, unknown>,
-      profile.base as Record<string, unknown>,
-      modelPatch(String(modelName), settings),
-      methodPatch(method, settings),
-      spec.base as Record<string, unknown> | undefined,
-      profile.patchBase as Record<string, unknown>,
-      cellPatch(cell),
-    );
-  const first = layers(undefined);
-  return first.method === 'fixed' ? layers('fixed') : first;
+  // Merged once per model and method, not once per cell: a big grid shares a few of these.
+  const base = (method: unknown): Record<string, unknown> => {
+    const key = `${String(modelName)}\u0000${String(method)}`;
+    let merged = bases.get(key);
+    if (!merged) {
+      merged = deepMerge<Record<string, unknown>>(
+        // The defaults at the bottom, so rules see every setting (not only those a layer names).
+        DEFAULT_CONFIG as unknown as Record<string, unknown>,
+        profile.base as Record<string, unknown>,
+        modelPatch(String(modelName), settings),
+        methodPatch(method, settings),
+        spec.base as Record<string, unknown> | undefined,
+        profile.patchBase as Record<string, unknown>,
+      );
+      bases.set(key, merged);
+    }
+    return merged;
+  };
+  const own = cellPatch(cell);
+  const first = deepMerge<Record<string, unknown>>(base(undefined), own);
+  return first.method === 'fixed' ? deepMerge<Record<string, unknown>>(base('fixed'), own) : first;
 }
 
 /** Expands a spec on a profile into run plans (stable ids, unique names, stage 2 after stage 1). */
@@ -195,7 +211,10 @@ export function expandSweep(spec: SweepSpec, opts: ExpandOptions): RunPlan[] {
   const parsedOverrides = parseOverrides(overrides); // a bad override fails here, before any run
   const where = `spec ${spec.name || '(unnamed)'}, profile ${profile.name}`;
   const axes = { ...spec.axes, ...profile.axes, ...opts.axes } as Record<string, readonly CellValue[]>;
-  const resolveCell = (cell: Cell): Record<string, unknown> => resolveCellLayers(spec, profile, cell, where);
+  // seed=... on the command line replaces the spec's seed axis, as any command-line axis replaces its key's.
+  if (opts.seeds) delete axes[SEED_AXIS];
+  const bases: BaseLayers = new Map();
+  const resolveCell = (cell: Cell): Record<string, unknown> => resolveCellLayers(spec, profile, cell, where, bases);
 
   const cells: Array<{ cell: Cell; raw: Record<string, unknown> }> = [];
   for (const cell of cartesian(axes)) {

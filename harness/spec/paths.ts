@@ -55,18 +55,28 @@ export function setPath(config: Record<string, unknown>, path: string, value: un
   node[parts[parts.length - 1]!] = value;
 }
 
-/** Deep merge of plain objects (later wins); arrays and scalars are replaced, never merged. */
+/**
+ * Deep merge of plain objects (later wins); arrays and scalars are replaced, never merged. The
+ * result shares no object with the layers: each layer is copied into one fresh tree, once.
+ */
 export function deepMerge<T extends Record<string, unknown>>(...layers: Array<Record<string, unknown> | undefined>): T {
   const out: Record<string, unknown> = {};
-  for (const layer of layers) {
-    if (!layer) continue;
-    for (const [key, value] of Object.entries(layer)) {
-      if (value === undefined) continue;
-      const prev = out[key];
-      out[key] = isPlainObject(value) && isPlainObject(prev) ? deepMerge(prev, value) : isPlainObject(value) ? deepMerge(value) : value;
-    }
-  }
+  for (const layer of layers) if (layer) mergeInto(out, layer);
   return out as T;
+}
+
+/** Copies layer into target, which owns every plain object in it (so it is changed in place: linear, not quadratic). */
+function mergeInto(target: Record<string, unknown>, layer: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue;
+    if (!isPlainObject(value)) {
+      target[key] = value;
+      continue;
+    }
+    const prev = target[key];
+    const node = isPlainObject(prev) ? prev : (target[key] = {});
+    mergeInto(node as Record<string, unknown>, value);
+  }
 }
 
 export { isPlainObject };

@@ -1,7 +1,7 @@
 // The --dry-run view: the expanded runs as a table, and a one-line summary.
-import Table from 'cli-table3';
 import { runSteps, scheduleSteps } from './cost.ts';
 import type { RunPlan } from './plan.ts';
+import { renderTable } from './text-table.ts';
 
 /** FLOPs with an SI unit: 3.2 TFLOP, 1.1 EFLOP. */
 export function formatFlops(flops: number): string {
@@ -23,20 +23,27 @@ function stepsCell(plan: RunPlan): string {
   return `${bounded && !early ? '' : '<='}${steps}`;
 }
 
-export function formatPlanTable(plans: readonly RunPlan[]): string {
+/**
+ * The runs as a table, the first `limit` of them (all when limit is null). Linear in the runs:
+ * a grid of 100,000 runs plans and prints in seconds (text-table.ts says why not cli-table3).
+ */
+export function formatPlanTable(plans: readonly RunPlan[], limit: number | null = null): string {
   const names = new Map(plans.map((p) => [p.id, p.name]));
-  const table = new Table({
-    head: ['name', 'id', 'model', 'method', 'precision', 'stage', 'depends on', 'steps', 'expected cost'],
-    style: { head: [], border: [], compact: true },
-    colAligns: ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right', 'right'],
-  });
-  for (const p of plans) {
+  const shown = limit === null ? plans : plans.slice(0, limit);
+  const rows = shown.map((p) => {
     const c = p.config;
     const model = `${c.model.name} (${c.model.nEmbd}x${c.model.nLayer})`;
     const depends = p.dependsOn ? (names.get(p.dependsOn) ?? p.dependsOn) : '';
-    table.push([p.name, p.id, model, c.method, c.precision.kind, c.stage.kind, depends, stepsCell(p), formatFlops(p.expectedCost)]);
-  }
-  return table.toString();
+    return [p.name, p.id, model, c.method, c.precision.kind, c.stage.kind, depends, stepsCell(p), formatFlops(p.expectedCost)];
+  });
+  const head = ['name', 'id', 'model', 'method', 'precision', 'stage', 'depends on', 'steps', 'expected cost'];
+  return renderTable(head, rows, ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right', 'right']);
+}
+
+/** The line under a table cut at `limit` rows: how many runs it leaves out and how to see them. */
+export function formatLeftOut(total: number, limit: number | null): string | null {
+  if (limit === null || total <= limit) return null;
+  return `... ${total - limit} more run(s) not shown: the first ${limit} of ${total} (--limit N shows more, --limit all shows every run)`;
 }
 
 /** e.g. "26 runs (profile cpu): 6 full, 6 fixed, 14 inrank (7 stage 2 waiting on their stage 1); 3 models; expected 14.1 TFLOP" */
@@ -51,4 +58,18 @@ export function formatPlanSummary(plans: readonly RunPlan[]): string {
   const total = plans.reduce((sum, p) => sum + p.expectedCost, 0);
   const deps = waiting ? ` (${waiting} stage 2 waiting on their stage 1)` : '';
   return `${plans.length} runs (profile ${profiles}): ${methods}${deps}; ${models} model${models === 1 ? '' : 's'}; expected ${formatFlops(total)} of training`;
+}
+
+/** e.g. "axes: train.lr 1250 values, train.weightDecay 80 values": the shape of a big grid at a glance. */
+export function formatAxesSummary(plans: readonly RunPlan[]): string | null {
+  const values = new Map<string, Set<unknown>>();
+  for (const p of plans) {
+    for (const [key, value] of Object.entries(p.axes)) {
+      let set = values.get(key);
+      if (!set) values.set(key, (set = new Set()));
+      set.add(value);
+    }
+  }
+  const varying = [...values].filter(([, set]) => set.size > 1).map(([key, set]) => `${key} ${set.size} values`);
+  return varying.length ? `axes: ${varying.join(', ')}` : null;
 }

@@ -33,6 +33,15 @@ export function shellQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * A name as it may stand in the script's comment line and in --job-name. Names are checked at
+ * spec validation (contract/names.ts); this keeps a name that skipped that check (a config
+ * written by hand) from ever putting a second line, and so a command, into the script.
+ */
+export function scriptSafeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._+-]/g, '_') || 'run';
+}
+
 export function batchScript(job: BatchJob): string {
   const q = shellQuote;
   const exports = Object.entries(job.env)
@@ -40,7 +49,7 @@ export function batchScript(job: BatchJob): string {
     .map(([k, v]) => `export ${k}=${q(v)}`);
   return [
     '#!/bin/bash',
-    `# InRank harness run ${job.runId}: ${job.name}`,
+    `# InRank harness run ${scriptSafeName(job.runId)}: ${scriptSafeName(job.name)}`,
     'set -u',
     `out=${q(job.outDir)}`,
     `cd ${q(job.repoRoot)} || exit 1`,
@@ -65,7 +74,7 @@ export function batchScript(job: BatchJob): string {
 /** sbatch arguments that identify the job and place its output; resources come from the options. */
 export function identityArgs(job: BatchJob, dependsOnJob: string | null): string[] {
   const args = [
-    `--job-name=${job.name}`,
+    `--job-name=${scriptSafeName(job.name)}`,
     // The run id travels with the job so that `squeue -O Comment` ties a job to its run.
     `--comment=${job.runId}`,
     `--chdir=${job.repoRoot}`,
