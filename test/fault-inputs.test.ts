@@ -36,7 +36,7 @@ test('--dry-run of a 30,000-run grid: every row with --limit all, in linear time
   assert.equal(rows.length, 30_000);
   assert.equal(new Set(rows.map((l) => l.split('│')[2]!.trim())).size, 30_000, 'every run has its own id');
   assert.match(r.stdout, /^30000 runs \(profile smoke\): 30000 full; 1 model;/m);
-  assert.match(r.stdout, /^axes: train\.lr 300 values, train\.weightDecay 100 values$/m);
+  assert.match(r.stdout, /^axes: train\.lr \(300 values\), train\.weightDecay \(100 values\)$/m);
   assert.doesNotMatch(r.stdout, /more run\(s\) not shown/);
   assert.ok(!existsSync(db), 'a dry run stores nothing');
 });

@@ -70,6 +70,6 @@ export function formatAxesSummary(plans: readonly RunPlan[]): string | null {
       set.add(value);
     }
   }
-  const varying = [...values].filter(([, set]) => set.size > 1).map(([key, set]) => `${key} ${set.size} values`);
+  const varying = [...values].filter(([, set]) => set.size > 1).map(([key, set]) => `${key} (${set.size} values)`);
   return varying.length ? `axes: ${varying.join(', ')}` : null;
 }
