@@ -102,6 +102,15 @@ test('fused AdamW: parameters and moments after three steps (decay and no decay,
   assertClose(fused, generic, 1e-6, 'adamW');
 });
 
+test('fused sum of squares: the global gradient norm over many tensors (odd sizes, an empty one) equals the generic sum', async () => {
+  const shapes = [[13, 7], [7], [1], [0, 3], [257, 33], [4096]];
+  const grads = new Map<string, tf.Tensor>(shapes.map((shape, i) => [`g${i}`, tf.tensor(scaled(shape.reduce((a, b) => a * b, 1), 30 + i, 1 + i), shape)]));
+  const { fused, generic } = await bothPaths(FusedKernel.sumSquares, () => [AdamW.globalNormSquared(grads), tf.scalar(AdamW.globalNorm(grads))]);
+  assertClose(fused, generic, 1e-6, 'sumSquares');
+  assert.ok(generic[0]![0]! > 1000, 'the sum is not trivial');
+  tf.dispose([...grads.values()]);
+});
+
 test('fused softmax cross-entropy: loss and logits gradient equal the generic formulation', async () => {
   const n = 23, v = 301;
   const logits = tf.tensor2d(scaled(n * v, 30, 4), [n, v]);

@@ -12,7 +12,7 @@ import { registerHeapSlices, unregisterHeapSlices } from './wasm-slices.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -38,6 +38,27 @@ function launch(addon: BlasAddon, backend: WasmHeapBackend, op: number, inputs: 
   });
   addon.fused!(heapBuffer(backend), op, Float64Array.from(offsets), Float64Array.from(params));
   return outs;
+}
+
+/**
+ * One scalar for any number of tensors (the global gradient norm's square: 2 generic kernels per
+ * parameter and an AddN before). Each tensor's squares are summed in double by the addon, and the
+ * tensors' sums in double here; only the result is rounded to float32.
+ */
+function sumSquares(addon: BlasAddon, backend: WasmHeapBackend, inputs: (TensorInfo | undefined)[]): TensorInfo {
+  const out = backend.makeOutput([], 'float32');
+  let total = 0;
+  for (const x of inputs) {
+    if (x === undefined) continue;
+    if (x.dtype !== 'float32') throw new Error(`fused sumSquares: inputs must be float32 (got ${x.dtype})`);
+    const n = tf.util.sizeFromShape(x.shape);
+    if (n === 0) continue;
+    const at = floatOffset(backend, x);
+    if (at === null) throw new Error('fused sumSquares: a tensor has no place on the wasm heap');
+    total += addon.fused!(heapBuffer(backend), Op.sumSquares, Float64Array.of(at), Float64Array.of(n)) as number;
+  }
+  new Float32Array(heapBuffer(backend), floatOffset(backend, out)! * 4, 1)[0] = total;
+  return out;
 }
 
 const num = (attrs: NamedAttrMap | undefined, key: string): number => Number(attrs?.[key]);
@@ -88,6 +109,7 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       const t = x.shape[x.shape.length - 1]!;
       return launch(addon, backend, Op.causalSoftmax, [x], [x.shape], [tf.util.sizeFromShape(x.shape) / t, t])[0]!;
     },
+    [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(addon, backend, Object.values(inputs)),
     [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => {
       const p = inputs.p!;
       const cols = p.shape[p.shape.length - 1]!;

@@ -41,6 +41,12 @@ export class AdamW {
 
   /** The squared global norm as a device scalar (read it together with the step's other scalars). */
   static globalNormSquared(grads: Map<string, tf.Tensor>): tf.Scalar {
+    if (hasFused(FusedKernel.sumSquares) && grads.size > 0) {
+      const inputs: tf.NamedTensorMap = {};
+      let i = 0;
+      for (const g of grads.values()) inputs[`t${i++}`] = g;
+      return runFused(FusedKernel.sumSquares, inputs)[0] as tf.Scalar;
+    }
     return tf.tidy(() => addMany([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
   }
 
