@@ -12,9 +12,9 @@ import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { dropoutMask } from '../harness/train/ops/dropout.ts';
 import { causalSelfAttention } from '../harness/train/ops/attention.ts';
-import { fp32 } from '../harness/train/precision/index.ts';
+import { fp32, precisionOf } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
-import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { FusedKernel, HeadKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -165,6 +165,23 @@ test('fused causal softmax and its gradient: attention output and qkv gradient e
       return [f.y, f.backward(dy)];
     });
     assertClose(fused, generic, 1e-5, `attention${dropMask ? ' with dropout' : ''}`);
+  }
+  tf.dispose([qkv, dy, mask!]);
+});
+
+test('head kernels: strided per-head attention products (odd shapes, dropout, fp16 roundings) equal the generic formulation', async () => {
+  const s = { batch: 3, context: 7, heads: 5, embd: 15 };
+  const n = s.batch * s.context;
+  const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 60, 2), [n, 3 * s.embd]);
+  const dy = tf.tensor2d(gaussian(n * s.embd, 61), [n, s.embd]);
+  const mask = dropoutMask({ p: 0.3, seed: 4, step: 2, micro: 1 }, 7, [s.batch * s.heads, s.context, s.context]);
+  for (const [label, precision, dropMask] of [['fp32', fp32, null], ['fp32 with dropout', fp32, mask], ['fp16 with dropout', precisionOf('fp16'), mask]] as const) {
+    const { fused, generic } = await bothPaths(HeadKernel.qkvGrad, () => {
+      const f = causalSelfAttention(qkv, s, 0.41, dropMask, precision);
+      return [f.y, f.backward(dy)];
+    });
+    // fp16: a sum that lands next to a half rounding boundary may round to the neighbour (2^-10 relative).
+    assertClose(fused, generic, label.startsWith('fp16') ? 2e-3 : 1e-5, `heads attention ${label}`);
   }
   tf.dispose([qkv, dy, mask!]);
 });

@@ -8,6 +8,7 @@ import { FusedKernel, type FusedKernelName } from '../ops/fused.ts';
 import type { BlasAddon } from './native-addon.ts';
 import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
 import { registerHeapSlices, unregisterHeapSlices } from './wasm-slices.ts';
+import { registerHeadKernels, unregisterHeadKernels } from './head-kernels.ts';
 
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
@@ -119,6 +120,8 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
 }
 
 let registered = false;
+/** The attention's head kernels are registered too (an addon built before gemmStrided has not got them). */
+let heads = false;
 
 /** Registers the fused kernels for wasm; returns why not when it does not (old addon, switched off). */
 export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reason: string } {
@@ -129,14 +132,17 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
       tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: f as unknown as KernelFunc });
     }
     registerHeapSlices();
+    heads = registerHeadKernels(addon);
     registered = true;
   }
-  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy, attention-softmax and dropout-mask kernels, heap slices' };
+  return { enabled: true, reason: `fused GELU, LayerNorm, AdamW, cross-entropy, attention-softmax and dropout-mask kernels, heap slices${heads ? ', strided per-head attention products' : ''}` };
 }
 
 export function unregisterFusedKernels(): void {
   if (!registered) return;
   for (const name of Object.values(FusedKernel)) tf.unregisterKernel(name, 'wasm');
   unregisterHeapSlices();
+  unregisterHeadKernels();
+  heads = false;
   registered = false;
 }

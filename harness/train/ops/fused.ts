@@ -33,12 +33,30 @@ export const FusedKernel = {
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
 
+/**
+ * The attention's per-head products on the c_attn projection qkv [N = B T, 3C] (q, k, v side by
+ * side, each head hd = C / H columns of its part); attrs batch (B) and heads (H). ops/attention.ts
+ * takes them where all four are registered (the OpenBLAS path: backend/head-kernels.ts).
+ */
+export const HeadKernel = {
+  /** qkv -> scale q_h k_h^T [B H, T, T]; attrs scale too. */
+  scores: 'InRankHeadScores',
+  /** (p [B H, T, T], qkv) -> p_h v_h, the heads side by side [N, C]. */
+  context: 'InRankHeadContext',
+  /** (dy [N, C], qkv) -> dy_h v_h^T [B H, T, T]. */
+  contextGrad: 'InRankHeadContextGrad',
+  /** (ds, p [B H, T, T], dy [N, C], qkv) -> [ds_h k_h | ds_h^T q_h | p_h^T dy_h] [N, 3C]. */
+  qkvGrad: 'InRankHeadQkvGrad',
+} as const;
+
+export type HeadKernelName = (typeof HeadKernel)[keyof typeof HeadKernel];
+
 /** Whether the current backend has this fused kernel. */
-export function hasFused(name: FusedKernelName): boolean {
+export function hasFused(name: FusedKernelName | HeadKernelName): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-export function runFused(name: FusedKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
+export function runFused(name: FusedKernelName | HeadKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
 }
