@@ -10,7 +10,7 @@ import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
 import { gelu } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
-import { dropoutMask } from '../harness/train/ops/dropout.ts';
+import { dropoutMask, dropoutSite } from '../harness/train/ops/dropout.ts';
 import { causalSelfAttention } from '../harness/train/ops/attention.ts';
 import { fp32, precisionOf } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
@@ -184,4 +184,23 @@ test('head kernels: strided per-head attention products (odd shapes, dropout, fp
     assertClose(fused, generic, label.startsWith('fp16') ? 2e-3 : 1e-5, `heads attention ${label}`);
   }
   tf.dispose([qkv, dy, mask!]);
+});
+
+test('fused dropout apply and residual add (mask drawn in the kernel) equal the mask product, bit for bit', async () => {
+  const shape = [37, 29];
+  const base = tf.tensor2d(gaussian(37 * 29, 70), [37, 29]);
+  const x = tf.tensor2d(scaled(37 * 29, 71, 3), [37, 29]);
+  for (const p of [0.1, 0.5]) {
+    const ctx = { p, seed: 11, step: 3, micro: 2 };
+    for (const kernel of [FusedKernel.dropoutApply, FusedKernel.dropoutAdd]) {
+      const { fused, generic } = await bothPaths(kernel, () => {
+        const site = dropoutSite(ctx, 4, shape)!;
+        return [site.apply(x), site.addTo(base, x)];
+      });
+      fused.forEach((f, i) => assert.deepEqual(f, generic[i], `p ${p} output ${i}`));
+      assert.ok(fused[0]!.some((v) => v === 0) && fused[0]!.some((v) => v !== 0), 'some dropped, some kept');
+    }
+  }
+  assert.equal(dropoutSite({ p: 0, seed: 1, step: 0, micro: 0 }, 4, shape), null);
+  tf.dispose([base, x]);
 });

@@ -17,7 +17,8 @@ namespace inrank {
 namespace {
 
 enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
-          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10 };
+          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10,
+          kDropoutApply = 11, kDropoutAdd = 12 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -234,17 +235,52 @@ inline uint32_t Fmix32(uint32_t h) {
   return h;
 }
 
-NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float keep) {
+// The uniforms' threshold for keep probability 1 - p, and the kept value (0 when nothing is kept).
+struct MaskRule {
+  uint32_t threshold;
+  float keep;
+};
+
+inline MaskRule MaskRuleOf(double p, float keep) {
   const double t = std::ceil(p * 4294967296.0);
   if (t >= 4294967296.0) keep = 0.0f;  // no u reaches 2^32: nothing is kept
-  const uint32_t threshold = t <= 0 ? 0u : (t >= 4294967296.0 ? 0u : static_cast<uint32_t>(t));
+  return {t <= 0 ? 0u : (t >= 4294967296.0 ? 0u : static_cast<uint32_t>(t)), keep};
+}
+
+inline float MaskAt(uint32_t key, uint32_t i, MaskRule rule) {
+  return Fmix32(key ^ Fmix32(i + 0x632be5abu)) >= rule.threshold ? rule.keep : 0.0f;
+}
+
+NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
   // 32-bit indices and compares keep the loop vectorizable (n < 2^32 here: a tensor on the wasm heap)
   const uint32_t count = static_cast<uint32_t>(n);
+  for (uint32_t i = 0; i < count; i++) mask[i] = MaskAt(key, i, rule);
+}
+
+// out = x mask, the mask drawn on the fly (the same numbers as DropoutMask): no mask tensor is
+// written, and backward draws it again instead of keeping it.
+NOINLINE void DropoutApply(const float* __restrict x, float* __restrict out, int64_t n, uint32_t key, double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
+  const uint32_t count = static_cast<uint32_t>(n);
+  for (uint32_t i = 0; i < count; i++) out[i] = x[i] * MaskAt(key, i, rule);
+}
+
+// out = base + x mask (a residual connection after dropout); the product is rounded before the
+// sum, as the separate multiply and add do: GCC would contract them into one fused multiply-add
+// in the AVX2 clone, so contraction is off here.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+NOINLINE void DropoutAdd(const float* __restrict base, const float* __restrict x, float* __restrict out, int64_t n,
+                         uint32_t key, double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
+  const uint32_t count = static_cast<uint32_t>(n);
   for (uint32_t i = 0; i < count; i++) {
-    const uint32_t u = Fmix32(key ^ Fmix32(i + 0x632be5abu));
-    mask[i] = u >= threshold ? keep : 0.0f;
+    const float dropped = x[i] * MaskAt(key, i, rule);
+    out[i] = base[i] + dropped;
   }
 }
+#pragma GCC pop_options
 
 // Attention probabilities: row r of x [rows, t] is query position r % t; keys after it get 0
 // (the generic path adds -1e9 there, whose exp is 0 in float32), the rest a softmax.
@@ -299,6 +335,8 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
     case kSoftmaxXentFwd: return {n * cols, n, n * cols, 1};  // logits, targets (int32), p, loss
     case kSoftmaxXentBwd: return {n * cols, n, n * cols};     // p, targets (int32), dlogits
     case kDropoutMask: return {n};
+    case kDropoutApply: return {n, n};
+    case kDropoutAdd: return {n, n, n};
     case kCausalSoftmax: return {n * cols, n * cols};
     case kSoftmaxGrad: return {n * cols, n * cols, n * cols};
     default: return {};
@@ -313,6 +351,8 @@ size_t ParamCount(int op) {
     case kSoftmaxXentFwd: return 3;
     case kSoftmaxXentBwd: return 3;
     case kDropoutMask: return 4;  // n, key, p, keep
+    case kDropoutApply: return 4;
+    case kDropoutAdd: return 4;
     case kCausalSoftmax: return 2;
     case kSoftmaxGrad: return 3;
     default: return 1;
@@ -379,6 +419,12 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       break;
     case kDropoutMask:
       DropoutMask(buf[0], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
+      break;
+    case kDropoutApply:
+      DropoutApply(buf[0], buf[1], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
+      break;
+    case kDropoutAdd:
+      DropoutAdd(buf[0], buf[1], buf[2], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
       break;
     case kCausalSoftmax: CausalSoftmax(buf[0], buf[1], n, static_cast<int64_t>(k[1])); break;
     case kSoftmaxGrad: SoftmaxGrad(buf[0], buf[1], buf[2], n, static_cast<int64_t>(k[1]), static_cast<float>(k[2])); break;

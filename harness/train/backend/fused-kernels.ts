@@ -13,7 +13,7 @@ import { registerHeadKernels, unregisterHeadKernels } from './head-kernels.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10, dropoutApply: 11, dropoutAdd: 12 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -104,6 +104,18 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       const shape = attrs?.shape as number[];
       const p = num(attrs, 'p');
       return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.dropoutApply]: ({ inputs, backend, attrs }) => {
+      const x = inputs.x!;
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutApply, [x], [x.shape], [tf.util.sizeFromShape(x.shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.dropoutAdd]: ({ inputs, backend, attrs }) => {
+      const base = inputs.base!;
+      const x = inputs.x!;
+      if (!tf.util.arraysEqual(base.shape, x.shape)) throw new Error(`fused dropoutAdd: base [${base.shape}] and x [${x.shape}] differ`);
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutAdd, [base, x], [x.shape], [tf.util.sizeFromShape(x.shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
     },
     [FusedKernel.causalSoftmax]: ({ inputs, backend }) => {
       const x = inputs.x!;

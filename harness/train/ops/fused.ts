@@ -23,6 +23,10 @@ export const FusedKernel = {
   softmaxXentGrad: 'InRankSoftmaxXentGrad',
   /** () -> dropout mask of ops/dropout.ts (0 or 1 / (1 - p)); attrs shape, key (the stream), p. */
   dropoutMask: 'InRankDropoutMask',
+  /** (x) -> x times the dropout mask of attrs shape (x's), key, p, drawn in the kernel: no mask tensor. */
+  dropoutApply: 'InRankDropoutApply',
+  /** (base, x) -> base + x times that mask (a residual after dropout). */
+  dropoutAdd: 'InRankDropoutAdd',
   /** scores [..., T, T] (query rows, key columns) -> causal softmax: keys after the query get 0. */
   causalSoftmax: 'InRankCausalSoftmax',
   /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
