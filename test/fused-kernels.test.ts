@@ -204,3 +204,38 @@ test('fused dropout apply and residual add (mask drawn in the kernel) equal the 
   assert.equal(dropoutSite({ p: 0, seed: 1, step: 0, micro: 0 }, 4, shape), null);
   tf.dispose([base, x]);
 });
+
+test('AdamW in place (OpenBLAS path): the fused kernel\'s numbers exactly; memory another tensor shares is never written', async () => {
+  enableNativeMatmul();
+  try {
+    const run = async (shareEachStep: boolean) => {
+      const a = tf.variable(tf.tensor2d(gaussian(13 * 7, 7), [13, 7]), true);
+      const b = tf.variable(tf.tensor1d(gaussian(7, 8)), true);
+      const opt = new AdamW([{ fullName: 'a', variable: a, decay: true }, { fullName: 'b', variable: b, decay: false }],
+        { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+      const kernelsPerStep: number[] = [];
+      for (let s = 0; s < 4; s++) {
+        const grads = new Map<string, tf.Tensor>([['a', tf.tensor2d(gaussian(13 * 7, 10 + s), [13, 7])], ['b', tf.tensor1d(scaled(7, 20 + s, 1e-3))]]);
+        // Views share the data of a and its moments: the update must then leave that data alone.
+        const views = shareEachStep ? [a, opt.m.get('a')!, opt.v.get('a')!].map((t) => tf.reshape(t, t.shape)) : [];
+        const before = views.map((t) => (t.dataSync() as Float32Array).slice());
+        const info = await tf.profile(() => opt.step(grads, 1e-2, s === 1 ? 0.25 : 1));
+        kernelsPerStep.push(info.kernels.filter((k) => k.name === FusedKernel.adamW).length);
+        views.forEach((t, i) => assert.deepEqual(t.dataSync(), before[i], `step ${s}: shared data was written`));
+        tf.dispose([...views, ...grads.values()]);
+      }
+      const out = [a, b, opt.m.get('a')!, opt.v.get('a')!, opt.m.get('b')!, opt.v.get('b')!].map((t) => (t.dataSync() as Float32Array).slice());
+      opt.dispose();
+      tf.dispose([a, b]);
+      return { out, kernelsPerStep };
+    };
+    const inPlace = await run(false);
+    const shared = await run(true);
+    // First step: the new variables share their data with their initial tensors, so the kernel runs; then in place.
+    assert.deepEqual(inPlace.kernelsPerStep, [2, 0, 0, 0]);
+    assert.ok(shared.kernelsPerStep.slice(1).every((n) => n >= 1), `shared data took the kernel: ${shared.kernelsPerStep}`);
+    inPlace.out.forEach((o, i) => assert.deepEqual(o, shared.out[i], `output ${i}`));
+  } finally {
+    disableNativeMatmul();
+  }
+});
