@@ -116,6 +116,21 @@ inline double RowDot(const float* __restrict a, const float* __restrict b, int64
   return s;
 }
 
+// The largest of x[0..n) (n >= 1), with eight running maxima so that it vectorizes (one is a
+// chain of dependent compares); the same value as the single running maximum for finite input.
+inline float RowMax(const float* __restrict x, int64_t n) {
+  float acc[8];
+  for (int l = 0; l < 8; l++) acc[l] = x[0];
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  }
+  float max = acc[0];
+  for (int l = 1; l < 8; l++) max = acc[l] > max ? acc[l] : max;
+  for (; j < n; j++) max = x[j] > max ? x[j] : max;
+  return max;
+}
+
 // Per row: mean, rstd = 1 / sqrt(var + eps) (biased variance), y = (x - mean) rstd w + b.
 NOINLINE void LayerNormFwd(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
                   int64_t rows, int64_t cols, float eps) {
@@ -217,8 +232,7 @@ NOINLINE bool SoftmaxXentFwd(const float* logits, const int32_t* targets, float*
     const float* x = logits + r * v;
     float* pr = p + r * v;
     if (targets[r] < 0 || targets[r] >= v) return false;
-    float max = x[0];
-    for (int64_t j = 1; j < v; j++) max = x[j] > max ? x[j] : max;
+    const float max = RowMax(x, v);
     const float inv = static_cast<float>(1.0 / ExpRow(x, pr, v, max));
     for (int64_t j = 0; j < v; j++) pr[j] *= inv;
     const float pt = pr[targets[r]];
@@ -306,8 +320,7 @@ NOINLINE void CausalSoftmax(const float* x, float* p, int64_t rows, int64_t t) {
     const int64_t valid = r % t + 1;
     const float* xr = x + r * t;
     float* pr = p + r * t;
-    float max = xr[0];
-    for (int64_t j = 1; j < valid; j++) max = xr[j] > max ? xr[j] : max;
+    const float max = RowMax(xr, valid);
     const float inv = static_cast<float>(1.0 / ExpRow(xr, pr, valid, max));
     for (int64_t j = 0; j < valid; j++) pr[j] *= inv;
     for (int64_t j = valid; j < t; j++) pr[j] = 0.0f;
