@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FusedKernel, hasFused } from '../ops/fused.ts';
 import { loadedAddon } from './native-addon.ts';
 import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
+import { addonHasOp } from './fused-kernels.ts';
 
 const OP_ADAMW_IN_PLACE = 13;
 
@@ -29,18 +30,11 @@ interface RefCounting extends WasmHeapBackend {
   refCount(dataId: object): number;
 }
 
-/** Whether the loaded addon knows the op (an addon built before it throws "unknown op"); asked once. */
+/** Whether the loaded addon knows the op (one built before it does not); asked once. */
 let supported: boolean | null = null;
 
-function opSupported(backend: WasmHeapBackend): boolean {
-  if (supported === null) {
-    try {
-      loadedAddon().fused!(heapBuffer(backend), OP_ADAMW_IN_PLACE, new Float64Array(4), new Float64Array(9));
-      supported = true;
-    } catch {
-      supported = false;
-    }
-  }
+function opSupported(): boolean {
+  supported ??= addonHasOp(loadedAddon(), OP_ADAMW_IN_PLACE, 4, 9);
   return supported;
 }
 
@@ -48,7 +42,7 @@ function opSupported(backend: WasmHeapBackend): boolean {
 function heapBackend(): RefCounting | null {
   if (tf.getBackend() !== 'wasm' || !hasFused(FusedKernel.adamW)) return null;
   const backend = tf.backend() as unknown as RefCounting;
-  return typeof backend.refCount === 'function' && opSupported(backend) ? backend : null;
+  return typeof backend.refCount === 'function' && opSupported() ? backend : null;
 }
 
 /** The float offset of t's data when only t holds it, else null. */

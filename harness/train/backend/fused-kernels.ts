@@ -131,6 +131,25 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
   };
 }
 
+/** Kernels whose native op came after the first fused kernels: registered only where the built addon has the op. */
+const LATER_OPS: Record<string, { code: number; buffers: number; params: number }> = {
+  [FusedKernel.dropoutApply]: { code: Op.dropoutApply, buffers: 2, params: 4 },
+  [FusedKernel.dropoutAdd]: { code: Op.dropoutAdd, buffers: 3, params: 4 },
+};
+
+/**
+ * Whether the addon knows a fused op: run it on nothing (element count 0, all offsets 0); an
+ * addon built before the op throws "unknown op". The ops stay off until `npm run install` rebuilds it.
+ */
+export function addonHasOp(addon: BlasAddon, op: number, buffers: number, params: number): boolean {
+  try {
+    addon.fused!(new ArrayBuffer(16), op, new Float64Array(buffers), new Float64Array(params));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let registered = false;
 /** The attention's head kernels are registered too (an addon built before gemmStrided has not got them). */
 let heads = false;
@@ -141,6 +160,8 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
   if (typeof addon.fused !== 'function') return { enabled: false, reason: 'the native addon predates the fused kernels; rebuild it with `npm run install`' };
   if (!registered) {
     for (const [name, f] of Object.entries(kernelFuncs(addon))) {
+      const op = LATER_OPS[name];
+      if (op !== undefined && !addonHasOp(addon, op.code, op.buffers, op.params)) continue;
       tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: f as unknown as KernelFunc });
     }
     registerHeapSlices();
