@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { NATIVE_MATMUL_ENV, disableNativeMatmul, enableNativeMatmul, loadBlasAddon } from '../harness/train/backend/blas.ts';
 import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
-import { gelu } from '../harness/train/ops/gelu.ts';
+import { gelu, geluExact } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { dropoutMask, dropoutSite } from '../harness/train/ops/dropout.ts';
@@ -61,6 +61,22 @@ test('fused GELU: forward and backward equal the generic formulation', async () 
   });
   assertClose(fused, generic, 2e-6, 'gelu');
   tf.dispose([x, dy]);
+});
+
+test('fused exact (erf) GELU: forward and backward equal the generic formulation; the negative tail stays accurate', async () => {
+  const x = tf.tensor2d(scaled(41 * 47, 80, 4), [41, 47]); // reaches |x| ~ 15: Phi near 0 and near 1
+  const dy = tf.tensor2d(gaussian(41 * 47, 81), [41, 47]);
+  const { fused, generic } = await bothPaths(FusedKernel.geluExactGrad, () => {
+    const f = geluExact(x);
+    return [f.y, f.backward(dy)];
+  });
+  assertClose(fused, generic, 1e-6, 'gelu erf');
+  // x Phi(x) far out on the left, where float32 erf(x / sqrt 2) + 1 is already 0 (Phi from tables).
+  const tail = [[-12, 1.7764821120776e-33], [-9, 1.1285884059538e-19], [-5, 2.8665157187919e-7], [-3, 1.3498980316301e-3]];
+  const xs = tf.tensor2d(tail.map(([v]) => v!), [1, tail.length]);
+  const { fused: [y] } = await bothPaths(FusedKernel.geluExact, () => [geluExact(xs).y]);
+  tail.forEach(([v, phi], i) => assert.ok(Math.abs(y![i]! - v! * phi!) <= 1e-5 * Math.abs(v! * phi!), `x ${v}: ${y![i]} vs ${v! * phi!}`));
+  tf.dispose([x, dy, xs]);
 });
 
 test('fused LayerNorm: output, input gradient and weight / bias gradients equal the generic formulation', async () => {

@@ -11,6 +11,10 @@ export const FusedKernel = {
   gelu: 'InRankGeluTanh',
   /** (x, dy) -> dx. */
   geluGrad: 'InRankGeluTanhGrad',
+  /** x -> exact (erf) GELU(x) = x Phi(x). */
+  geluExact: 'InRankGeluErf',
+  /** (x, dy) -> dx. */
+  geluExactGrad: 'InRankGeluErfGrad',
   /** (x [N, C], weight [C], bias [C]) -> (y [N, C], stats [2, N]: the rows' means, then their 1 / std); attrs eps. */
   layerNorm: 'InRankLayerNorm',
   /** (dy, x, weight, stats) -> (dx, dweight, dbias). */
