@@ -1,13 +1,16 @@
 // npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large]
 //   [--backend auto|wasm|cpu|...] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps]
+//   [--activations same|reference]
 // The paper's wall-clock claim on this machine: a full-rank model against a stage-2 InRank model
 // (every MLP linear low-rank at the profile's final rank, buffer 0: the paper's 254 / 287 / 313
 // for small / medium / large, scaled to the profile's widths at the same fraction of max_rank),
 // same shape, timed in one run with the repeats interleaved (full, InRank, full, ...) so that the
 // machine's load hits both alike. Prints the step-time ratio (full / InRank) next to the FLOP
 // ratio and their quotient; the issue's target is a quotient >= 0.9. --profile-steps then profiles
-// one step of each model by part (MLP products against everything else).
-import { maxRankOf, modelSchema, backendNames, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
+// one step of each model by part (MLP products against everything else). --activations: 'same'
+// (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
+// GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
+import { maxRankOf, modelSchema, backendNames, resolveActivation, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
@@ -35,6 +38,7 @@ interface Args {
   context: number | null;
   layers: number | null;
   profileSteps: boolean;
+  activations: 'same' | 'reference';
 }
 
 function parseArgs(argv: string[]): Args | null {
@@ -48,6 +52,7 @@ function parseArgs(argv: string[]): Args | null {
     context: { type: 'string' },
     layers: { type: 'string' },
     'profile-steps': { type: 'boolean', default: false },
+    activations: { type: 'string', default: 'same' },
     help: { type: 'boolean', short: 'h', default: false },
   } as const, 'npx tsx scripts/bench-inrank-speedup.ts --help');
   if (v.help) return null;
@@ -65,6 +70,7 @@ function parseArgs(argv: string[]): Args | null {
     context: positiveIntOption(v.context, '--context') ?? null,
     layers: positiveIntOption(v.layers, '--layers') ?? null,
     profileSteps: v['profile-steps'],
+    activations: oneOf(v.activations, ['same', 'reference'] as const, '--activations'),
   };
 }
 
@@ -117,7 +123,7 @@ async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args === null) {
-    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps]');
+    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps] [--activations same|reference]');
     return 0;
   }
   const selected = await selectBackend(args.backend);
@@ -127,7 +133,10 @@ async function main(argv: string[]): Promise<number> {
   console.log(`backend ${selected.backend}, matmul path ${selected.matmul}${threads}`);
   console.log(`${args.profile} profile ${args.model}: n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, ${cfg.nHead} heads, context ${cfg.context}, micro-batch ${batch}, vocab ${cfg.vocabSize}; InRank stage 2 at rank ${rank} of max ${maxRank} (${((100 * rank) / maxRank).toFixed(0)}%), buffer 0`);
   const full = makeStepper(cfg, batch, denseFactory());
-  const inrank = makeStepper(cfg, batch, stage2Factory(rank));
+  // cfg's activation is 'reference', which the model resolves as for full rank (tanh).
+  const inrankCfg = args.activations === 'reference' ? { ...cfg, activation: resolveActivation('reference', 'inrank') } : cfg;
+  console.log(`GELU: full rank ${full.model.activation}, InRank ${args.activations === 'reference' ? inrankCfg.activation : full.model.activation} (--activations ${args.activations})`);
+  const inrank = makeStepper(inrankCfg, batch, stage2Factory(rank));
   try {
     const best = interleaved(full, inrank, args.steps, args.repeats);
     const flopRatio = full.model.flopsPerToken() / inrank.model.flopsPerToken();
