@@ -14,7 +14,7 @@ import { dropoutMask, dropoutSite } from '../harness/train/ops/dropout.ts';
 import { causalSelfAttention } from '../harness/train/ops/attention.ts';
 import { fp32, precisionOf } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
-import { FusedKernel, HeadKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { FusedKernel, HeadKernel, hasFused, runFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -55,11 +55,17 @@ async function bothPaths(kernel: string, compute: () => tf.Tensor[]): Promise<{ 
 test('fused GELU: forward and backward equal the generic formulation', async () => {
   const x = tf.tensor2d(scaled(37 * 53, 1, 3), [37, 53]); // reaches |x| ~ 10: both tails
   const dy = tf.tensor2d(gaussian(37 * 53, 2), [37, 53]);
-  const { fused, generic } = await bothPaths(FusedKernel.geluGrad, () => {
+  const { fused, generic } = await bothPaths(FusedKernel.geluSavedGrad, () => {
     const f = gelu(x);
     return [f.y, f.backward(dy)];
   });
   assertClose(fused, generic, 2e-6, 'gelu');
+  // The pair that keeps the sigmoid gives the very numbers of the pair that recomputes it.
+  enableNativeMatmul();
+  const plain = tf.tidy(() => [runFused(FusedKernel.gelu, { x })[0]!, runFused(FusedKernel.geluGrad, { x, dy })[0]!]
+    .map((t) => (t.dataSync() as Float32Array).slice()));
+  disableNativeMatmul();
+  plain.forEach((p, i) => assert.deepEqual(fused[i], p, `saved-sigmoid GELU output ${i}`));
   tf.dispose([x, dy]);
 });
 

@@ -19,7 +19,7 @@ namespace {
 enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
           kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10,
           kDropoutApply = 11, kDropoutAdd = 12, kAdamWInPlace = 13,
-          kGeluExactFwd = 14, kGeluExactBwd = 15 };
+          kGeluExactFwd = 14, kGeluExactBwd = 15, kGeluSavedFwd = 16, kGeluSavedBwd = 17 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -166,6 +166,28 @@ NOINLINE void GeluExactBwd(const float* __restrict x, const float* __restrict dy
     const float v = x[i];
     const float pdf = FastExp(-0.5f * v * v) * 0.3989422804014327f;
     dx[i] = dy[i] * (NormalCdf(v) + v * pdf);
+  }
+}
+
+// GeluFwd that also writes s = sigmoid(2c (x + a x^3)) for backward, and GeluBwd from that s:
+// the same numbers without the second exp and division (a tanh-GELU backward is otherwise the
+// costliest elementwise kernel of a step).
+NOINLINE void GeluSavedFwd(const float* __restrict x, float* __restrict y, float* __restrict sOut, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float s = Sigmoid(2.0f * kGeluC * (v + kGeluA * v * v * v));
+    sOut[i] = s;
+    y[i] = v * s;
+  }
+}
+
+NOINLINE void GeluSavedBwd(const float* __restrict x, const float* __restrict sIn, const float* __restrict dy,
+                           float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float s = sIn[i];
+    const float du = 2.0f * kGeluC * (1.0f + 3.0f * kGeluA * v * v);
+    dx[i] = dy[i] * (s + v * s * (1.0f - s) * du);
   }
 }
 
@@ -397,6 +419,8 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
     case kGeluFwd: return {n, n};
     case kGeluBwd: return {n, n, n};
     case kGeluExactFwd: return {n, n};
+    case kGeluSavedFwd: return {n, n, n};
+    case kGeluSavedBwd: return {n, n, n, n};
     case kGeluExactBwd: return {n, n, n};
     case kLayerNormFwd: return {n * cols, cols, cols, n * cols, 2 * n};      // stats: mean row, rstd row
     case kLayerNormBwd: return {n * cols, n * cols, cols, 2 * n, n * cols, cols, cols};
@@ -473,6 +497,8 @@ napi_value Fused(napi_env env, napi_callback_info info) {
     case kGeluFwd: GeluFwd(buf[0], buf[1], n); break;
     case kGeluBwd: GeluBwd(buf[0], buf[1], buf[2], n); break;
     case kGeluExactFwd: GeluExactFwd(buf[0], buf[1], n); break;
+    case kGeluSavedFwd: GeluSavedFwd(buf[0], buf[1], buf[2], n); break;
+    case kGeluSavedBwd: GeluSavedBwd(buf[0], buf[1], buf[2], buf[3], n); break;
     case kGeluExactBwd: GeluExactBwd(buf[0], buf[1], buf[2], n); break;
     case kLayerNormFwd:
       LayerNormFwd(buf[0], buf[1], buf[2], buf[3], buf[4], buf[4] + n, n, static_cast<int64_t>(k[1]), static_cast<float>(k[2]));

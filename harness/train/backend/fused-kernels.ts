@@ -13,7 +13,7 @@ import { registerHeadKernels, unregisterHeadKernels } from './head-kernels.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10, dropoutApply: 11, dropoutAdd: 12, geluExactFwd: 14, geluExactBwd: 15 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10, dropoutApply: 11, dropoutAdd: 12, geluExactFwd: 14, geluExactBwd: 15, geluSavedFwd: 16, geluSavedBwd: 17 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -73,6 +73,14 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
     [FusedKernel.geluGrad]: ({ inputs, backend }) => {
       const x = inputs.x!;
       return launch(addon, backend, Op.geluBwd, [x, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+    },
+    [FusedKernel.geluSaved]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluSavedFwd, [x], [x.shape, x.shape], [tf.util.sizeFromShape(x.shape)]);
+    },
+    [FusedKernel.geluSavedGrad]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluSavedBwd, [x, inputs.s!, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
     },
     [FusedKernel.geluExact]: ({ inputs, backend }) => {
       const x = inputs.x!;
@@ -143,6 +151,8 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
 const LATER_OPS: Record<string, { code: number; buffers: number; params: number }> = {
   [FusedKernel.dropoutApply]: { code: Op.dropoutApply, buffers: 2, params: 4 },
   [FusedKernel.dropoutAdd]: { code: Op.dropoutAdd, buffers: 3, params: 4 },
+  [FusedKernel.geluSaved]: { code: Op.geluSavedFwd, buffers: 3, params: 1 },
+  [FusedKernel.geluSavedGrad]: { code: Op.geluSavedBwd, buffers: 4, params: 1 },
   [FusedKernel.geluExact]: { code: Op.geluExactFwd, buffers: 2, params: 1 },
   [FusedKernel.geluExactGrad]: { code: Op.geluExactBwd, buffers: 3, params: 1 },
 };

@@ -11,6 +11,10 @@ export const FusedKernel = {
   gelu: 'InRankGeluTanh',
   /** (x, dy) -> dx. */
   geluGrad: 'InRankGeluTanhGrad',
+  /** x -> (tanh-GELU(x), s = sigmoid(2c (x + a x^3))): the forward keeping what backward needs. */
+  geluSaved: 'InRankGeluTanhSaved',
+  /** (x, s, dy) -> dx of tanh-GELU from the saved s (no exp). */
+  geluSavedGrad: 'InRankGeluTanhSavedGrad',
   /** x -> exact (erf) GELU(x) = x Phi(x). */
   geluExact: 'InRankGeluErf',
   /** (x, dy) -> dx. */

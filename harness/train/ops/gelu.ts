@@ -57,8 +57,16 @@ export function geluOf(kind: GeluKind): (x: tf.Tensor2D) => Forward {
   return kind === 'gelu-exact' ? geluExact : gelu;
 }
 
-/** The same function and gradient in one kernel each (ops/fused.ts); only x is kept for backward. */
+/**
+ * The same function and gradient in one kernel each (ops/fused.ts). Where the backend has the
+ * saving pair, the forward also keeps its sigmoid for backward (one more tensor of x's size, and
+ * a backward without exp); else only x is kept.
+ */
 function fusedGelu(x: tf.Tensor2D): Forward {
+  if (hasFused(FusedKernel.geluSaved) && hasFused(FusedKernel.geluSavedGrad)) {
+    const [y, s] = runFused(FusedKernel.geluSaved, { x }) as [tf.Tensor2D, tf.Tensor2D];
+    return { y, backward: (dy: tf.Tensor2D): tf.Tensor2D => runFused(FusedKernel.geluSavedGrad, { x, s, dy })[0] as tf.Tensor2D };
+  }
   return {
     y: runFused(FusedKernel.gelu, { x })[0] as tf.Tensor2D,
     backward: (dy: tf.Tensor2D): tf.Tensor2D => runFused(FusedKernel.geluGrad, { x, dy })[0] as tf.Tensor2D,
