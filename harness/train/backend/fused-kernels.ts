@@ -64,32 +64,59 @@ function sumSquares(addon: BlasAddon, backend: WasmHeapBackend, inputs: (TensorI
 
 const num = (attrs: NamedAttrMap | undefined, key: string): number => Number(attrs?.[key]);
 
-function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]> {
+type KernelFuncs = Record<string, (a: Args) => TensorInfo | TensorInfo[]>;
+
+/** GELU (tanh, tanh keeping its sigmoid, exact erf) and dropout: one element at a time. */
+function elementwiseKernels(addon: BlasAddon): KernelFuncs {
+  const n = (x: TensorInfo): number => tf.util.sizeFromShape(x.shape);
   return {
     [FusedKernel.gelu]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluFwd, [x], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluFwd, [x], [x.shape], [n(x)])[0]!;
     },
     [FusedKernel.geluGrad]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluBwd, [x, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluBwd, [x, inputs.dy!], [x.shape], [n(x)])[0]!;
     },
     [FusedKernel.geluSaved]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluSavedFwd, [x], [x.shape, x.shape], [tf.util.sizeFromShape(x.shape)]);
+      return launch(addon, backend, Op.geluSavedFwd, [x], [x.shape, x.shape], [n(x)]);
     },
     [FusedKernel.geluSavedGrad]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluSavedBwd, [x, inputs.s!, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluSavedBwd, [x, inputs.s!, inputs.dy!], [x.shape], [n(x)])[0]!;
     },
     [FusedKernel.geluExact]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluExactFwd, [x], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluExactFwd, [x], [x.shape], [n(x)])[0]!;
     },
     [FusedKernel.geluExactGrad]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluExactBwd, [x, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluExactBwd, [x, inputs.dy!], [x.shape], [n(x)])[0]!;
     },
+    [FusedKernel.dropoutMask]: ({ backend, attrs }) => {
+      const shape = attrs?.shape as number[];
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.dropoutApply]: ({ inputs, backend, attrs }) => {
+      const x = inputs.x!;
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutApply, [x], [x.shape], [n(x), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.dropoutAdd]: ({ inputs, backend, attrs }) => {
+      const base = inputs.base!;
+      const x = inputs.x!;
+      if (!tf.util.arraysEqual(base.shape, x.shape)) throw new Error(`fused dropoutAdd: base [${base.shape}] and x [${x.shape}] differ`);
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutAdd, [base, x], [x.shape], [n(x), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+  };
+}
+
+/** LayerNorm, the softmaxes, AdamW and the sum of squares: rows and reductions. */
+function rowKernels(addon: BlasAddon): KernelFuncs {
+  return {
     [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) => {
       const x = inputs.x!;
       const [rows, cols] = x.shape as [number, number];
@@ -116,23 +143,6 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       const [n, v] = p.shape as [number, number];
       return launch(addon, backend, Op.softmaxXentBwd, [p, inputs.targets!], [p.shape], [n, v, num(attrs, 'scale')], [1])[0]!;
     },
-    [FusedKernel.dropoutMask]: ({ backend, attrs }) => {
-      const shape = attrs?.shape as number[];
-      const p = num(attrs, 'p');
-      return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
-    },
-    [FusedKernel.dropoutApply]: ({ inputs, backend, attrs }) => {
-      const x = inputs.x!;
-      const p = num(attrs, 'p');
-      return launch(addon, backend, Op.dropoutApply, [x], [x.shape], [tf.util.sizeFromShape(x.shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
-    },
-    [FusedKernel.dropoutAdd]: ({ inputs, backend, attrs }) => {
-      const base = inputs.base!;
-      const x = inputs.x!;
-      if (!tf.util.arraysEqual(base.shape, x.shape)) throw new Error(`fused dropoutAdd: base [${base.shape}] and x [${x.shape}] differ`);
-      const p = num(attrs, 'p');
-      return launch(addon, backend, Op.dropoutAdd, [base, x], [x.shape], [tf.util.sizeFromShape(x.shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
-    },
     [FusedKernel.causalSoftmax]: ({ inputs, backend }) => {
       const x = inputs.x!;
       const t = x.shape[x.shape.length - 1]!;
@@ -145,6 +155,10 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       return launch(addon, backend, Op.softmaxGrad, [p, inputs.dp!], [p.shape], [tf.util.sizeFromShape(p.shape) / cols, cols, num(attrs, 'scale')])[0]!;
     },
   };
+}
+
+function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]> {
+  return { ...elementwiseKernels(addon), ...rowKernels(addon) } as Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]>;
 }
 
 /** Kernels whose native op came after the first fused kernels: registered only where the built addon has the op. */
