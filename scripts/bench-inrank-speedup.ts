@@ -1,12 +1,16 @@
 // npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large]
-//   [--backend auto|wasm|cpu|...] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L]
+//   [--backend auto|wasm|cpu|...] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps]
+//   [--activations same|reference]
 // The paper's wall-clock claim on this machine: a full-rank model against a stage-2 InRank model
 // (every MLP linear low-rank at the profile's final rank, buffer 0: the paper's 254 / 287 / 313
 // for small / medium / large, scaled to the profile's widths at the same fraction of max_rank),
 // same shape, timed in one run with the repeats interleaved (full, InRank, full, ...) so that the
 // machine's load hits both alike. Prints the step-time ratio (full / InRank) next to the FLOP
-// ratio and their quotient; the issue's target is a quotient >= 0.9.
-import { maxRankOf, modelSchema, backendNames, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
+// ratio and their quotient; the issue's target is a quotient >= 0.9. --profile-steps then profiles
+// one step of each model by part (MLP products against everything else). --activations: 'same'
+// (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
+// GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
+import { maxRankOf, modelSchema, backendNames, resolveActivation, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
@@ -17,6 +21,7 @@ import type { LinearFactory } from '../harness/train/model/linear.ts';
 import { streamKey, stringId } from '../harness/train/ops/random.ts';
 import { profiles } from '../experiments/profiles.ts';
 import { makeStepper, timeSteps, type StepTimes, type Stepper } from './bench-lib/train-step.ts';
+import { profileStep, type StepPart } from './bench-lib/step-profile.ts';
 
 const MODELS = ['gpt2', 'gpt2-medium', 'gpt2-large'] as const;
 type ModelName = (typeof MODELS)[number];
@@ -32,6 +37,8 @@ interface Args {
   batch: number | null;
   context: number | null;
   layers: number | null;
+  profileSteps: boolean;
+  activations: 'same' | 'reference';
 }
 
 function parseArgs(argv: string[]): Args | null {
@@ -44,6 +51,8 @@ function parseArgs(argv: string[]): Args | null {
     batch: { type: 'string' },
     context: { type: 'string' },
     layers: { type: 'string' },
+    'profile-steps': { type: 'boolean', default: false },
+    activations: { type: 'string', default: 'same' },
     help: { type: 'boolean', short: 'h', default: false },
   } as const, 'npx tsx scripts/bench-inrank-speedup.ts --help');
   if (v.help) return null;
@@ -60,6 +69,8 @@ function parseArgs(argv: string[]): Args | null {
     batch: positiveIntOption(v.batch, '--batch') ?? null,
     context: positiveIntOption(v.context, '--context') ?? null,
     layers: positiveIntOption(v.layers, '--layers') ?? null,
+    profileSteps: v['profile-steps'],
+    activations: oneOf(v.activations, ['same', 'reference'] as const, '--activations'),
   };
 }
 
@@ -99,10 +110,20 @@ function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: num
   return { full: best.full!, inrank: best.inrank! };
 }
 
+/** One profiled step of each model by part: what InRank shrinks (the MLP products) against the rest. */
+async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, inrank: Stepper): Promise<void> {
+  const f = await profileStep(full, [4 * cfg.nEmbd], cfg.vocabSize);
+  const i = await profileStep(inrank, [4 * cfg.nEmbd, rank], cfg.vocabSize);
+  console.log(`one profiled step by part (ms; profiling adds time between kernels): full rank ${f.wallMs.toFixed(1)}, InRank ${i.wallMs.toFixed(1)}`);
+  for (const part of Object.keys(f.parts) as StepPart[]) {
+    console.log(`  ${part.padEnd(16)} ${f.parts[part].toFixed(1).padStart(8)} ${i.parts[part].toFixed(1).padStart(8)}`);
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args === null) {
-    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L]');
+    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps] [--activations same|reference]');
     return 0;
   }
   const selected = await selectBackend(args.backend);
@@ -112,7 +133,10 @@ async function main(argv: string[]): Promise<number> {
   console.log(`backend ${selected.backend}, matmul path ${selected.matmul}${threads}`);
   console.log(`${args.profile} profile ${args.model}: n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, ${cfg.nHead} heads, context ${cfg.context}, micro-batch ${batch}, vocab ${cfg.vocabSize}; InRank stage 2 at rank ${rank} of max ${maxRank} (${((100 * rank) / maxRank).toFixed(0)}%), buffer 0`);
   const full = makeStepper(cfg, batch, denseFactory());
-  const inrank = makeStepper(cfg, batch, stage2Factory(rank));
+  // cfg's activation is 'reference', which the model resolves as for full rank (tanh).
+  const inrankCfg = args.activations === 'reference' ? { ...cfg, activation: resolveActivation('reference', 'inrank') } : cfg;
+  console.log(`GELU: full rank ${full.model.activation}, InRank ${args.activations === 'reference' ? inrankCfg.activation : full.model.activation} (--activations ${args.activations})`);
+  const inrank = makeStepper(inrankCfg, batch, stage2Factory(rank));
   try {
     const best = interleaved(full, inrank, args.steps, args.repeats);
     const flopRatio = full.model.flopsPerToken() / inrank.model.flopsPerToken();
@@ -123,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
     row('full rank', full, best.full);
     row('InRank stage 2', inrank, best.inrank);
     console.log(`step-time ratio (full / InRank) ${timeRatio.toFixed(3)}x, FLOP ratio ${flopRatio.toFixed(3)}x, step-time ratio / FLOP ratio ${(timeRatio / flopRatio).toFixed(3)} (target >= 0.9)`);
+    if (args.profileSteps) await printPartProfiles(cfg, rank, full, inrank);
   } finally {
     full.dispose();
     inrank.dispose();

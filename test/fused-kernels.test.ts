@@ -7,14 +7,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { NATIVE_MATMUL_ENV, disableNativeMatmul, enableNativeMatmul, loadBlasAddon } from '../harness/train/backend/blas.ts';
 import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
-import { gelu } from '../harness/train/ops/gelu.ts';
+import { gelu, geluExact } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
-import { dropoutMask } from '../harness/train/ops/dropout.ts';
+import { dropoutMask, dropoutSite } from '../harness/train/ops/dropout.ts';
 import { causalSelfAttention } from '../harness/train/ops/attention.ts';
-import { fp32 } from '../harness/train/precision/index.ts';
+import { fp32, precisionOf } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
-import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { FusedKernel, HeadKernel, hasFused, runFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -55,12 +55,34 @@ async function bothPaths(kernel: string, compute: () => tf.Tensor[]): Promise<{ 
 test('fused GELU: forward and backward equal the generic formulation', async () => {
   const x = tf.tensor2d(scaled(37 * 53, 1, 3), [37, 53]); // reaches |x| ~ 10: both tails
   const dy = tf.tensor2d(gaussian(37 * 53, 2), [37, 53]);
-  const { fused, generic } = await bothPaths(FusedKernel.geluGrad, () => {
+  const { fused, generic } = await bothPaths(FusedKernel.geluSavedGrad, () => {
     const f = gelu(x);
     return [f.y, f.backward(dy)];
   });
   assertClose(fused, generic, 2e-6, 'gelu');
+  // The pair that keeps the sigmoid gives the very numbers of the pair that recomputes it.
+  enableNativeMatmul();
+  const plain = tf.tidy(() => [runFused(FusedKernel.gelu, { x })[0]!, runFused(FusedKernel.geluGrad, { x, dy })[0]!]
+    .map((t) => (t.dataSync() as Float32Array).slice()));
+  disableNativeMatmul();
+  plain.forEach((p, i) => assert.deepEqual(fused[i], p, `saved-sigmoid GELU output ${i}`));
   tf.dispose([x, dy]);
+});
+
+test('fused exact (erf) GELU: forward and backward equal the generic formulation; the negative tail stays accurate', async () => {
+  const x = tf.tensor2d(scaled(41 * 47, 80, 4), [41, 47]); // reaches |x| ~ 15: Phi near 0 and near 1
+  const dy = tf.tensor2d(gaussian(41 * 47, 81), [41, 47]);
+  const { fused, generic } = await bothPaths(FusedKernel.geluExactGrad, () => {
+    const f = geluExact(x);
+    return [f.y, f.backward(dy)];
+  });
+  assertClose(fused, generic, 1e-6, 'gelu erf');
+  // x Phi(x) far out on the left, where float32 erf(x / sqrt 2) + 1 is already 0 (Phi from tables).
+  const tail = [[-12, 1.7764821120776e-33], [-9, 1.1285884059538e-19], [-5, 2.8665157187919e-7], [-3, 1.3498980316301e-3]];
+  const xs = tf.tensor2d(tail.map(([v]) => v!), [1, tail.length]);
+  const { fused: [y] } = await bothPaths(FusedKernel.geluExact, () => [geluExact(xs).y]);
+  tail.forEach(([v, phi], i) => assert.ok(Math.abs(y![i]! - v! * phi!) <= 1e-5 * Math.abs(v! * phi!), `x ${v}: ${y![i]} vs ${v! * phi!}`));
+  tf.dispose([x, dy, xs]);
 });
 
 test('fused LayerNorm: output, input gradient and weight / bias gradients equal the generic formulation', async () => {
@@ -100,6 +122,15 @@ test('fused AdamW: parameters and moments after three steps (decay and no decay,
   };
   const { fused, generic } = await bothPaths(FusedKernel.adamW, run);
   assertClose(fused, generic, 1e-6, 'adamW');
+});
+
+test('fused sum of squares: the global gradient norm over many tensors (odd sizes, an empty one) equals the generic sum', async () => {
+  const shapes = [[13, 7], [7], [1], [0, 3], [257, 33], [4096]];
+  const grads = new Map<string, tf.Tensor>(shapes.map((shape, i) => [`g${i}`, tf.tensor(scaled(shape.reduce((a, b) => a * b, 1), 30 + i, 1 + i), shape)]));
+  const { fused, generic } = await bothPaths(FusedKernel.sumSquares, () => [AdamW.globalNormSquared(grads), tf.scalar(AdamW.globalNorm(grads))]);
+  assertClose(fused, generic, 1e-6, 'sumSquares');
+  assert.ok(generic[0]![0]! > 1000, 'the sum is not trivial');
+  tf.dispose([...grads.values()]);
 });
 
 test('fused softmax cross-entropy: loss and logits gradient equal the generic formulation', async () => {
@@ -158,4 +189,75 @@ test('fused causal softmax and its gradient: attention output and qkv gradient e
     assertClose(fused, generic, 1e-5, `attention${dropMask ? ' with dropout' : ''}`);
   }
   tf.dispose([qkv, dy, mask!]);
+});
+
+test('head kernels: strided per-head attention products (odd shapes, dropout, fp16 roundings) equal the generic formulation', async () => {
+  const s = { batch: 3, context: 7, heads: 5, embd: 15 };
+  const n = s.batch * s.context;
+  const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 60, 2), [n, 3 * s.embd]);
+  const dy = tf.tensor2d(gaussian(n * s.embd, 61), [n, s.embd]);
+  const mask = dropoutMask({ p: 0.3, seed: 4, step: 2, micro: 1 }, 7, [s.batch * s.heads, s.context, s.context]);
+  for (const [label, precision, dropMask] of [['fp32', fp32, null], ['fp32 with dropout', fp32, mask], ['fp16 with dropout', precisionOf('fp16'), mask]] as const) {
+    const { fused, generic } = await bothPaths(HeadKernel.qkvGrad, () => {
+      const f = causalSelfAttention(qkv, s, 0.41, dropMask, precision);
+      return [f.y, f.backward(dy)];
+    });
+    // fp16: a sum that lands next to a half rounding boundary may round to the neighbour (2^-10 relative).
+    assertClose(fused, generic, label.startsWith('fp16') ? 2e-3 : 1e-5, `heads attention ${label}`);
+  }
+  tf.dispose([qkv, dy, mask!]);
+});
+
+test('fused dropout apply and residual add (mask drawn in the kernel) equal the mask product, bit for bit', async () => {
+  const shape = [37, 29];
+  const base = tf.tensor2d(gaussian(37 * 29, 70), [37, 29]);
+  const x = tf.tensor2d(scaled(37 * 29, 71, 3), [37, 29]);
+  for (const p of [0.1, 0.5]) {
+    const ctx = { p, seed: 11, step: 3, micro: 2 };
+    for (const kernel of [FusedKernel.dropoutApply, FusedKernel.dropoutAdd]) {
+      const { fused, generic } = await bothPaths(kernel, () => {
+        const site = dropoutSite(ctx, 4, shape)!;
+        return [site.apply(x), site.addTo(base, x)];
+      });
+      fused.forEach((f, i) => assert.deepEqual(f, generic[i], `p ${p} output ${i}`));
+      assert.ok(fused[0]!.some((v) => v === 0) && fused[0]!.some((v) => v !== 0), 'some dropped, some kept');
+    }
+  }
+  assert.equal(dropoutSite({ p: 0, seed: 1, step: 0, micro: 0 }, 4, shape), null);
+  tf.dispose([base, x]);
+});
+
+test('AdamW in place (OpenBLAS path): the fused kernel\'s numbers exactly; memory another tensor shares is never written', async () => {
+  enableNativeMatmul();
+  try {
+    const run = async (shareEachStep: boolean) => {
+      const a = tf.variable(tf.tensor2d(gaussian(13 * 7, 7), [13, 7]), true);
+      const b = tf.variable(tf.tensor1d(gaussian(7, 8)), true);
+      const opt = new AdamW([{ fullName: 'a', variable: a, decay: true }, { fullName: 'b', variable: b, decay: false }],
+        { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+      const kernelsPerStep: number[] = [];
+      for (let s = 0; s < 4; s++) {
+        const grads = new Map<string, tf.Tensor>([['a', tf.tensor2d(gaussian(13 * 7, 10 + s), [13, 7])], ['b', tf.tensor1d(scaled(7, 20 + s, 1e-3))]]);
+        // Views share the data of a and its moments: the update must then leave that data alone.
+        const views = shareEachStep ? [a, opt.m.get('a')!, opt.v.get('a')!].map((t) => tf.reshape(t, t.shape)) : [];
+        const before = views.map((t) => (t.dataSync() as Float32Array).slice());
+        const info = await tf.profile(() => opt.step(grads, 1e-2, s === 1 ? 0.25 : 1));
+        kernelsPerStep.push(info.kernels.filter((k) => k.name === FusedKernel.adamW).length);
+        views.forEach((t, i) => assert.deepEqual(t.dataSync(), before[i], `step ${s}: shared data was written`));
+        tf.dispose([...views, ...grads.values()]);
+      }
+      const out = [a, b, opt.m.get('a')!, opt.v.get('a')!, opt.m.get('b')!, opt.v.get('b')!].map((t) => (t.dataSync() as Float32Array).slice());
+      opt.dispose();
+      tf.dispose([a, b]);
+      return { out, kernelsPerStep };
+    };
+    const inPlace = await run(false);
+    const shared = await run(true);
+    // First step: the new variables share their data with their initial tensors, so the kernel runs; then in place.
+    assert.deepEqual(inPlace.kernelsPerStep, [2, 0, 0, 0]);
+    assert.ok(shared.kernelsPerStep.slice(1).every((n) => n >= 1), `shared data took the kernel: ${shared.kernelsPerStep}`);
+    inPlace.out.forEach((o, i) => assert.deepEqual(o, shared.out[i], `output ${i}`));
+  } finally {
+    disableNativeMatmul();
+  }
 });

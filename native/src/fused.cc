@@ -17,7 +17,9 @@ namespace inrank {
 namespace {
 
 enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
-          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10 };
+          kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10,
+          kDropoutApply = 11, kDropoutAdd = 12, kAdamWInPlace = 13,
+          kGeluExactFwd = 14, kGeluExactBwd = 15, kGeluSavedFwd = 16, kGeluSavedBwd = 17 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -80,16 +82,122 @@ NOINLINE void GeluBwd(const float* x, const float* dy, float* dx, int64_t n) {
   }
 }
 
+// Row reductions in double with four partial sums (so that they vectorize; a single running
+// sum is a chain of dependent adds).
+inline double RowSum(const float* __restrict x, int64_t n) {
+  double acc[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    for (int l = 0; l < 4; l++) acc[l] += x[j + l];
+  }
+  double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  for (; j < n; j++) s += x[j];
+  return s;
+}
+
+inline double RowSquaredDeviation(const float* __restrict x, int64_t n, float mu) {
+  double acc[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    for (int l = 0; l < 4; l++) acc[l] += static_cast<double>(x[j + l] - mu) * (x[j + l] - mu);
+  }
+  double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  for (; j < n; j++) s += static_cast<double>(x[j] - mu) * (x[j] - mu);
+  return s;
+}
+
+inline double RowDot(const float* __restrict a, const float* __restrict b, int64_t n) {
+  double acc[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    for (int l = 0; l < 4; l++) acc[l] += static_cast<double>(a[j + l]) * b[j + l];
+  }
+  double s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  for (; j < n; j++) s += static_cast<double>(a[j]) * b[j];
+  return s;
+}
+
+// The largest of x[0..n) (n >= 1), with eight running maxima so that it vectorizes (one is a
+// chain of dependent compares); the same value as the single running maximum for finite input.
+inline float RowMax(const float* __restrict x, int64_t n) {
+  float acc[8];
+  for (int l = 0; l < 8; l++) acc[l] = x[0];
+  int64_t j = 0;
+  for (; j + 8 <= n; j += 8) {
+    for (int l = 0; l < 8; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+  }
+  float max = acc[0];
+  for (int l = 1; l < 8; l++) max = acc[l] > max ? acc[l] : max;
+  for (; j < n; j++) max = x[j] > max ? x[j] : max;
+  return max;
+}
+
+// The normal CDF Phi(x) = 0.5 erfc(-x / sqrt 2), branch-free so that the loops vectorize:
+// erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + |z| / 2), with the Chebyshev fit of Numerical Recipes'
+// erfcc (fractional error below 1.2e-7 for every z >= 0), and erfc(-z) = 2 - erfc(z). Phi's
+// relative error is then about 1e-7 everywhere, the far negative tail included.
+inline float NormalCdf(float x) {
+  const float z = -x * 0.70710678118654752f;
+  const float az = z < 0 ? -z : z;
+  const float t = 1.0f / (1.0f + 0.5f * az);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  const float erfcAbs = t * FastExp(-az * az + p);
+  const float erfc = z < 0 ? 2.0f - erfcAbs : erfcAbs;
+  return 0.5f * erfc;
+}
+
+// Exact (erf) GELU: y = x Phi(x).
+NOINLINE void GeluExactFwd(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] * NormalCdf(x[i]);
+}
+
+// dx = dy (Phi(x) + x pdf(x)), pdf(x) = exp(-x^2 / 2) / sqrt(2 pi).
+NOINLINE void GeluExactBwd(const float* __restrict x, const float* __restrict dy, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float pdf = FastExp(-0.5f * v * v) * 0.3989422804014327f;
+    dx[i] = dy[i] * (NormalCdf(v) + v * pdf);
+  }
+}
+
+// GeluFwd that also writes s = sigmoid(2c (x + a x^3)) for backward, and GeluBwd from that s:
+// the same numbers without the second exp and division (a tanh-GELU backward is otherwise the
+// costliest elementwise kernel of a step).
+NOINLINE void GeluSavedFwd(const float* __restrict x, float* __restrict y, float* __restrict sOut, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float s = Sigmoid(2.0f * kGeluC * (v + kGeluA * v * v * v));
+    sOut[i] = s;
+    y[i] = v * s;
+  }
+}
+
+NOINLINE void GeluSavedBwd(const float* __restrict x, const float* __restrict sIn, const float* __restrict dy,
+                           float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    const float v = x[i];
+    const float s = sIn[i];
+    const float du = 2.0f * kGeluC * (1.0f + 3.0f * kGeluA * v * v);
+    dx[i] = dy[i] * (s + v * s * (1.0f - s) * du);
+  }
+}
+
 // Per row: mean, rstd = 1 / sqrt(var + eps) (biased variance), y = (x - mean) rstd w + b.
 NOINLINE void LayerNormFwd(const float* x, const float* w, const float* b, float* y, float* mean, float* rstd,
                   int64_t rows, int64_t cols, float eps) {
   for (int64_t r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
-    double sum = 0;
-    for (int64_t j = 0; j < cols; j++) sum += xr[j];
-    const float mu = static_cast<float>(sum / cols);
-    double sq = 0;
-    for (int64_t j = 0; j < cols; j++) sq += static_cast<double>(xr[j] - mu) * (xr[j] - mu);
+    const float mu = static_cast<float>(RowSum(xr, cols) / cols);
+    const double sq = RowSquaredDeviation(xr, cols, mu);
     const float rs = 1.0f / std::sqrt(static_cast<float>(sq / cols) + eps);
     float* yr = y + r * cols;
     for (int64_t j = 0; j < cols; j++) yr[j] = (xr[j] - mu) * rs * w[j] + b[j];
@@ -130,8 +238,11 @@ NOINLINE void LayerNormBwd(const float* dy, const float* x, const float* w, cons
 
 // torch's AdamW step as harness/train/optim/adamw.ts writes it; p[6] = {lr, beta1, beta2, eps,
 // decay factor 1 - lr wd (1 without decay), bias correction 1, sqrt of bias correction 2, grad multiplier}.
-NOINLINE void AdamW(const float* p, const float* g0, const float* m, const float* v, float* pOut, float* mOut, float* vOut,
-           int64_t n, const double* k) {
+// The seven buffers are distinct tensors (the outputs are fresh): restrict lets GCC vectorize
+// without run-time overlap checks, which it gives up on for this many pointers.
+NOINLINE void AdamW(const float* __restrict p, const float* __restrict g0, const float* __restrict m,
+           const float* __restrict v, float* __restrict pOut, float* __restrict mOut, float* __restrict vOut,
+           int64_t n, const double* __restrict k) {
   const float lr = k[0], b1 = k[1], b2 = k[2], eps = k[3], decay = k[4], bc1 = k[5], bc2Sqrt = k[6], gm = k[7];
   const float step = lr / bc1;
   for (int64_t i = 0; i < n; i++) {
@@ -142,6 +253,23 @@ NOINLINE void AdamW(const float* p, const float* g0, const float* m, const float
     vOut[i] = v1;
     const float denom = std::sqrt(v1) / bc2Sqrt + eps;
     pOut[i] = p[i] * decay - (m1 / denom) * step;
+  }
+}
+
+// AdamW in place on the parameter and its moments (the optimizer owns their memory alone: the
+// caller checks): the same arithmetic as AdamW above, without three fresh outputs per parameter.
+NOINLINE void AdamWInPlace(float* __restrict p, const float* __restrict g0, float* __restrict m, float* __restrict v,
+                           int64_t n, const double* __restrict k) {
+  const float lr = k[0], b1 = k[1], b2 = k[2], eps = k[3], decay = k[4], bc1 = k[5], bc2Sqrt = k[6], gm = k[7];
+  const float step = lr / bc1;
+  for (int64_t i = 0; i < n; i++) {
+    const float g = g0[i] * gm;
+    const float m1 = m[i] * b1 + g * (1.0f - b1);
+    const float v1 = v[i] * b2 + g * g * (1.0f - b2);
+    m[i] = m1;
+    v[i] = v1;
+    const float denom = std::sqrt(v1) / bc2Sqrt + eps;
+    p[i] = p[i] * decay - (m1 / denom) * step;
   }
 }
 
@@ -164,8 +292,7 @@ NOINLINE bool SoftmaxXentFwd(const float* logits, const int32_t* targets, float*
     const float* x = logits + r * v;
     float* pr = p + r * v;
     if (targets[r] < 0 || targets[r] >= v) return false;
-    float max = x[0];
-    for (int64_t j = 1; j < v; j++) max = x[j] > max ? x[j] : max;
+    const float max = RowMax(x, v);
     const float inv = static_cast<float>(1.0 / ExpRow(x, pr, v, max));
     for (int64_t j = 0; j < v; j++) pr[j] *= inv;
     const float pt = pr[targets[r]];
@@ -199,17 +326,52 @@ inline uint32_t Fmix32(uint32_t h) {
   return h;
 }
 
-NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float keep) {
+// The uniforms' threshold for keep probability 1 - p, and the kept value (0 when nothing is kept).
+struct MaskRule {
+  uint32_t threshold;
+  float keep;
+};
+
+inline MaskRule MaskRuleOf(double p, float keep) {
   const double t = std::ceil(p * 4294967296.0);
   if (t >= 4294967296.0) keep = 0.0f;  // no u reaches 2^32: nothing is kept
-  const uint32_t threshold = t <= 0 ? 0u : (t >= 4294967296.0 ? 0u : static_cast<uint32_t>(t));
+  return {t <= 0 ? 0u : (t >= 4294967296.0 ? 0u : static_cast<uint32_t>(t)), keep};
+}
+
+inline float MaskAt(uint32_t key, uint32_t i, MaskRule rule) {
+  return Fmix32(key ^ Fmix32(i + 0x632be5abu)) >= rule.threshold ? rule.keep : 0.0f;
+}
+
+NOINLINE void DropoutMask(float* mask, int64_t n, uint32_t key, double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
   // 32-bit indices and compares keep the loop vectorizable (n < 2^32 here: a tensor on the wasm heap)
   const uint32_t count = static_cast<uint32_t>(n);
+  for (uint32_t i = 0; i < count; i++) mask[i] = MaskAt(key, i, rule);
+}
+
+// out = x mask, the mask drawn on the fly (the same numbers as DropoutMask): no mask tensor is
+// written, and backward draws it again instead of keeping it.
+NOINLINE void DropoutApply(const float* __restrict x, float* __restrict out, int64_t n, uint32_t key, double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
+  const uint32_t count = static_cast<uint32_t>(n);
+  for (uint32_t i = 0; i < count; i++) out[i] = x[i] * MaskAt(key, i, rule);
+}
+
+// out = base + x mask (a residual connection after dropout); the product is rounded before the
+// sum, as the separate multiply and add do: GCC would contract them into one fused multiply-add
+// in the AVX2 clone, so contraction is off here.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+NOINLINE void DropoutAdd(const float* __restrict base, const float* __restrict x, float* __restrict out, int64_t n,
+                         uint32_t key, double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
+  const uint32_t count = static_cast<uint32_t>(n);
   for (uint32_t i = 0; i < count; i++) {
-    const uint32_t u = Fmix32(key ^ Fmix32(i + 0x632be5abu));
-    mask[i] = u >= threshold ? keep : 0.0f;
+    const float dropped = x[i] * MaskAt(key, i, rule);
+    out[i] = base[i] + dropped;
   }
 }
+#pragma GCC pop_options
 
 // Attention probabilities: row r of x [rows, t] is query position r % t; keys after it get 0
 // (the generic path adds -1e9 there, whose exp is 0 in float32), the rest a softmax.
@@ -218,8 +380,7 @@ NOINLINE void CausalSoftmax(const float* x, float* p, int64_t rows, int64_t t) {
     const int64_t valid = r % t + 1;
     const float* xr = x + r * t;
     float* pr = p + r * t;
-    float max = xr[0];
-    for (int64_t j = 1; j < valid; j++) max = xr[j] > max ? xr[j] : max;
+    const float max = RowMax(xr, valid);
     const float inv = static_cast<float>(1.0 / ExpRow(xr, pr, valid, max));
     for (int64_t j = 0; j < valid; j++) pr[j] *= inv;
     for (int64_t j = valid; j < t; j++) pr[j] = 0.0f;
@@ -232,16 +393,21 @@ NOINLINE void SoftmaxGrad(const float* p, const float* dp, float* ds, int64_t ro
     const float* pr = p + r * cols;
     const float* dr = dp + r * cols;
     float* out = ds + r * cols;
-    double dot = 0;
-    for (int64_t j = 0; j < cols; j++) dot += static_cast<double>(pr[j]) * dr[j];
-    const float s = static_cast<float>(dot);
+    const float s = static_cast<float>(RowDot(pr, dr, cols));
     for (int64_t j = 0; j < cols; j++) out[j] = pr[j] * (dr[j] - s) * scale;
   }
 }
 
-NOINLINE double SumSquares(const float* x, int64_t n) {
-  double s = 0;
-  for (int64_t i = 0; i < n; i++) s += static_cast<double>(x[i]) * x[i];
+// Eight partial sums: one running sum is a chain of dependent double adds (about 4 cycles a
+// float, 7 ms a step for the bench models' gradients); eight independent ones vectorize.
+NOINLINE double SumSquares(const float* __restrict x, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) acc[l] += static_cast<double>(x[i + l]) * x[i + l];
+  }
+  double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  for (; i < n; i++) s += static_cast<double>(x[i]) * x[i];
   return s;
 }
 
@@ -252,13 +418,20 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
   switch (op) {
     case kGeluFwd: return {n, n};
     case kGeluBwd: return {n, n, n};
+    case kGeluExactFwd: return {n, n};
+    case kGeluSavedFwd: return {n, n, n};
+    case kGeluSavedBwd: return {n, n, n, n};
+    case kGeluExactBwd: return {n, n, n};
     case kLayerNormFwd: return {n * cols, cols, cols, n * cols, 2 * n};      // stats: mean row, rstd row
     case kLayerNormBwd: return {n * cols, n * cols, cols, 2 * n, n * cols, cols, cols};
     case kAdamW: return {n, n, n, n, n, n, n};
+    case kAdamWInPlace: return {n, n, n, n};
     case kSumSquares: return {n};
     case kSoftmaxXentFwd: return {n * cols, n, n * cols, 1};  // logits, targets (int32), p, loss
     case kSoftmaxXentBwd: return {n * cols, n, n * cols};     // p, targets (int32), dlogits
     case kDropoutMask: return {n};
+    case kDropoutApply: return {n, n};
+    case kDropoutAdd: return {n, n, n};
     case kCausalSoftmax: return {n * cols, n * cols};
     case kSoftmaxGrad: return {n * cols, n * cols, n * cols};
     default: return {};
@@ -270,9 +443,12 @@ size_t ParamCount(int op) {
     case kLayerNormFwd: return 3;
     case kLayerNormBwd: return 2;
     case kAdamW: return 9;
+    case kAdamWInPlace: return 9;
     case kSoftmaxXentFwd: return 3;
     case kSoftmaxXentBwd: return 3;
     case kDropoutMask: return 4;  // n, key, p, keep
+    case kDropoutApply: return 4;
+    case kDropoutAdd: return 4;
     case kCausalSoftmax: return 2;
     case kSoftmaxGrad: return 3;
     default: return 1;
@@ -320,6 +496,10 @@ napi_value Fused(napi_env env, napi_callback_info info) {
   switch (op) {
     case kGeluFwd: GeluFwd(buf[0], buf[1], n); break;
     case kGeluBwd: GeluBwd(buf[0], buf[1], buf[2], n); break;
+    case kGeluExactFwd: GeluExactFwd(buf[0], buf[1], n); break;
+    case kGeluSavedFwd: GeluSavedFwd(buf[0], buf[1], buf[2], n); break;
+    case kGeluSavedBwd: GeluSavedBwd(buf[0], buf[1], buf[2], buf[3], n); break;
+    case kGeluExactBwd: GeluExactBwd(buf[0], buf[1], buf[2], n); break;
     case kLayerNormFwd:
       LayerNormFwd(buf[0], buf[1], buf[2], buf[3], buf[4], buf[4] + n, n, static_cast<int64_t>(k[1]), static_cast<float>(k[2]));
       break;
@@ -327,6 +507,7 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       LayerNormBwd(buf[0], buf[1], buf[2], buf[3], buf[3] + n, buf[4], buf[5], buf[6], n, static_cast<int64_t>(k[1]));
       break;
     case kAdamW: AdamW(buf[0], buf[1], buf[2], buf[3], buf[4], buf[5], buf[6], n, k + 1); break;
+    case kAdamWInPlace: AdamWInPlace(buf[0], buf[1], buf[2], buf[3], n, k + 1); break;
     case kSoftmaxXentFwd:
       if (!SoftmaxXentFwd(buf[0], reinterpret_cast<const int32_t*>(buf[1]), buf[2], buf[3], n, static_cast<int64_t>(k[1]),
                           static_cast<float>(k[2])))
@@ -339,6 +520,12 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       break;
     case kDropoutMask:
       DropoutMask(buf[0], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
+      break;
+    case kDropoutApply:
+      DropoutApply(buf[0], buf[1], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
+      break;
+    case kDropoutAdd:
+      DropoutAdd(buf[0], buf[1], buf[2], n, static_cast<uint32_t>(k[1]), k[2], static_cast<float>(k[3]));
       break;
     case kCausalSoftmax: CausalSoftmax(buf[0], buf[1], n, static_cast<int64_t>(k[1])); break;
     case kSoftmaxGrad: SoftmaxGrad(buf[0], buf[1], buf[2], n, static_cast<int64_t>(k[1]), static_cast<float>(k[2])); break;

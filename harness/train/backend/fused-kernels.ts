@@ -8,11 +8,12 @@ import { FusedKernel, type FusedKernelName } from '../ops/fused.ts';
 import type { BlasAddon } from './native-addon.ts';
 import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
 import { registerHeapSlices, unregisterHeapSlices } from './wasm-slices.ts';
+import { registerHeadKernels, unregisterHeadKernels } from './head-kernels.ts';
 
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10, dropoutApply: 11, dropoutAdd: 12, geluExactFwd: 14, geluExactBwd: 15, geluSavedFwd: 16, geluSavedBwd: 17 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -40,18 +41,82 @@ function launch(addon: BlasAddon, backend: WasmHeapBackend, op: number, inputs: 
   return outs;
 }
 
+/**
+ * One scalar for any number of tensors (the global gradient norm's square: 2 generic kernels per
+ * parameter and an AddN before). Each tensor's squares are summed in double by the addon, and the
+ * tensors' sums in double here; only the result is rounded to float32.
+ */
+function sumSquares(addon: BlasAddon, backend: WasmHeapBackend, inputs: (TensorInfo | undefined)[]): TensorInfo {
+  const out = backend.makeOutput([], 'float32');
+  let total = 0;
+  for (const x of inputs) {
+    if (x === undefined) continue;
+    if (x.dtype !== 'float32') throw new Error(`fused sumSquares: inputs must be float32 (got ${x.dtype})`);
+    const n = tf.util.sizeFromShape(x.shape);
+    if (n === 0) continue;
+    const at = floatOffset(backend, x);
+    if (at === null) throw new Error('fused sumSquares: a tensor has no place on the wasm heap');
+    total += addon.fused!(heapBuffer(backend), Op.sumSquares, Float64Array.of(at), Float64Array.of(n)) as number;
+  }
+  new Float32Array(heapBuffer(backend), floatOffset(backend, out)! * 4, 1)[0] = total;
+  return out;
+}
+
 const num = (attrs: NamedAttrMap | undefined, key: string): number => Number(attrs?.[key]);
 
-function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]> {
+type KernelFuncs = Record<string, (a: Args) => TensorInfo | TensorInfo[]>;
+
+/** GELU (tanh, tanh keeping its sigmoid, exact erf) and dropout: one element at a time. */
+function elementwiseKernels(addon: BlasAddon): KernelFuncs {
+  const n = (x: TensorInfo): number => tf.util.sizeFromShape(x.shape);
   return {
     [FusedKernel.gelu]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluFwd, [x], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluFwd, [x], [x.shape], [n(x)])[0]!;
     },
     [FusedKernel.geluGrad]: ({ inputs, backend }) => {
       const x = inputs.x!;
-      return launch(addon, backend, Op.geluBwd, [x, inputs.dy!], [x.shape], [tf.util.sizeFromShape(x.shape)])[0]!;
+      return launch(addon, backend, Op.geluBwd, [x, inputs.dy!], [x.shape], [n(x)])[0]!;
     },
+    [FusedKernel.geluSaved]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluSavedFwd, [x], [x.shape, x.shape], [n(x)]);
+    },
+    [FusedKernel.geluSavedGrad]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluSavedBwd, [x, inputs.s!, inputs.dy!], [x.shape], [n(x)])[0]!;
+    },
+    [FusedKernel.geluExact]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluExactFwd, [x], [x.shape], [n(x)])[0]!;
+    },
+    [FusedKernel.geluExactGrad]: ({ inputs, backend }) => {
+      const x = inputs.x!;
+      return launch(addon, backend, Op.geluExactBwd, [x, inputs.dy!], [x.shape], [n(x)])[0]!;
+    },
+    [FusedKernel.dropoutMask]: ({ backend, attrs }) => {
+      const shape = attrs?.shape as number[];
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.dropoutApply]: ({ inputs, backend, attrs }) => {
+      const x = inputs.x!;
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutApply, [x], [x.shape], [n(x), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+    [FusedKernel.dropoutAdd]: ({ inputs, backend, attrs }) => {
+      const base = inputs.base!;
+      const x = inputs.x!;
+      if (!tf.util.arraysEqual(base.shape, x.shape)) throw new Error(`fused dropoutAdd: base [${base.shape}] and x [${x.shape}] differ`);
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.dropoutAdd, [base, x], [x.shape], [n(x), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
+  };
+}
+
+/** LayerNorm, the softmaxes, AdamW and the sum of squares: rows and reductions. */
+function rowKernels(addon: BlasAddon): KernelFuncs {
+  return {
     [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) => {
       const x = inputs.x!;
       const [rows, cols] = x.shape as [number, number];
@@ -78,16 +143,12 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
       const [n, v] = p.shape as [number, number];
       return launch(addon, backend, Op.softmaxXentBwd, [p, inputs.targets!], [p.shape], [n, v, num(attrs, 'scale')], [1])[0]!;
     },
-    [FusedKernel.dropoutMask]: ({ backend, attrs }) => {
-      const shape = attrs?.shape as number[];
-      const p = num(attrs, 'p');
-      return launch(addon, backend, Op.dropoutMask, [], [shape], [tf.util.sizeFromShape(shape), num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
-    },
     [FusedKernel.causalSoftmax]: ({ inputs, backend }) => {
       const x = inputs.x!;
       const t = x.shape[x.shape.length - 1]!;
       return launch(addon, backend, Op.causalSoftmax, [x], [x.shape], [tf.util.sizeFromShape(x.shape) / t, t])[0]!;
     },
+    [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(addon, backend, Object.values(inputs)),
     [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => {
       const p = inputs.p!;
       const cols = p.shape[p.shape.length - 1]!;
@@ -96,7 +157,36 @@ function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => Ten
   };
 }
 
+function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]> {
+  return { ...elementwiseKernels(addon), ...rowKernels(addon) } as Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]>;
+}
+
+/** Kernels whose native op came after the first fused kernels: registered only where the built addon has the op. */
+const LATER_OPS: Record<string, { code: number; buffers: number; params: number }> = {
+  [FusedKernel.dropoutApply]: { code: Op.dropoutApply, buffers: 2, params: 4 },
+  [FusedKernel.dropoutAdd]: { code: Op.dropoutAdd, buffers: 3, params: 4 },
+  [FusedKernel.geluSaved]: { code: Op.geluSavedFwd, buffers: 3, params: 1 },
+  [FusedKernel.geluSavedGrad]: { code: Op.geluSavedBwd, buffers: 4, params: 1 },
+  [FusedKernel.geluExact]: { code: Op.geluExactFwd, buffers: 2, params: 1 },
+  [FusedKernel.geluExactGrad]: { code: Op.geluExactBwd, buffers: 3, params: 1 },
+};
+
+/**
+ * Whether the addon knows a fused op: run it on nothing (element count 0, all offsets 0); an
+ * addon built before the op throws "unknown op". The ops stay off until `npm run install` rebuilds it.
+ */
+export function addonHasOp(addon: BlasAddon, op: number, buffers: number, params: number): boolean {
+  try {
+    addon.fused!(new ArrayBuffer(16), op, new Float64Array(buffers), new Float64Array(params));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 let registered = false;
+/** The attention's head kernels are registered too (an addon built before gemmStrided has not got them). */
+let heads = false;
 
 /** Registers the fused kernels for wasm; returns why not when it does not (old addon, switched off). */
 export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reason: string } {
@@ -104,17 +194,26 @@ export function registerFusedKernels(addon: BlasAddon): { enabled: boolean; reas
   if (typeof addon.fused !== 'function') return { enabled: false, reason: 'the native addon predates the fused kernels; rebuild it with `npm run install`' };
   if (!registered) {
     for (const [name, f] of Object.entries(kernelFuncs(addon))) {
+      const op = LATER_OPS[name];
+      if (op !== undefined && !addonHasOp(addon, op.code, op.buffers, op.params)) continue;
       tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: f as unknown as KernelFunc });
     }
     registerHeapSlices();
+    heads = registerHeadKernels(addon);
     registered = true;
   }
-  return { enabled: true, reason: 'fused GELU, LayerNorm, AdamW, cross-entropy, attention-softmax and dropout-mask kernels, heap slices' };
+  return { enabled: true, reason: `fused GELU (tanh${hasErf() ? ' and erf' : ''}), LayerNorm, AdamW, cross-entropy, attention-softmax and dropout-mask kernels, heap slices${heads ? ', strided per-head attention products' : ''}` };
+}
+
+function hasErf(): boolean {
+  return tf.getKernel(FusedKernel.geluExact, 'wasm') !== undefined;
 }
 
 export function unregisterFusedKernels(): void {
   if (!registered) return;
   for (const name of Object.values(FusedKernel)) tf.unregisterKernel(name, 'wasm');
   unregisterHeapSlices();
+  unregisterHeadKernels();
+  heads = false;
   registered = false;
 }

@@ -11,6 +11,12 @@ export interface BlasAddon {
   setThreads(threads: number): void;
   gemm(heap: ArrayBuffer, transA: boolean, transB: boolean, m: number, n: number, k: number,
     aOffsets: Float64Array, bOffsets: Float64Array, cOffset: number): void;
+  /**
+   * C_i = alpha op(A_i) op(B_i) for each i, every operand at its own float offset with its own
+   * leading dimension (row-major). Absent in an addon built before it.
+   */
+  gemmStrided?(heap: ArrayBuffer, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    aOffsets: Float64Array, lda: number, bOffsets: Float64Array, ldb: number, cOffsets: Float64Array, ldc: number): void;
   epilogue(heap: ArrayBuffer, cOffset: number, batch: number, m: number, n: number,
     biasOffset: number, biasRows: number, biasCols: number, activation: number,
     preluOffset: number, preluRows: number, preluCols: number, leakyAlpha: number): void;

@@ -201,21 +201,24 @@ export class LowRankLinear implements LinearLayer {
     const { inFeatures: n, outFeatures: m, maxRank: r } = this;
     const half = <T extends tf.Tensor>(t: T): T => precision.half(t);
     // Saved for backward: the half-rounded input, the active factor blocks, the hidden activation.
+    // In fp32 with all modes active (stage 2, fixed rank) the input and the factors themselves,
+    // as the dense layer keeps its weight: a clone would copy them on wasm (its Identity kernel
+    // copies), 3 copies per layer and forward for nothing. No optimizer step runs between a
+    // forward and its backward, so the variables still hold the forward's values then.
     const saved = tf.tidy(() => {
-      const hx = half(x);
-      const xs = hx === x ? x.clone() : hx;
-      // All modes active (stage 2, fixed rank): the factors themselves (a clone shares their data), no copy.
-      const a = half((k === r ? this.A.clone() : tf.slice(this.A, [0, 0], [k, n])) as tf.Tensor2D); // k x in
-      const b = half((k === r ? this.B.clone() : tf.slice(this.B, [0, 0], [m, k])) as tf.Tensor2D); // out x k
+      const xs = half(x);
+      const a = half((k === r ? this.A : tf.slice(this.A, [0, 0], [k, n])) as tf.Tensor2D); // k x in
+      const b = half((k === r ? this.B : tf.slice(this.B, [0, 0], [m, k])) as tf.Tensor2D); // out x k
       const h = half(matMulNT(xs, a)); // tokens x k
       const y = half(mmBias(h, b, half(this.bias) as tf.Tensor1D, true));
       return { xs, a, b, h, y };
     });
+    const borrowed = new Set<tf.Tensor>([x, this.A, this.B]);
     let live = true;
     const release = (): void => {
       if (!live) return;
       live = false;
-      tf.dispose([saved.xs, saved.a, saved.b, saved.h]);
+      tf.dispose([saved.xs, saved.a, saved.b, saved.h].filter((t) => !borrowed.has(t)));
     };
     return {
       y: saved.y,

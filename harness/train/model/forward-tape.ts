@@ -10,7 +10,7 @@ import { addGrad } from '../ops/grads.ts';
 import { causalSelfAttention } from '../ops/attention.ts';
 import { crossEntropy } from '../ops/cross-entropy.ts';
 import { embeddingGrad, embeddingLookup } from '../ops/embedding.ts';
-import { applyMask, dropoutMask, type DropoutContext } from '../ops/dropout.ts';
+import { dropoutMask, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
 
 type Backward = (dx: tf.Tensor2D) => tf.Tensor2D;
@@ -47,14 +47,14 @@ export class ForwardTape {
     const { context: t, nEmbd: c, vocabSize } = this.cfg;
     const tok = embeddingLookup(wte as tf.Tensor2D, inputs);
     const x = tf.reshape(tf.add(tf.reshape(tok, [this.batch, t, c]), wpe), [this.n, c]) as tf.Tensor2D;
-    const mask = dropoutMask(this.drop, 0, [this.n, c]);
+    const drop = dropoutSite(this.drop, 0, [this.n, c]);
     const backward = (dy: tf.Tensor2D) => {
-      const dx = applyMask(dy, mask);
+      const dx = drop ? drop.apply(dy) : dy;
       // position embedding: sum over the batch; token embedding: scatter-add of rows
       addGrad(this.grads, 'wpe', tf.reshape(mm(tf.ones([1, this.batch]), tf.reshape(dx, [this.batch, t * c])), [t, c]));
       addGrad(this.grads, 'wte', embeddingGrad(dx, inputs, vocabSize));
     };
-    return { x: applyMask(x, mask), backward };
+    return { x: drop ? drop.apply(x) : x, backward };
   }
 
   /** A linear layer whose gradients go under `prefix`. */
@@ -88,13 +88,13 @@ export class ForwardTape {
     const mark = this.backs.length;
     const out = s.branch(ln.y);
     const branchBacks = this.backs.splice(mark);
-    const mask = dropoutMask(this.drop, s.site, [this.n, this.cfg.nEmbd]);
+    const drop = dropoutSite(this.drop, s.site, [this.n, this.cfg.nEmbd]);
     this.backs.push((dy) => {
-      let d = applyMask(dy, mask);
+      let d = drop ? drop.apply(dy) : dy;
       for (let i = branchBacks.length - 1; i >= 0; i--) d = branchBacks[i]!(d);
       return tf.add(dy, ln.backward(d)) as tf.Tensor2D; // the skip path plus the branch
     });
-    return tf.add(input, applyMask(out, mask)) as tf.Tensor2D;
+    return drop ? drop.addTo(input, out) : (tf.add(input, out) as tf.Tensor2D);
   }
 
   /** Final LayerNorm, the tied LM head (logits = ln_f(x) wte^T) and the loss; backward returns the gradient at the head's input. */

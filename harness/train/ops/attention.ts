@@ -7,7 +7,7 @@ import { bmm } from './bmm.ts';
 import { splitRows } from './matmul.ts';
 import { preferPlainMatmul } from '../backend/select.ts';
 import type { Forward } from './grads.ts';
-import { FusedKernel, hasFused, runFused } from './fused.ts';
+import { FusedKernel, HeadKernel, hasFused, runFused } from './fused.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -57,6 +57,7 @@ export function causalSelfAttention(
   dropMask: tf.Tensor | null,
   precision: Precision,
 ): Forward {
+  if (hasHeadKernels()) return headsAttention(qkv, s, scale, dropMask, precision);
   const n = s.batch * s.context;
   // [N, 3C] -> [3, N, C] -> [3*B*H, T, hd]; rows 0..bh are q, then k, then v.
   const grouped = tf.transpose(tf.reshape(qkv, [n, 3, s.embd]), [1, 0, 2]);
@@ -94,4 +95,32 @@ function splitQkv(heads: tf.Tensor3D, s: AttentionShape): [tf.Tensor3D, tf.Tenso
   if (!preferPlainMatmul()) return tf.split(heads, 3, 0) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
   const parts = splitRows(heads, 3, bh * s.context, hd).map((t) => tf.reshape(t, [bh, s.context, hd]) as tf.Tensor3D);
   return [parts[0]!, parts[1]!, parts[2]!];
+}
+
+/** The per-head products, the causal softmax and its gradient are all native (the OpenBLAS path). */
+function hasHeadKernels(): boolean {
+  return Object.values(HeadKernel).every(hasFused) && hasFused(FusedKernel.causalSoftmax) && hasFused(FusedKernel.softmaxGrad);
+}
+
+/**
+ * causalSelfAttention on the head kernels: the same products, softmax, dropout and half roundings
+ * as the generic formulation, with q, k, v read in place from qkv and no head-layout copies.
+ */
+function headsAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: number, dropMask: tf.Tensor | null, precision: Precision): Forward {
+  const attrs = { batch: s.batch, heads: s.heads };
+  const qkvh = precision.half(qkv);
+  const scores = precision.half(runFused(HeadKernel.scores, { qkv: qkvh }, { ...attrs, scale })[0]!);
+  const p = runFused(FusedKernel.causalSoftmax, { x: scores })[0]!;
+  const pd = precision.half(dropMask ? tf.mul(p, dropMask) : p);
+  const y = precision.half(runFused(HeadKernel.context, { p: pd, qkv: qkvh }, attrs)[0]! as tf.Tensor2D);
+  return {
+    y,
+    backward(dy: tf.Tensor2D): tf.Tensor2D {
+      const dyh = precision.half(dy);
+      const dpd = precision.half(runFused(HeadKernel.contextGrad, { dy: dyh, qkv: qkvh }, attrs)[0]!);
+      const dp = dropMask ? tf.mul(dpd, dropMask) : dpd;
+      const ds = precision.half(runFused(FusedKernel.softmaxGrad, { p, dp }, { scale })[0]!);
+      return precision.half(runFused(HeadKernel.qkvGrad, { ds, p: pd, dy: dyh, qkv: qkvh }, attrs)[0]! as tf.Tensor2D);
+    },
+  };
 }

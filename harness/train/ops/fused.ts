@@ -11,6 +11,14 @@ export const FusedKernel = {
   gelu: 'InRankGeluTanh',
   /** (x, dy) -> dx. */
   geluGrad: 'InRankGeluTanhGrad',
+  /** x -> (tanh-GELU(x), s = sigmoid(2c (x + a x^3))): the forward keeping what backward needs. */
+  geluSaved: 'InRankGeluTanhSaved',
+  /** (x, s, dy) -> dx of tanh-GELU from the saved s (no exp). */
+  geluSavedGrad: 'InRankGeluTanhSavedGrad',
+  /** x -> exact (erf) GELU(x) = x Phi(x). */
+  geluExact: 'InRankGeluErf',
+  /** (x, dy) -> dx. */
+  geluExactGrad: 'InRankGeluErfGrad',
   /** (x [N, C], weight [C], bias [C]) -> (y [N, C], stats [2, N]: the rows' means, then their 1 / std); attrs eps. */
   layerNorm: 'InRankLayerNorm',
   /** (dy, x, weight, stats) -> (dx, dweight, dbias). */
@@ -23,20 +31,44 @@ export const FusedKernel = {
   softmaxXentGrad: 'InRankSoftmaxXentGrad',
   /** () -> dropout mask of ops/dropout.ts (0 or 1 / (1 - p)); attrs shape, key (the stream), p. */
   dropoutMask: 'InRankDropoutMask',
+  /** (x) -> x times the dropout mask of attrs shape (x's), key, p, drawn in the kernel: no mask tensor. */
+  dropoutApply: 'InRankDropoutApply',
+  /** (base, x) -> base + x times that mask (a residual after dropout). */
+  dropoutAdd: 'InRankDropoutAdd',
   /** scores [..., T, T] (query rows, key columns) -> causal softmax: keys after the query get 0. */
   causalSoftmax: 'InRankCausalSoftmax',
   /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
   softmaxGrad: 'InRankSoftmaxGrad',
+  /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double). */
+  sumSquares: 'InRankSumSquares',
 } as const;
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
 
+/**
+ * The attention's per-head products on the c_attn projection qkv [N = B T, 3C] (q, k, v side by
+ * side, each head hd = C / H columns of its part); attrs batch (B) and heads (H). ops/attention.ts
+ * takes them where all four are registered (the OpenBLAS path: backend/head-kernels.ts).
+ */
+export const HeadKernel = {
+  /** qkv -> scale q_h k_h^T [B H, T, T]; attrs scale too. */
+  scores: 'InRankHeadScores',
+  /** (p [B H, T, T], qkv) -> p_h v_h, the heads side by side [N, C]. */
+  context: 'InRankHeadContext',
+  /** (dy [N, C], qkv) -> dy_h v_h^T [B H, T, T]. */
+  contextGrad: 'InRankHeadContextGrad',
+  /** (ds, p [B H, T, T], dy [N, C], qkv) -> [ds_h k_h | ds_h^T q_h | p_h^T dy_h] [N, 3C]. */
+  qkvGrad: 'InRankHeadQkvGrad',
+} as const;
+
+export type HeadKernelName = (typeof HeadKernel)[keyof typeof HeadKernel];
+
 /** Whether the current backend has this fused kernel. */
-export function hasFused(name: FusedKernelName): boolean {
+export function hasFused(name: FusedKernelName | HeadKernelName): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-export function runFused(name: FusedKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
+export function runFused(name: FusedKernelName | HeadKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
 }

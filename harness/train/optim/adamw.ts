@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { addMany } from '../ops/add-many.ts';
 import { FusedKernel, hasFused, runFused } from '../ops/fused.ts';
+import { adamWInPlace } from '../backend/adamw-in-place.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -41,6 +42,12 @@ export class AdamW {
 
   /** The squared global norm as a device scalar (read it together with the step's other scalars). */
   static globalNormSquared(grads: Map<string, tf.Tensor>): tf.Scalar {
+    if (hasFused(FusedKernel.sumSquares) && grads.size > 0) {
+      const inputs: tf.NamedTensorMap = {};
+      let i = 0;
+      for (const g of grads.values()) inputs[`t${i++}`] = g;
+      return runFused(FusedKernel.sumSquares, inputs)[0] as tf.Scalar;
+    }
     return tf.tidy(() => addMany([...grads.values()].map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
   }
 
@@ -58,6 +65,7 @@ export class AdamW {
       const v = this.v.get(p.fullName)!;
       if (fused) {
         const decay = p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        if (adamWInPlace(p.variable, g0, m, v, { lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier })) continue;
         tf.tidy(() => {
           const [p1, m1, v1] = runFused(FusedKernel.adamW, { param: p.variable, grad: g0, m, v },
             { lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier });
