@@ -236,6 +236,21 @@ NOINLINE void LayerNormBwd(const float* dy, const float* x, const float* w, cons
   }
 }
 
+// One element of AdamW's step: the new moments m and v and the new parameter, from the old ones.
+struct AdamWStep {
+  float b1, b2, eps, decay, bc2Sqrt, gm, step;
+  explicit AdamWStep(const double* k)
+      : b1(k[1]), b2(k[2]), eps(k[3]), decay(k[4]), bc2Sqrt(k[6]), gm(k[7]), step(float(k[0]) / float(k[5])) {}
+  inline void operator()(float p, float g0, float m, float v, float& pOut, float& mOut, float& vOut) const {
+    const float g = g0 * gm;
+    const float m1 = m * b1 + g * (1.0f - b1);
+    const float v1 = v * b2 + g * g * (1.0f - b2);
+    mOut = m1;
+    vOut = v1;
+    pOut = p * decay - (m1 / (std::sqrt(v1) / bc2Sqrt + eps)) * step;
+  }
+};
+
 // torch's AdamW step as harness/train/optim/adamw.ts writes it; p[6] = {lr, beta1, beta2, eps,
 // decay factor 1 - lr wd (1 without decay), bias correction 1, sqrt of bias correction 2, grad multiplier}.
 // The seven buffers are distinct tensors (the outputs are fresh): restrict lets GCC vectorize
@@ -243,34 +258,16 @@ NOINLINE void LayerNormBwd(const float* dy, const float* x, const float* w, cons
 NOINLINE void AdamW(const float* __restrict p, const float* __restrict g0, const float* __restrict m,
            const float* __restrict v, float* __restrict pOut, float* __restrict mOut, float* __restrict vOut,
            int64_t n, const double* __restrict k) {
-  const float lr = k[0], b1 = k[1], b2 = k[2], eps = k[3], decay = k[4], bc1 = k[5], bc2Sqrt = k[6], gm = k[7];
-  const float step = lr / bc1;
-  for (int64_t i = 0; i < n; i++) {
-    const float g = g0[i] * gm;
-    const float m1 = m[i] * b1 + g * (1.0f - b1);
-    const float v1 = v[i] * b2 + g * g * (1.0f - b2);
-    mOut[i] = m1;
-    vOut[i] = v1;
-    const float denom = std::sqrt(v1) / bc2Sqrt + eps;
-    pOut[i] = p[i] * decay - (m1 / denom) * step;
-  }
+  const AdamWStep at(k);
+  for (int64_t i = 0; i < n; i++) at(p[i], g0[i], m[i], v[i], pOut[i], mOut[i], vOut[i]);
 }
 
 // AdamW in place on the parameter and its moments (the optimizer owns their memory alone: the
 // caller checks): the same arithmetic as AdamW above, without three fresh outputs per parameter.
 NOINLINE void AdamWInPlace(float* __restrict p, const float* __restrict g0, float* __restrict m, float* __restrict v,
                            int64_t n, const double* __restrict k) {
-  const float lr = k[0], b1 = k[1], b2 = k[2], eps = k[3], decay = k[4], bc1 = k[5], bc2Sqrt = k[6], gm = k[7];
-  const float step = lr / bc1;
-  for (int64_t i = 0; i < n; i++) {
-    const float g = g0[i] * gm;
-    const float m1 = m[i] * b1 + g * (1.0f - b1);
-    const float v1 = v[i] * b2 + g * g * (1.0f - b2);
-    m[i] = m1;
-    v[i] = v1;
-    const float denom = std::sqrt(v1) / bc2Sqrt + eps;
-    p[i] = p[i] * decay - (m1 / denom) * step;
-  }
+  const AdamWStep at(k);
+  for (int64_t i = 0; i < n; i++) at(p[i], g0[i], m[i], v[i], p[i], m[i], v[i]);
 }
 
 // e = exp(x - max) over one row, returns the row's sum (a loop of its own so that it vectorizes).

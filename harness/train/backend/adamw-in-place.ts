@@ -11,20 +11,9 @@ import { FusedKernel, hasFused } from '../ops/fused.ts';
 import { loadedAddon } from './native-addon.ts';
 import { floatOffset, heapBuffer, type WasmHeapBackend } from './blas.ts';
 import { addonHasOp } from './fused-kernels.ts';
+import type { AdamWScalars } from './adamw-scalars.ts';
 
 const OP_ADAMW_IN_PLACE = 13;
-
-/** AdamW's hyper-parameters for one parameter, in the order the native op takes them. */
-export interface AdamWAttrs {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  decay: number;
-  bc1: number;
-  bc2Sqrt: number;
-  gradMultiplier: number;
-}
 
 interface RefCounting extends WasmHeapBackend {
   refCount(dataId: object): number;
@@ -52,7 +41,7 @@ function ownedOffset(backend: RefCounting, t: tf.Tensor): number | null {
 }
 
 /** One AdamW update of param, m and v in place; false (nothing changed) when it cannot run in place. */
-export function adamWInPlace(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, a: AdamWAttrs): boolean {
+export function adamWInPlace(param: tf.Variable, grad: tf.Tensor, m: tf.Variable, v: tf.Variable, a: AdamWScalars): boolean {
   const backend = heapBackend();
   if (backend === null || grad.dtype !== 'float32') return false;
   const ids = new Set([param.dataId, m.dataId, v.dataId, grad.dataId]);

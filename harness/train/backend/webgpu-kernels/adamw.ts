@@ -2,18 +2,7 @@
 // of about 12 generic kernels; the arithmetic is harness/train/optim/adamw.ts's.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { flatProgram, run, type Uniform, type WebgpuBackendLike } from './program.ts';
-
-export interface AdamWScalars {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** 1 - lr wd for decayed parameters, else 1. */
-  decay: number;
-  bc1: number;
-  bc2Sqrt: number;
-  gradMultiplier: number;
-}
+import type { AdamWScalars } from '../adamw-scalars.ts';
 
 const f32 = (...data: number[]): Uniform => ({ type: 'float32', data });
 
