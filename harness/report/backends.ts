@@ -2,22 +2,13 @@
 // description), the optional features its device used, and the fp16 path. `npm run show` and
 // the report print these, so a figure read from either says what hardware made it.
 import type { AdapterDescription } from '../contract/protocol.ts';
-import type { RunRow } from '../store/rows.ts';
-
-function parseAdapter(text: string | null | undefined): AdapterDescription | null {
-  if (!text) return null;
-  try {
-    return JSON.parse(text) as AdapterDescription;
-  } catch {
-    return null;
-  }
-}
+import { jsonColumn, type RunRow } from '../store/rows.ts';
 
 /** "webgpu on nvidia NVIDIA H200 (features timestamp-query; shader-f16 offered)", or just the backend. */
 export function backendLabel(row: Pick<RunRow, 'backend' | 'matmul' | 'adapter' | 'fp16_path'>): string {
   if (!row.backend) return '-';
   const parts = [row.backend === row.matmul || !row.matmul ? row.backend : `${row.backend} (matmul ${row.matmul})`];
-  const a = parseAdapter(row.adapter);
+  const a = jsonColumn<AdapterDescription>(row.adapter);
   if (a) {
     const name = a.device || a.description || a.architecture;
     const extras = [a.features.length ? `features ${a.features.join(', ')}` : 'no optional features', a.shaderF16 ? 'shader-f16 offered' : 'no shader-f16'];

@@ -2,18 +2,9 @@
 // decision is stored once, and the rows of a run are those of the timeline its checkpoint
 // continues. A start drops the rows after the step it starts from (a fresh start, resumedFrom
 // null, drops them all), and the checkpoint rows of the timeline it abandons; a repeated event
-// (a resume from a `final` checkpoint evaluates again) replaces its row instead of adding one.
+// (a resume from a `final` checkpoint evaluates again) replaces its row instead of adding one:
+// store.ts deletes the same key before each insert (its dropMetric / dropRank statements).
 import type Database from 'better-sqlite3';
-
-/** Statements prepared once per connection (these run for every event). */
-const cache = new WeakMap<Database.Database, Map<string, Database.Statement>>();
-function stmt(db: Database.Database, sql: string): Database.Statement {
-  let byDb = cache.get(db);
-  if (!byDb) cache.set(db, (byDb = new Map()));
-  let s = byDb.get(sql);
-  if (!s) byDb.set(sql, (s = db.prepare(sql)));
-  return s;
-}
 
 /** Checkpoints a run writes of its own; 'pruned' and 'handover' are what it hands a later stage. */
 const OWN_CHECKPOINTS = `kind IN ('periodic', 'interrupt', 'final')`;
@@ -24,16 +15,6 @@ export function truncateForStart(db: Database.Database, runId: string, fromStep:
   db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step > ?`).run(runId, after);
   db.prepare(`DELETE FROM rank_events WHERE run_id = ? AND step > ?`).run(runId, after);
   db.prepare(`DELETE FROM artifacts WHERE run_id = ? AND ${OWN_CHECKPOINTS} AND step > ?`).run(runId, after);
-}
-
-/** Makes room for a metric row: the same (run, step, split) stored before is replaced. */
-export function dropSameMetric(db: Database.Database, runId: string, step: number, split: string): void {
-  stmt(db, `DELETE FROM metrics WHERE run_id = ? AND step = ? AND split = ?`).run(runId, step, split);
-}
-
-/** Makes room for a rank decision: the same (run, layer, step, counter) stored before is replaced. */
-export function dropSameRank(db: Database.Database, runId: string, layer: string, step: number, counter: number): void {
-  stmt(db, `DELETE FROM rank_events WHERE run_id = ? AND layer = ? AND step = ? AND counter = ?`).run(runId, layer, step, counter);
 }
 
 /**

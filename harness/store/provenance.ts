@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import type { AdapterDescription, StartEvent } from '../contract/protocol.ts';
 import type { CodeFacts, ProvenanceEntry, RunProvenance } from '../contract/provenance.ts';
-import type { RunRow } from './rows.ts';
+import { jsonColumn, type RunRow } from './rows.ts';
 
 /** Earlier starts kept per run (a run resumed again and again under changing code keeps the latest). */
 const MAX_EARLIER = 20;
@@ -13,23 +13,9 @@ const MAX_EARLIER = 20;
 /** What one entry says, without when it was taken: two starts under the same facts are one. */
 const facts = (e: ProvenanceEntry): string => JSON.stringify([e.code, e.runtime, e.data]);
 
-function parse(text: string | null | undefined): RunProvenance | null {
-  if (!text) return null;
-  try {
-    return JSON.parse(text) as RunProvenance;
-  } catch {
-    return null;
-  }
-}
-
 /** The data fingerprint of a stored run config (data.fingerprint), or null. */
 function dataFingerprint(config: string | undefined): unknown {
-  try {
-    const c = JSON.parse(config ?? 'null') as { data?: { fingerprint?: unknown } } | null;
-    return c?.data?.fingerprint ?? null;
-  } catch {
-    return null;
-  }
+  return jsonColumn<{ data?: { fingerprint?: unknown } }>(config)?.data?.fingerprint ?? null;
 }
 
 /** Stores the provenance of the start that event reports (inside the caller's transaction). */
@@ -40,7 +26,7 @@ export function recordProvenance(db: Database.Database, runId: string, code: Cod
     // The facts the trainer was launched with win: a detached job may be stored by a later harness.
     at, fromStep: event.resumedFromStep ?? 0, code: event.code ?? code, runtime: event.runtime ?? null, data: dataFingerprint(row.config),
   };
-  const before = parse(row.provenance);
+  const before = jsonColumn<RunProvenance>(row.provenance);
   let stored: RunProvenance = entry;
   // A restart from scratch replaces what trained before it; a resume under other facts keeps them.
   if (before && entry.fromStep !== 0) {
@@ -58,13 +44,7 @@ export interface ProvenanceView extends RunProvenance {
 
 /** Null for a run stored before provenance was kept (or never started). */
 export function readProvenance(row: RunRow): ProvenanceView | null {
-  const p = parse(row.provenance);
+  const p = jsonColumn<RunProvenance>(row.provenance);
   if (!p) return null;
-  let adapter: AdapterDescription | null = null;
-  try {
-    adapter = row.adapter ? (JSON.parse(row.adapter) as AdapterDescription) : null;
-  } catch {
-    adapter = null;
-  }
-  return { ...p, adapter };
+  return { ...p, adapter: jsonColumn<AdapterDescription>(row.adapter) };
 }

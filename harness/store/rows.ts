@@ -113,3 +113,13 @@ export interface RunFilter {
   /** Matches runs whose name or id starts with this. */
   prefix?: string;
 }
+
+/** A JSON column's value, or null when it is empty or not JSON (a row written by hand or cut short). */
+export function jsonColumn<T>(text: string | null | undefined): T | null {
+  if (!text) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return null;
+  }
+}

@@ -14,7 +14,7 @@ import { checkDbPath, classifyDb, refuseKind, withDbFile } from './db-file.ts';
 import { openReadOnlyDb } from './db-open.ts';
 import { recordProvenance } from './provenance.ts';
 import type { CodeFacts } from '../contract/provenance.ts';
-import { dropSameMetric, dropSameRank, recordedThrough, truncateForStart } from './event-accounting.ts';
+import { recordedThrough, truncateForStart } from './event-accounting.ts';
 import type {
   ArtifactRow,
   MetricRow,
@@ -215,13 +215,13 @@ export class Store {
         return;
       case 'eval':
         this.db.transaction(() => {
-          dropSameMetric(this.db, runId, event.step, event.split);
+          s.dropMetric.run(runId, event.step, event.split);
           s.metric.run(runId, event.step, event.split, event.loss, event.ppl, null, null, null, null, null, null, at);
         }).immediate();
         return;
       case 'rank':
         this.db.transaction(() => {
-          dropSameRank(this.db, runId, event.layer, event.step, event.counter);
+          s.dropRank.run(runId, event.layer, event.step, event.counter);
           s.rank.run(
             runId, event.step, event.counter, event.layer, event.currentModes, event.maxRank, event.explainedRatio,
             JSON.stringify(event.singularValues),
@@ -273,7 +273,7 @@ export class Store {
   private recordStep(runId: string, event: StepEvent, at: string): void {
     this.db
       .transaction(() => {
-        dropSameMetric(this.db, runId, event.step, 'train');
+        this.stmt.dropMetric.run(runId, event.step, 'train');
         this.stmt.metric.run(
           runId, event.step, 'train', event.loss, null, event.lr, event.gradNorm, event.tokensPerSec, event.trainMs,
           event.lossScale ?? null, event.skipped === undefined ? null : event.skipped ? 1 : 0, at,
@@ -453,6 +453,9 @@ function prepareStatements(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     progress: db.prepare(`UPDATE runs SET steps = ?, train_ms = ?, heartbeat_at = ? WHERE id = ?`),
+    // A repeated event replaces its row (event-accounting.ts): the same key is deleted before each insert.
+    dropMetric: db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step = ? AND split = ?`),
+    dropRank: db.prepare(`DELETE FROM rank_events WHERE run_id = ? AND layer = ? AND step = ? AND counter = ?`),
     rank: db.prepare(
       `INSERT INTO rank_events (run_id, step, counter, layer, current_modes, max_rank, explained_ratio, singular_values)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
