@@ -11,6 +11,7 @@ import { kaimingUniform } from './init.ts';
 import { matMulNT, matMulTN } from './matmul.ts';
 import { colSum, mmBias } from '../ops/matmul.ts';
 import { pruneFactors, pruneFactorsAsync } from './prune.ts';
+import { lowRankFusedApplies, lowRankFusedForward } from './lowrank-fused.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors, singularValuesOfFactorsAsync } from './spectrum.ts';
 import type { PendingSpectrum, SpectrumPool } from './spectrum-pool.ts';
@@ -199,6 +200,7 @@ export class LowRankLinear implements LinearLayer {
     }
     const k = this.activeModes;
     const { inFeatures: n, outFeatures: m, maxRank: r } = this;
+    if (lowRankFusedApplies(k, r, precision)) return lowRankFusedForward({ x, A: this.A, B: this.B, bias: this.bias, k }, addInto);
     const half = <T extends tf.Tensor>(t: T): T => precision.half(t);
     // Saved for backward: the half-rounded input, the active factor blocks, the hidden activation.
     // In fp32 with all modes active (stage 2, fixed rank) the input and the factors themselves,

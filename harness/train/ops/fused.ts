@@ -41,6 +41,10 @@ export const FusedKernel = {
   softmaxGrad: 'InRankSoftmaxGrad',
   /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double). */
   sumSquares: 'InRankSumSquares',
+  /** Low-rank layer on its active block: (x, A [r, in], B [out, r], bias) -> (y, h = x A[:k]^T); attrs k (inrank/lowrank-fused.ts). */
+  lowRank: 'InRankLowRank',
+  /** (dy, x, h, A, B) -> (dx, dA [r, in], dB [out, r], dbias), modes past k zero; attrs k. */
+  lowRankGrad: 'InRankLowRankGrad',
 } as const;
 
 export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];

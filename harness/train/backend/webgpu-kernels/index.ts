@@ -12,6 +12,7 @@ import { adamWUpdate } from './adamw.ts';
 import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
 import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
+import { lowRankBackward, lowRankForward } from './lowrank.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -39,6 +40,10 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
   [FusedKernel.causalSoftmax]: ({ inputs, backend }) => causalSoftmax(backend, inputs.x!),
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
+  [FusedKernel.lowRank]: ({ inputs, backend, attrs }) =>
+    lowRankForward(backend, inputs.x!, inputs.a!, inputs.b!, inputs.bias!, num(attrs, 'k')),
+  [FusedKernel.lowRankGrad]: ({ inputs, backend, attrs }) =>
+    lowRankBackward(backend, inputs.dy!, inputs.x!, inputs.h!, inputs.a!, inputs.b!, num(attrs, 'k')),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */

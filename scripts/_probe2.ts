@@ -1,0 +1,14 @@
+import { modelSchema, maxRankOf } from '../harness/contract/config.ts';
+import { selectBackend } from '../harness/train/backend/select.ts';
+import { denseFactory } from '../harness/train/model/linears.ts';
+import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
+import { makeDeviceStepper } from './bench-lib/device-step.ts';
+import { profileGpuStep, formatGpuProfile } from './bench-lib/gpu-profile.ts';
+await selectBackend('webgpu');
+const cfg = modelSchema.parse({ name: 'tiny', nEmbd: 64, nHead: 2, nLayer: 2, context: 32, vocabSize: 512 });
+const kind = process.argv[2];
+const f = kind === 'dense' ? denseFactory() : (spec: any) => new LowRankLinear({ inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, maxRank: maxRankOf(spec.inFeatures, spec.outFeatures), initModes: 5, bufferModes: kind === 'stage1' ? 8 : 0, determineRank: false, explainedRatio: 0.9, warmupIter: 0, gapIter: 1, microBatchesPerTick: 1, initScale: 1, seed: 3 });
+const s = makeDeviceStepper(cfg, 2, f);
+await s.step();
+const p = await profileGpuStep(() => s.step());
+console.log(formatGpuProfile(p, 40).join('\n'));
