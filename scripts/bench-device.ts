@@ -1,28 +1,28 @@
-// npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N]
+// npm run bench -- --backend webgpu [--model bench|gpt2|tiny] [--steps N] [--profile]
 // The trainer's own step (device micro-batch, one read-back per step, AdamW) on WebGPU, next to
 // the best CPU path of this machine (wasm with OpenBLAS when the addon is built) measured in the
 // same invocation: tokens/s, model TFLOP/s, and on WebGPU the compute dispatches per step,
 // counted at GPUComputePassEncoder.dispatchWorkgroups (every kernel tfjs runs is one dispatch).
 // Each backend runs in a child process of its own: the ops pick their formulation by the
-// backend at start-up.
+// backend at start-up. --profile then profiles one more WebGPU step kernel by kernel
+// (bench-lib/gpu-profile.ts: GPU timestamp queries where the device has them, and dispatches).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import { modelSchema, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
 import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
-import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
-import { precisionOf } from '../harness/train/precision/index.ts';
-import { accumulate, readStepScalars, runMicroBatchOnDevice } from '../harness/train/trainer/micro-batch.ts';
-import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
+import { AdamW } from '../harness/train/optim/adamw.ts';
+import { deviceTrainStep } from './bench-lib/device-step.ts';
+import { countDispatches, formatGpuProfile, profileGpuStep, type GpuStepProfile } from './bench-lib/gpu-profile.ts';
 
-export type BenchModel = 'bench' | 'gpt2';
+export type BenchModel = 'bench' | 'gpt2' | 'tiny';
 
 const SHAPES: Record<BenchModel, { model: Partial<ModelConfig>; batch: number; label: string }> = {
   bench: { model: { nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 }, batch: 8, label: 'n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096' },
+  tiny: { model: { nEmbd: 64, nHead: 2, nLayer: 2, context: 32, vocabSize: 512 }, batch: 2, label: 'tiny: n_embd 64, 2 layers, 2 heads, context 32, micro-batch 2, vocab 512' },
   gpt2: { model: { nEmbd: 768, nHead: 12, nLayer: 12, context: 1024, vocabSize: 50257 }, batch: 8, label: 'GPT-2 124M: n_embd 768, 12 layers, 12 heads, context 1024, micro-batch 8, vocab 50257' },
 };
 
@@ -35,40 +35,14 @@ export interface DeviceBenchResult {
   tflops: number;
   /** Compute dispatches per step (webgpu only). */
   dispatches: number | null;
+  /** One profiled step (webgpu with --profile). */
+  profile?: GpuStepProfile;
 }
 
 const TAG = 'DEVICE_BENCH ';
 
-/** Counts every compute dispatch Dawn receives (tfjs runs one per kernel). */
-function countDispatches(): () => number {
-  const ctor = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder;
-  if (!ctor) return () => NaN;
-  const original = ctor.prototype.dispatchWorkgroups;
-  let count = 0;
-  ctor.prototype.dispatchWorkgroups = function (this: unknown, ...a: unknown[]) {
-    count++;
-    return original.apply(this, a);
-  };
-  return () => count;
-}
-
-/** The trainer's step: forward + backward on the device, one read of the loss and norm, AdamW. */
-async function trainStep(model: GPT, optim: AdamW, cfg: ModelConfig, batch: number, step: number): Promise<number> {
-  const tokens = batch * cfg.context;
-  const ids = Int32Array.from({ length: tokens + 1 }, (_, i) => Math.floor(uniformAt(streamKey(7, step), i) * cfg.vocabSize));
-  const acc = new Map<string, tf.Tensor>();
-  const opts = { training: true, dropout: { p: cfg.dropout, seed: 1113, step, micro: 0 }, precision: precisionOf('fp32') };
-  const r = await runMicroBatchOnDevice(model, ids.subarray(0, tokens), ids.subarray(1), batch, opts, 1);
-  accumulate(acc, r.grads);
-  const read = await readStepScalars([r.loss], acc);
-  optim.step(acc, 1e-4, clipCoefficient(read.scaledNorm, 1));
-  tf.dispose([...acc.values()]);
-  await optim.m.get('wte')!.data(); // wait for the update, as the next step's read would
-  return read.losses[0]!;
-}
-
 /** Runs in the child: one backend, a warm-up step, then `steps` timed steps. */
-export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number): Promise<DeviceBenchResult> {
+export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number, profile = false): Promise<DeviceBenchResult> {
   const selected = await selectBackend(backend);
   const dispatched = backend === 'webgpu' ? countDispatches() : () => NaN;
   const shape = SHAPES[which];
@@ -80,11 +54,11 @@ export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchMode
   console.log(`[${selected.matmul}] ${shape.label}: ${model.paramCounts().total} params; backend ${selected.backend}${adapter ? ` on ${adapter}` : ''}`);
   try {
     let t0 = performance.now();
-    await trainStep(model, optim, cfg, shape.batch, 0);
+    await deviceTrainStep(model, optim, cfg, shape.batch, 0);
     console.log(`[${selected.matmul}] warm-up step (kernel compilation): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const before = dispatched();
     t0 = performance.now();
-    for (let s = 1; s <= steps; s++) await trainStep(model, optim, cfg, shape.batch, s);
+    for (let s = 1; s <= steps; s++) await deviceTrainStep(model, optim, cfg, shape.batch, s);
     const stepMs = (performance.now() - t0) / steps;
     const tokens = shape.batch * cfg.context;
     const result: DeviceBenchResult = {
@@ -97,6 +71,10 @@ export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchMode
       dispatches: backend === 'webgpu' ? (dispatched() - before) / steps : null,
     };
     console.log(`[${selected.matmul}] ${steps} step(s): ${stepMs.toFixed(0)} ms/step, ${result.tokensPerS.toFixed(0)} tokens/s, ${result.tflops.toFixed(4)} TFLOP/s${result.dispatches !== null ? `, ${result.dispatches.toFixed(0)} dispatches/step` : ''}`);
+    if (profile && backend === 'webgpu') {
+      result.profile = await profileGpuStep(() => deviceTrainStep(model, optim, cfg, shape.batch, steps + 1));
+      for (const line of formatGpuProfile(result.profile)) console.log(`[${selected.matmul}] ${line}`);
+    }
     return result;
   } finally {
     model.dispose();
@@ -104,10 +82,10 @@ export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchMode
   }
 }
 
-function runChild(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number): Promise<DeviceBenchResult> {
+function runChild(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number, profile = false): Promise<DeviceBenchResult> {
   const script = fileURLToPath(import.meta.url);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, backend, which, String(steps)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, backend, which, String(steps), ...(profile ? ['--profile'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
     let result: DeviceBenchResult | null = null;
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith(TAG)) result = JSON.parse(line.slice(TAG.length)) as DeviceBenchResult;
@@ -119,8 +97,8 @@ function runChild(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number):
 }
 
 /** npm run bench -- --backend webgpu: WebGPU and this machine's CPU path, one after the other, and their ratio. */
-export async function benchDevice(which: BenchModel, steps: number, withCpu: boolean): Promise<void> {
-  const gpu = await runChild('webgpu', which, steps);
+export async function benchDevice(which: BenchModel, steps: number, withCpu: boolean, profile = false): Promise<void> {
+  const gpu = await runChild('webgpu', which, steps, profile);
   const cpu = withCpu ? await runChild('wasm', which, steps) : null;
   const fmt = (r: DeviceBenchResult | null, f: (r: DeviceBenchResult) => string) => (r ? f(r) : '-').padStart(14);
   console.log('');
@@ -133,9 +111,9 @@ export async function benchDevice(which: BenchModel, steps: number, withCpu: boo
   console.log(`  adapter: ${gpu.adapter}`);
 }
 
-// As a child: node --import tsx scripts/bench-device.ts <webgpu|wasm> <bench|gpt2> <steps>
+// As a child: node --import tsx scripts/bench-device.ts <webgpu|wasm> <bench|gpt2|tiny> <steps> [--profile]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [backend, which, steps] = process.argv.slice(2) as ['webgpu' | 'wasm', BenchModel, string];
-  const result = await measureDevice(backend, which, Number(steps));
+  const [backend, which, steps, profile] = process.argv.slice(2) as ['webgpu' | 'wasm', BenchModel, string, string | undefined];
+  const result = await measureDevice(backend, which, Number(steps), profile === '--profile');
   process.stdout.write(`${TAG}${JSON.stringify(result)}\n`, () => process.exit(0));
 }

@@ -1,6 +1,6 @@
 // npm run bench [-- --path both|wasm|openblas] [--backend wasm|cpu|tensorflow|auto] [--steps N]
 //                  [--repeats R] [--threads T] [--fp16] [--profile] [--peer]
-// npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N] [--skip-cpu]: see bench-device.ts
+// npm run bench -- --backend webgpu [--model bench|gpt2|tiny] [--steps N] [--skip-cpu] [--profile]: see bench-device.ts
 // Trains the fixed bench configuration (n_embd 256, 4 layers, 4 heads, context 128, micro-batch
 // 8, vocab 4096) for a few steps and prints tokens/s and GFLOP/s of the whole step and of its
 // parts, next to a plain 2-D matMul of the same path measured in the same run (the ceiling).
@@ -61,8 +61,9 @@ const BENCH_SHAPE: PeerShape = { nEmbd: 256, nLayer: 4, nHead: 4, context: 128, 
 
 const RESULT_TAG = 'BENCH_RESULT ';
 const USAGE = `usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile] [--peer]
-       npm run bench -- --backend webgpu [--model bench|gpt2] [--steps N] [--skip-cpu]
-         WebGPU next to this machine's CPU path (skipped with --skip-cpu): tokens/s, TFLOP/s, dispatches per step`;
+       npm run bench -- --backend webgpu [--model bench|gpt2|tiny] [--steps N] [--skip-cpu] [--profile]
+         WebGPU next to this machine's CPU path (skipped with --skip-cpu): tokens/s, TFLOP/s, dispatches per step;
+         --profile: one more WebGPU step kernel by kernel (GPU timestamp queries where offered, dispatches)`;
 
 function parseBenchArgs(argv: string[]): Args | null {
   const { values: v } = parseCliArgs(argv, {
@@ -95,7 +96,7 @@ function parseBenchArgs(argv: string[]): Args | null {
     skipCpu: v['skip-cpu'],
     peer: v.peer,
   };
-  if (v.model !== 'bench' && v.model !== 'gpt2') throw new UserError(`--model ${v.model}: expected bench or gpt2`);
+  if (v.model !== 'bench' && v.model !== 'gpt2' && v.model !== 'tiny') throw new UserError(`--model ${v.model}: expected bench, gpt2 or tiny`);
   if (args.backend !== 'webgpu' && (args.model !== 'bench' || args.skipCpu)) throw new UserError('--model and --skip-cpu go with --backend webgpu');
   if (args.backend !== null && args.backend !== 'wasm' && args.path !== 'both') {
     throw new UserError(`--path ${args.path} is a matmul path of the wasm backend; drop --backend ${args.backend} or use --backend wasm`);
@@ -272,7 +273,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.backend === 'webgpu') {
     // GPT-2 124M at 8 x 1024 tokens does not fit the wasm heap (4 GiB: the logits alone take 1.6 GB).
     if (args.model === 'gpt2' && !args.skipCpu) console.log('gpt2: the CPU path is not measured (it does not fit the wasm heap); WebGPU only');
-    await benchDevice(args.model, positiveIntOption(argv.includes('--steps') ? String(args.steps) : undefined, '--steps') ?? (args.model === 'gpt2' ? 1 : 3), !args.skipCpu && args.model === 'bench');
+    await benchDevice(args.model, positiveIntOption(argv.includes('--steps') ? String(args.steps) : undefined, '--steps') ?? (args.model === 'gpt2' ? 1 : 3), !args.skipCpu && args.model !== 'gpt2', args.profile);
     return 0;
   }
   const bothPaths = args.path === 'both' && (args.backend === null || args.backend === 'wasm');
