@@ -1,148 +1,102 @@
-// npx tsx scripts/bench-webgpu-kernels.ts [--steps N] [--shape bench|tiny]
+// npx tsx scripts/bench-webgpu-kernels.ts [--steps N] [--shape bench|tiny] [--model dense|inrank|both]
 // Dispatches per training step on the webgpu backend with the generic tfjs kernels and with the
-// WGSL kernels of harness/train/backend/webgpu-kernels, both in this run, with the kernels that
-// changed and each kernel's time as tf.profile reports it (GPU timestamp queries where the
-// adapter offers them). On a software adapter (lavapipe) the times are CPU times of the
-// emulation, not GPU figures; the dispatch counts are the point there.
+// WGSL kernels of harness/train/backend/webgpu-kernels, both in this run, with each kernel's calls,
+// dispatches and time (bench-lib/gpu-profile.ts: GPU timestamp queries where the device has
+// them). For the InRank model (stage 1 between determinations: every MLP linear low-rank with
+// 2 modes plus a buffer of 26% of max_rank active, the paper's 100 of 384) also with every WGSL
+// kernel except the low-rank layer's (the state before those), so their own effect shows. On a
+// software adapter (lavapipe) the times are CPU times of the emulation, not GPU figures; the
+// dispatch counts are the point there.
 import * as tf from '@tensorflow/tfjs-core';
-import { modelSchema, type ModelConfig } from '../harness/contract/config.ts';
+import { maxRankOf, modelSchema, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
-import { setMatmulPath } from '../harness/train/backend/select.ts';
+import { selectBackend } from '../harness/train/backend/select.ts';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
-import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
-import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
-import { fp32 } from '../harness/train/precision/index.ts';
-import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
+import type { LinearFactory } from '../harness/train/model/linear.ts';
+import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
+import { FusedKernel } from '../harness/train/ops/fused.ts';
+import { streamKey, stringId } from '../harness/train/ops/random.ts';
+import { makeDeviceStepper } from './bench-lib/device-step.ts';
+import { countDispatches, formatGpuProfile, profileGpuStep, type GpuStepProfile } from './bench-lib/gpu-profile.ts';
 
 const SHAPES: Record<string, { cfg: Partial<ModelConfig>; batch: number }> = {
   bench: { cfg: { nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 }, batch: 8 },
   tiny: { cfg: { nEmbd: 64, nHead: 2, nLayer: 2, context: 32, vocabSize: 512 }, batch: 2 },
 };
 
-/** Starts Dawn and the webgpu backend; returns the adapter's name. */
-async function startWebgpu(): Promise<string> {
-  const { create, globals } = await import('webgpu');
-  Object.assign(globalThis, globals);
-  const gpu = create([]);
-  (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
-  const adapter = await gpu.requestAdapter();
-  if (adapter === null) throw new UserError('Dawn found no WebGPU adapter; install a Vulkan driver (lavapipe: mesa-vulkan-drivers)');
-  await import('@tensorflow/tfjs-backend-webgpu');
-  if (!(await tf.setBackend('webgpu'))) throw new UserError('the webgpu backend did not start');
-  await tf.ready();
-  // The products take their native formulation (transpose flags, batched heads), as on any device backend.
-  setMatmulPath('tensorflow');
-  const info = (adapter as unknown as { info?: { device?: string; description?: string } }).info;
-  return `${info?.device ?? '?'} (${info?.description ?? ''})`;
+/** Stage 1 of InRank between determinations: 2 modes plus a buffer of 26% of max_rank active, the rest of the factors idle. */
+function inrankStage1(): LinearFactory {
+  return (spec) => {
+    const maxRank = maxRankOf(spec.inFeatures, spec.outFeatures);
+    return new LowRankLinear({
+      inFeatures: spec.inFeatures, outFeatures: spec.outFeatures, maxRank, initModes: 2, bufferModes: Math.round((100 / 384) * maxRank),
+      determineRank: false, explainedRatio: 0.9, warmupIter: 0, gapIter: 1, microBatchesPerTick: 1, initScale: 1,
+      seed: streamKey(spec.seed, stringId(spec.layerName)),
+    });
+  };
 }
 
-/** Counts compute dispatches by wrapping the encoder's dispatch method (Dawn's global class). */
-function dispatchCounter(): { read(): number } {
-  const proto = (globalThis as unknown as { GPUComputePassEncoder: { prototype: Record<string, (...a: unknown[]) => unknown> } }).GPUComputePassEncoder.prototype;
-  let count = 0;
-  for (const name of ['dispatchWorkgroups', 'dispatchWorkgroupsIndirect']) {
-    const original = proto[name]!;
-    proto[name] = function (this: unknown, ...args: unknown[]) {
-      count++;
-      return original.apply(this, args);
-    };
+interface Measured { dispatches: number; ms: number; profile: GpuStepProfile }
+
+async function measure(cfg: ModelConfig, batch: number, steps: number, linears: LinearFactory): Promise<Measured> {
+  const read = countDispatches();
+  const stepper = makeDeviceStepper(cfg, batch, linears);
+  try {
+    await stepper.step(); // warm-up: pipelines compile
+    const before = read();
+    let ms = Infinity;
+    for (let s = 0; s < steps; s++) ms = Math.min(ms, await stepper.step());
+    const dispatches = (read() - before) / steps;
+    return { dispatches, ms, profile: await profileGpuStep(() => stepper.step()) };
+  } finally {
+    stepper.dispose();
   }
-  return { read: () => count };
-}
-
-/** The sum of many scalars in addN groups of at most 6 (an adapter may bind only 8 storage buffers per shader). */
-function sumAll(xs: tf.Tensor[]): tf.Tensor {
-  let level = xs;
-  while (level.length > 1) {
-    const next: tf.Tensor[] = [];
-    for (let i = 0; i < level.length; i += 6) {
-      const group = level.slice(i, i + 6);
-      next.push(group.length === 1 ? group[0]! : tf.addN(group));
-    }
-    level = next;
-  }
-  return level[0]!;
-}
-
-/** One optimizer step with asynchronous reads only; returns its wall time. */
-async function step(model: GPT, optim: AdamW, ids: Int32Array, targets: Int32Array, batch: number): Promise<number> {
-  const t0 = performance.now();
-  const grads = new Map<string, tf.Tensor>();
-  tf.tidy(() => {
-    const f = model.forward(ids, targets, batch, { training: true, dropout: { p: 0.1, seed: 1, step: 0, micro: 0 }, precision: fp32 });
-    for (const [name, g] of f.backward(1)) grads.set(name, tf.keep(g));
-  });
-  const sq = tf.tidy(() => sumAll([...grads.values()].map((g) => tf.sum(tf.square(g)))));
-  const norm = Math.sqrt((await sq.data())[0]!);
-  sq.dispose();
-  optim.step(grads, 1e-4, clipCoefficient(norm, 1));
-  tf.dispose([...grads.values()]);
-  await optim.m.get('wte')!.data();
-  return performance.now() - t0;
-}
-
-interface Measured { dispatches: number; ms: number; kernels: Map<string, { calls: number; ms: number }> }
-
-async function measure(cfg: ModelConfig, batch: number, steps: number, counter: { read(): number }): Promise<Measured> {
-  const model = new GPT(cfg, 1113, denseFactory());
-  const optim = new AdamW(model.params(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
-  const n = batch * cfg.context;
-  const ids = Int32Array.from({ length: n + 1 }, (_, i) => Math.floor(uniformAt(streamKey(7, 0), i) * cfg.vocabSize));
-  const [x, y] = [ids.subarray(0, n), ids.subarray(1)];
-  await step(model, optim, x, y, batch); // warm-up: pipelines compile
-  const before = counter.read();
-  let ms = Infinity;
-  for (let s = 0; s < steps; s++) ms = Math.min(ms, await step(model, optim, x, y, batch));
-  const dispatches = (counter.read() - before) / steps;
-  const kernels = new Map<string, { calls: number; ms: number }>();
-  let pending: Promise<number> = Promise.resolve(0);
-  const info = await tf.profile(async () => {
-    pending = step(model, optim, x, y, batch);
-    await pending;
-  });
-  for (const k of info.kernels) {
-    const e = kernels.get(k.name) ?? { calls: 0, ms: 0 };
-    e.calls++;
-    e.ms += Number(await k.kernelTimeMs);
-    kernels.set(k.name, e);
-  }
-  optim.dispose();
-  model.dispose();
-  return { dispatches, ms, kernels };
 }
 
 function printRun(label: string, m: Measured): void {
-  const total = [...m.kernels.values()].reduce((s, e) => s + e.ms, 0);
-  console.log(`${label}: ${m.dispatches.toFixed(0)} dispatches per step, ${[...m.kernels.values()].reduce((s, e) => s + e.calls, 0)} kernels, best step ${m.ms.toFixed(0)} ms`);
-  for (const [name, e] of [...m.kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
-    console.log(`  ${name.padEnd(24)} ${String(e.calls).padStart(5)} calls ${e.ms.toFixed(1).padStart(9)} ms ${total > 0 ? `${((100 * e.ms) / total).toFixed(1)}%` : ''}`);
+  console.log(`${label}: ${m.dispatches.toFixed(0)} dispatches per step, best step ${m.ms.toFixed(0)} ms`);
+  for (const line of formatGpuProfile(m.profile, 12)) console.log(`  ${line}`);
+}
+
+/** The runs of one model: generic kernels, (InRank) all but the low-rank ones, all; prints the counts. */
+async function compareModel(model: 'dense' | 'inrank', cfg: ModelConfig, batch: number, steps: number): Promise<void> {
+  const linears = model === 'dense' ? denseFactory() : inrankStage1();
+  unregisterWebgpuKernels();
+  const runs: [string, Measured][] = [['generic tfjs kernels', await measure(cfg, batch, steps, linears)]];
+  const status = registerWebgpuKernels();
+  if (!status.enabled) throw new UserError(`${status.reason}: nothing to compare`);
+  if (model === 'inrank') {
+    for (const name of [FusedKernel.lowRank, FusedKernel.lowRankGrad]) tf.unregisterKernel(name, 'webgpu');
+    runs.push(['WGSL kernels without the low-rank ones', await measure(cfg, batch, steps, linears)]);
+    registerWebgpuKernels();
   }
+  runs.push(['all WGSL kernels', await measure(cfg, batch, steps, linears)]);
+  console.log(`\n== ${model === 'dense' ? 'dense (full rank)' : 'InRank stage 1 (2 + buffer modes of max_rank active)'} ==`);
+  for (const [label, m] of runs) printRun(label, m);
+  console.log(`${model} dispatches per step: ${runs.map(([label, m]) => `${label} ${m.dispatches.toFixed(0)}`).join(' -> ')}`);
 }
 
 async function main(argv: string[]): Promise<number> {
   const { values: v } = parseCliArgs(argv, {
-    steps: { type: 'string' }, shape: { type: 'string', default: 'bench' }, help: { type: 'boolean', short: 'h', default: false },
+    steps: { type: 'string' }, shape: { type: 'string', default: 'bench' }, model: { type: 'string', default: 'both' },
+    help: { type: 'boolean', short: 'h', default: false },
   } as const, 'npx tsx scripts/bench-webgpu-kernels.ts --help');
   if (v.help) {
-    console.log('usage: npx tsx scripts/bench-webgpu-kernels.ts [--steps N] [--shape bench|tiny]');
+    console.log('usage: npx tsx scripts/bench-webgpu-kernels.ts [--steps N] [--shape bench|tiny] [--model dense|inrank|both]');
     return 0;
   }
   const shape = SHAPES[v.shape];
   if (!shape) throw new UserError(`--shape ${v.shape}: expected bench or tiny`);
+  if (!['dense', 'inrank', 'both'].includes(v.model)) throw new UserError(`--model ${v.model}: expected dense, inrank or both`);
   const steps = positiveIntOption(v.steps, '--steps') ?? 2;
-  const adapter = await startWebgpu();
-  const counter = dispatchCounter();
+  const selected = await selectBackend('webgpu');
   const cfg = modelSchema.parse({ name: v.shape, ...shape.cfg });
-  console.log(`webgpu adapter ${adapter}; model n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, context ${cfg.context}, batch ${shape.batch}, vocab ${cfg.vocabSize}, fp32`);
-  unregisterWebgpuKernels();
-  const generic = await measure(cfg, shape.batch, steps, counter);
-  const status = registerWebgpuKernels();
-  const fused = await measure(cfg, shape.batch, steps, counter);
-  printRun('generic tfjs kernels', generic);
-  printRun(`with ${status.reason}`, fused);
-  console.log(`dispatches per step: ${generic.dispatches.toFixed(0)} -> ${fused.dispatches.toFixed(0)} (${(generic.dispatches / fused.dispatches).toFixed(2)}x fewer)`);
+  console.log(`webgpu adapter ${selected.note}; model n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, context ${cfg.context}, batch ${shape.batch}, vocab ${cfg.vocabSize}, fp32`);
+  for (const model of v.model === 'both' ? (['dense', 'inrank'] as const) : [v.model as 'dense' | 'inrank']) {
+    await compareModel(model, cfg, shape.batch, steps);
+  }
   return 0;
 }
 
