@@ -10,6 +10,8 @@
 // one step of each model by part (MLP products against everything else). --activations: 'same'
 // (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
 // GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
+// --backend webgpu: the trainer's device step (one read-back a step), and each model's compute
+// dispatches per step; --profile-steps then profiles one step of each kernel by kernel.
 import { maxRankOf, modelSchema, backendNames, resolveActivation, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.ts';
@@ -22,6 +24,7 @@ import { streamKey, stringId } from '../harness/train/ops/random.ts';
 import { profiles } from '../experiments/profiles.ts';
 import { makeStepper, timeSteps, type StepTimes, type Stepper } from './bench-lib/train-step.ts';
 import { profileStep, type StepPart } from './bench-lib/step-profile.ts';
+import { compareOnDevice } from './bench-lib/inrank-speedup-device.ts';
 
 const MODELS = ['gpt2', 'gpt2-medium', 'gpt2-large'] as const;
 type ModelName = (typeof MODELS)[number];
@@ -132,9 +135,13 @@ async function main(argv: string[]): Promise<number> {
   const maxRank = maxRankOf(cfg.nEmbd, 4 * cfg.nEmbd);
   console.log(`backend ${selected.backend}, matmul path ${selected.matmul}${threads}`);
   console.log(`${args.profile} profile ${args.model}: n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, ${cfg.nHead} heads, context ${cfg.context}, micro-batch ${batch}, vocab ${cfg.vocabSize}; InRank stage 2 at rank ${rank} of max ${maxRank} (${((100 * rank) / maxRank).toFixed(0)}%), buffer 0`);
-  const full = makeStepper(cfg, batch, denseFactory());
   // cfg's activation is 'reference', which the model resolves as for full rank (tanh).
   const inrankCfg = args.activations === 'reference' ? { ...cfg, activation: resolveActivation('reference', 'inrank') } : cfg;
+  if (selected.backend === 'webgpu') { // no synchronous read-back there: the device step
+    await compareOnDevice({ full: { cfg, linears: denseFactory() }, inrank: { cfg: inrankCfg, linears: stage2Factory(rank) }, batch, steps: args.steps, repeats: args.repeats, profileSteps: args.profileSteps });
+    return 0;
+  }
+  const full = makeStepper(cfg, batch, denseFactory());
   console.log(`GELU: full rank ${full.model.activation}, InRank ${args.activations === 'reference' ? inrankCfg.activation : full.model.activation} (--activations ${args.activations})`);
   const inrank = makeStepper(inrankCfg, batch, stage2Factory(rank));
   try {
