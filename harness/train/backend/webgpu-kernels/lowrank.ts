@@ -5,9 +5,10 @@
 // takes 2 slice copies in the forward and 2 concats with zeros uploaded from the host in the
 // backward on top of the same products, and its bias gradient multiplies by an uploaded ones row.
 // The hidden h = x A[:k]^T is written once: U's gradient needs it in the backward.
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { matMulStrided } from './matmul-strided.ts';
-import { flatProgram, run, type WebgpuBackendLike } from './program.ts';
+import { run, type WebgpuBackendLike } from './program.ts';
 
 const dims2 = (t: TensorInfo): [number, number] => [t.shape[0]!, t.shape[1]!];
 
@@ -20,15 +21,44 @@ export function lowRankForward(backend: WebgpuBackendLike, x: TensorInfo, a: Ten
   return [y, h];
 }
 
-/** Column sums of g [N, C] -> [C]: one invocation per column, walking the rows (no ones row from the host). */
+const SUM_COLS = 16;
+const SUM_LANES = 16;
+
+/**
+ * Column sums of g [N, C] -> [C] (the bias gradient; no ones row from the host). A workgroup
+ * takes 16 columns; 16 lanes each sum every 16th row of a column, then add up in workgroup
+ * memory, so that a long column is not one invocation's serial loop.
+ */
 export function columnSum(backend: WebgpuBackendLike, g: TensorInfo): TensorInfo {
   const [rows, cols] = dims2(g);
-  return run(backend, flatProgram({
-    key: 'col_sum', inputs: ['G'], outputShape: [cols], uniforms: 'rows : i32, cols : i32,',
-    body: `var acc = 0.0;
-      for (var r = 0; r < uniforms.rows; r++) { acc += G[r * uniforms.cols + index]; }
-      setOutputAtIndex(index, acc);`,
-  }), [g], [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }]);
+  const program: WebGPUProgram = {
+    variableNames: ['G'],
+    outputShape: [cols],
+    shaderKey: 'inrank_col_sum',
+    uniforms: 'rows : i32, cols : i32,',
+    workgroupSize: [SUM_COLS, SUM_LANES, 1],
+    // A non-flat layout (a y part) so that the backend calls main() without an index: it reads its ids itself.
+    dispatchLayout: { x: [0], y: [1] },
+    dispatch: [Math.ceil(cols / SUM_COLS), 1, 1],
+    getUserCode: () => `
+      var<workgroup> partial : array<array<f32, ${SUM_COLS}>, ${SUM_LANES}>;
+      fn main() {
+        let c = i32(workgroupId.x) * ${SUM_COLS} + i32(localId.x);
+        let lane = i32(localId.y);
+        var acc = 0.0;
+        if (c < uniforms.cols) {
+          for (var r = lane; r < uniforms.rows; r += ${SUM_LANES}) { acc += G[r * uniforms.cols + c]; }
+        }
+        partial[lane][localId.x] = acc;
+        workgroupBarrier();
+        if (lane == 0 && c < uniforms.cols) {
+          var total = 0.0;
+          for (var l = 0; l < ${SUM_LANES}; l++) { total += partial[l][localId.x]; }
+          result[c] = total;
+        }
+      }`,
+  };
+  return run(backend, program, [g], [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }]);
 }
 
 /**
