@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
 import { modelSchema, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
@@ -41,12 +42,26 @@ export interface DeviceBenchResult {
 
 const TAG = 'DEVICE_BENCH ';
 
+/**
+ * A tensor larger than the adapter's storage-buffer binding limit fails validation kernel after
+ * kernel (Dawn prints the errors and the step computes nothing): say so before starting. The
+ * largest are the token embedding, the logits and the attention scores.
+ */
+function checkBindingLimit(which: BenchModel, cfg: ModelConfig, batch: number): void {
+  const limit = (tf.backend() as { device?: { limits?: { maxStorageBufferBindingSize?: number } } }).device?.limits?.maxStorageBufferBindingSize;
+  const bytes = 4 * Math.max(cfg.vocabSize * cfg.nEmbd, batch * cfg.context * cfg.vocabSize, batch * cfg.nHead * cfg.context * cfg.context);
+  if (limit !== undefined && bytes > limit) {
+    throw new UserError(`--model ${which}: its largest tensor (${(bytes / 2 ** 20).toFixed(0)} MiB) exceeds this adapter's storage-buffer binding limit (${(limit / 2 ** 20).toFixed(0)} MiB); run it on a GPU (a software driver such as lavapipe allows 128 MiB)`);
+  }
+}
+
 /** Runs in the child: one backend, a warm-up step, then `steps` timed steps. */
 export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number, profile = false): Promise<DeviceBenchResult> {
   const selected = await selectBackend(backend);
   const dispatched = backend === 'webgpu' ? countDispatches() : () => NaN;
   const shape = SHAPES[which];
   const cfg = modelSchema.parse({ name: which, ...shape.model });
+  if (backend === 'webgpu') checkBindingLimit(which, cfg, shape.batch);
   const model = new GPT(cfg, 1113, denseFactory());
   const optim = new AdamW(model.params(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
   const a = selected.adapter;
@@ -114,6 +129,11 @@ export async function benchDevice(which: BenchModel, steps: number, withCpu: boo
 // As a child: node --import tsx scripts/bench-device.ts <webgpu|wasm> <bench|gpt2|tiny> <steps> [--profile]
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [backend, which, steps, profile] = process.argv.slice(2) as ['webgpu' | 'wasm', BenchModel, string, string | undefined];
-  const result = await measureDevice(backend, which, Number(steps), profile === '--profile');
-  process.stdout.write(`${TAG}${JSON.stringify(result)}\n`, () => process.exit(0));
+  try {
+    const result = await measureDevice(backend, which, Number(steps), profile === '--profile');
+    process.stdout.write(`${TAG}${JSON.stringify(result)}\n`, () => process.exit(0));
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    process.stderr.write(`error: ${err.message}\n`, () => process.exit(2)); // Dawn's handles would keep the process alive
+  }
 }
