@@ -214,6 +214,7 @@ async function printProfile(prefix: string, trainStep: () => { step: number }): 
   const top = [...byName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10);
   const calls = [...byName.values()].reduce((n, e) => n + e.calls, 0);
   console.log(`${prefix} profile of one step: ${calls} kernel calls, ${total.toFixed(0)} ms in kernels of a ${wallMs.toFixed(0)} ms step (profiled; the rest is JavaScript between kernels)`);
+  console.log(`${prefix}   timing: wall-clock around each kernel (the CPU backends run kernels synchronously)`);
   console.log(`${prefix}   ${'kernel'.padEnd(22)} ${'ms'.padStart(8)} ${'share'.padStart(6)} ${'calls'.padStart(6)}`);
   for (const [name, e] of top) {
     console.log(`${prefix}   ${name.padEnd(22)} ${e.ms.toFixed(1).padStart(8)} ${`${((100 * e.ms) / total).toFixed(1)}%`.padStart(6)} ${String(e.calls).padStart(6)}`);
