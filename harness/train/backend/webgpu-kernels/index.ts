@@ -13,6 +13,7 @@ import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
 import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
 import { lowRankBackward, lowRankForward } from './lowrank.ts';
+import { sumSquares } from './sum-squares.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -42,6 +43,7 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
   [FusedKernel.lowRank]: ({ inputs, backend, attrs }) =>
     lowRankForward(backend, inputs.x!, inputs.a!, inputs.b!, inputs.bias!, num(attrs, 'k')),
+  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
   [FusedKernel.lowRankGrad]: ({ inputs, backend, attrs }) =>
     lowRankBackward(backend, inputs.dy!, inputs.x!, inputs.h!, inputs.a!, inputs.b!, num(attrs, 'k')),
 };
