@@ -39,7 +39,7 @@ export const FusedKernel = {
   causalSoftmax: 'InRankCausalSoftmax',
   /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
   softmaxGrad: 'InRankSoftmaxGrad',
-  /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double). */
+  /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double; in f32 on webgpu). */
   sumSquares: 'InRankSumSquares',
   /** Low-rank layer on its active block: (x, A [r, in], B [out, r], bias) -> (y, h = x A[:k]^T); attrs k (inrank/lowrank-fused.ts). */
   lowRank: 'InRankLowRank',

@@ -43,9 +43,9 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
   [FusedKernel.lowRank]: ({ inputs, backend, attrs }) =>
     lowRankForward(backend, inputs.x!, inputs.a!, inputs.b!, inputs.bias!, num(attrs, 'k')),
-  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
   [FusedKernel.lowRankGrad]: ({ inputs, backend, attrs }) =>
     lowRankBackward(backend, inputs.dy!, inputs.x!, inputs.h!, inputs.a!, inputs.b!, num(attrs, 'k')),
+  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */
