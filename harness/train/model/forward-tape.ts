@@ -12,6 +12,7 @@ import { crossEntropy } from '../ops/cross-entropy.ts';
 import { embeddingGrad, embeddingLookup } from '../ops/embedding.ts';
 import { dropoutMask, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
+import { headForwardHalf } from './head-half.ts';
 
 type Backward = (dx: tf.Tensor2D) => tf.Tensor2D;
 
@@ -101,6 +102,7 @@ export class ForwardTape {
   head(x: tf.Tensor2D, lnfW: tf.Variable, lnfB: tf.Variable, wte: tf.Variable, targets: Int32Array): { loss: tf.Scalar; backward: (gradScale: number) => tf.Tensor2D } {
     const p = this.precision;
     const lnf = layerNorm(x, lnfW as tf.Tensor1D, lnfB as tf.Tensor1D, this.grads, { weight: 'ln_f.weight', bias: 'ln_f.bias' });
+    if (p.halfOps) return headForwardHalf(p.halfOps, lnf, wte as tf.Tensor2D, targets, this.grads);
     const xf = p.half(lnf.y);
     const wteH = p.half(wte as tf.Tensor2D);
     const ce = crossEntropy(p.half(mmT(xf, wteH)), targets);

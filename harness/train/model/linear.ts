@@ -7,6 +7,7 @@
 // trainer never uses tfjs autodiff for the model, so only fast kernels run.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { RankEvent } from '../../contract/protocol.ts';
+import type { HalfOps } from '../precision/half-storage.ts';
 
 export interface Param {
   /** Name local to the layer ('weight', 'bias', 'A', 'B'); the model prefixes the layer's path. */
@@ -20,6 +21,8 @@ export interface Param {
 export interface Precision {
   /** Rounds a tensor as mixed precision would store it in half (returns the input itself in fp32). */
   half<T extends tf.Tensor>(x: T): T;
+  /** fp16 'native' only: half storage and the f16 matmul, which the linear layers then use. */
+  halfOps?: HalfOps;
 }
 
 export interface LinearForward {
