@@ -14,6 +14,12 @@ import { fp16NativeOnDevice, halfOps, nativeHalfReady } from '../harness/train/p
 import { roundHalfArray } from '../harness/train/precision/half.ts';
 import { compareTraces, fp16Config, traceFp16 } from '../scripts/fp16-paths.ts';
 import { scaled } from './kernel-compare.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRunConfig } from '../harness/contract/config.ts';
+import type { TrainEvent } from '../harness/contract/protocol.ts';
+import { train } from '../harness/train/trainer/run.ts';
 
 const probe = await probeAdapter();
 const skip = 'reason' in probe ? `no WebGPU adapter here: ${probe.reason}`
@@ -104,3 +110,29 @@ for (const method of ['full', 'inrank'] as const) {
     assert.ok(native.bytesHeld < 0.9 * emulated.bytesHeld, `bytes held for backward: native ${native.bytesHeld}, emulated ${emulated.bytesHeld}`);
   });
 }
+
+test('the trainer on webgpu: an fp16 run records fp16Path native, and its losses are finite', { skip }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'webgpu-half-'));
+  try {
+    const events: TrainEvent[] = [];
+    const cfg = parseRunConfig({
+      method: 'inrank',
+      model: { nEmbd: 32, nHead: 2, nLayer: 1, context: 32, vocabSize: 128 },
+      data: { vocabTopK: 128, cacheDir: join(tmpdir(), 'inrank-engine-test-cache') },
+      train: { globalBatch: 8, microBatch: 4, maxSteps: 2, evalEvery: 100, evalBatches: 1, checkpointEvery: 100, lr: 3e-3, warmupSteps: 1 },
+      stage: { kind: 'single' },
+      precision: { kind: 'fp16' },
+      backend: 'webgpu',
+      outDir: dir,
+    });
+    await train(cfg, { emit: (e) => events.push(e), log: () => {}, stopRequested: () => false });
+    const startEvent = events.find((e) => e.type === 'start');
+    assert.ok(startEvent?.type === 'start' && startEvent.adapter?.shaderF16 === true);
+    assert.equal(startEvent.fp16Path, 'native');
+    const losses = events.flatMap((e) => (e.type === 'step' ? [e.loss] : []));
+    assert.equal(losses.length, 2);
+    assert.ok(losses.every(Number.isFinite), `losses ${losses}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
