@@ -2,7 +2,8 @@
 // emulation (float32 storage rounded to half) on the same webgpu device, in one run: a dense
 // and an InRank GPT-2 trained a few steps each way with dynamic loss scaling and AdamW. Prints
 // the bytes the forward holds for backward (tf.memory().numBytes after forward, less before),
-// the GPU dispatches per step, and the largest differences between the two paths.
+// the GPU dispatches per step, and the largest differences between the two paths, next to the
+// differences between the emulation on wasm and on webgpu (summation order only) as a baseline.
 //   npx tsx scripts/fp16-paths.ts [--steps N] [--embd C] [--context T]
 // Needs a WebGPU adapter with shader-f16 (Mesa's lavapipe offers it; speed is not measured).
 import { parseArgs } from 'node:util';
@@ -143,23 +144,28 @@ export function compareTraces(emulated: Fp16Trace, native: Fp16Trace): { loss: n
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { steps: { type: 'string', default: '3' }, embd: { type: 'string', default: '128' }, context: { type: 'string', default: '64' } } });
-  const selected = await selectBackend('webgpu');
-  const { fp16EmulatedOnDevice } = await import('../harness/train/precision/index.ts');
+  const steps = Number(values.steps);
+  const { fp16Emulated, fp16EmulatedOnDevice } = await import('../harness/train/precision/index.ts');
   const { fp16NativeOnDevice, nativeHalfReady } = await import('../harness/train/precision/half-storage.ts');
-  if (!nativeHalfReady()) throw new Error(`fp16 native is off on this device (${selected.note})`);
-  const a = selected.adapter!;
-  console.log(`webgpu on ${a.vendor} ${a.device} [${a.description}], shader-f16 ${a.shaderF16}`);
+  const fmt = (d: ReturnType<typeof compareTraces>) =>
+    `loss ${d.loss.toExponential(2)}, first-step gradient ${d.grad.toExponential(2)}, parameter entries off by more than lr/100 after the last step ${(100 * d.paramShare).toFixed(1)}%`;
   for (const method of ['full', 'inrank'] as const) {
     const cfg = fp16Config(method, Number(values.embd), Number(values.context));
-    const emu = await traceFp16(cfg, fp16EmulatedOnDevice, Number(values.steps));
-    const nat = await traceFp16(cfg, fp16NativeOnDevice, Number(values.steps));
-    const d = compareTraces(emu, nat);
+    // The baseline of the differences: the same emulation on wasm, which sums in another order.
+    await selectBackend('wasm');
+    const wasm = await traceFp16(cfg, fp16Emulated, steps);
+    const selected = await selectBackend('webgpu');
+    if (!nativeHalfReady()) throw new Error(`fp16 native is off on this device (${selected.note})`);
+    const emu = await traceFp16(cfg, fp16EmulatedOnDevice, steps);
+    const nat = await traceFp16(cfg, fp16NativeOnDevice, steps);
     const m = cfg.model;
-    console.log(`${method} (n_embd ${m.nEmbd}, ${m.nLayer} layers, context ${m.context}, batch 2, vocab ${m.vocabSize}), ${values.steps} steps of 2 micro-batches:`);
+    const a = selected.adapter!;
+    console.log(`${method} (n_embd ${m.nEmbd}, ${m.nLayer} layers, context ${m.context}, batch 2, vocab ${m.vocabSize}), ${steps} steps of 2 micro-batches, webgpu on ${a.device} [${a.description}], shader-f16 ${a.shaderF16}:`);
     console.log(`  bytes held by a forward for backward: emulated ${emu.bytesHeld}, native ${nat.bytesHeld} (native/emulated ${(nat.bytesHeld / emu.bytesHeld).toFixed(3)})`);
     console.log(`  dispatches per step: emulated ${emu.dispatchesPerStep}, native ${nat.dispatchesPerStep}`);
     console.log(`  loss scales: emulated ${emu.scales.join(',')}, native ${nat.scales.join(',')}`);
-    console.log(`  largest relative difference native vs emulated: loss ${d.loss.toExponential(2)}, first-step gradient ${d.grad.toExponential(2)}; parameter entries off by more than lr/100 after the last step: ${(100 * d.paramShare).toFixed(2)}%`);
+    console.log(`  native vs emulated, largest relative difference: ${fmt(compareTraces(emu, nat))}`);
+    console.log(`  baseline, emulated on wasm vs on webgpu:         ${fmt(compareTraces(wasm, emu))}`);
   }
 }
 

@@ -12,6 +12,7 @@ export function headForwardHalf(ops: HalfOps, lnf: { y: tf.Tensor2D; backward: (
   targets: Int32Array, grads: Map<string, tf.Tensor>): { loss: tf.Scalar; backward: (gradScale: number) => tf.Tensor2D } {
   const xf = ops.pack(lnf.y);
   const wteH = ops.pack(wte);
+  lnf.y.dispose(); // ln_f's backward does not read its output; the packed copy is what is kept
   const ce = crossEntropy(ops.matMul(xf, wteH, { transB: true }), targets);
   const backward = (gradScale: number) => {
     const dl = ops.pack(ce.backward(gradScale));
