@@ -6,8 +6,10 @@
 // emulation's precision.half(matmul) does, and written either as float32 holding that half
 // value or packed. op(X) is X or X^T by the transpose flags, so no transposed copy is made.
 //
-// Layout: a workgroup of 8 x 16 invocations computes a 16 x 16 tile of C, each invocation two
-// adjacent columns of one row (one packed word of output); K is walked in slices of 16.
+// Layout: a workgroup of 16 x 16 invocations computes a 64 x 64 tile of C, each invocation a
+// 4 x 4 block held in registers (4 values of A and 4 of B per step of k feed 16 products); K is
+// walked in slices of 16. Tile loads follow the operand's memory order (transposed or not), so
+// neighbouring invocations read neighbouring words.
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebgpuBackendLike } from './program.ts';
@@ -15,7 +17,10 @@ import { HALF_BITS_WGSL } from './half-bits.ts';
 import { wordsPerRow } from './half-pack.ts';
 import { F16_MARKER } from '../webgpu-f16.ts';
 
-const TILE = 16;
+const TILE = 64; // rows and columns of C per workgroup
+const TK = 16; // k per tile
+const WG = 16; // invocations per side: each owns TILE / WG = 4 rows and 4 columns
+const LOADS = (TILE * TK) / (WG * WG); // tile elements each invocation loads, per operand
 
 export interface HalfMatMulSpec {
   transA: boolean;
@@ -36,55 +41,63 @@ function loader(name: string, trans: boolean, rows: string, cols: string, words:
   }`;
 }
 
-function epilogue(spec: HalfMatMulSpec): string {
+/** Writes C[row, col] and C[row, col + 1] (v0, v1; col even), rounded to half, float32 or packed. */
+function store(spec: HalfMatMulSpec): string {
   const b = (c: string) => (spec.bias ? ` + BIAS[${c}]` : '');
-  if (spec.packedOut) {
-    return `if (col < uniforms.n) {
-        let lo = halfBits(acc0${b('col')});
-        var hi = 0u;
-        if (col + 1 < uniforms.n) { hi = halfBits(acc1${b('col + 1')}); }
-        result[row * ((uniforms.n + 1) / 2) + col / 2] = bitcast<i32>(lo | (hi << 16u));
-      }`;
-  }
-  return `if (col < uniforms.n) { result[row * uniforms.n + col] = halfValue(halfBits(acc0${b('col')})); }
-      if (col + 1 < uniforms.n) { result[row * uniforms.n + col + 1] = halfValue(halfBits(acc1${b('col + 1')})); }`;
+  const body = spec.packedOut
+    ? `let lo = halfBits(v0${b('col')});
+      var hi = 0u;
+      if (col + 1 < uniforms.n) { hi = halfBits(v1${b('col + 1')}); }
+      result[row * ((uniforms.n + 1) / 2) + col / 2] = bitcast<i32>(lo | (hi << 16u));`
+    : `result[row * uniforms.n + col] = halfValue(halfBits(v0${b('col')}));
+      if (col + 1 < uniforms.n) { result[row * uniforms.n + col + 1] = halfValue(halfBits(v1${b('col + 1')})); }`;
+  return `
+  fn store(row : i32, col : i32, v0 : f32, v1 : f32) {
+    if (row >= uniforms.m || col >= uniforms.n) { return; }
+    ${body}
+  }`;
 }
 
 function userCode(spec: HalfMatMulSpec): string {
+  // Invocation-load t fills one element of each tile, chosen so that neighbouring t read
+  // neighbouring memory. A tile [TILE rows][TK]: memory order is along k unless transposed (then along rows).
+  const [ar, ak] = spec.transA ? [`t % ${TILE}`, `t / ${TILE}`] : [`t / ${TK}`, `t % ${TK}`];
+  // B tile [TK][TILE cols]: memory order is along columns unless transposed (then along k).
+  const [bk, bc] = spec.transB ? [`t % ${TK}`, `t / ${TK}`] : [`t / ${TILE}`, `t % ${TILE}`];
   return `${F16_MARKER}
-  var<workgroup> tileA : array<array<f16, ${TILE}>, ${TILE}>;
-  var<workgroup> tileB : array<array<f16, ${TILE}>, ${TILE}>;
+  var<workgroup> tileA : array<array<f16, ${TK}>, ${TILE}>;
+  var<workgroup> tileB : array<array<f16, ${TILE}>, ${TK}>;
   ${HALF_BITS_WGSL}
   ${loader('A', spec.transA, 'uniforms.m', 'uniforms.k', 'uniforms.aWords')}
   ${loader('B', spec.transB, 'uniforms.k', 'uniforms.n', 'uniforms.bWords')}
+  ${store(spec)}
   fn main() {
-    let lx = i32(localId.x);
-    let ly = i32(localId.y);
+    let tx = i32(localId.x) * 4;
+    let ty = i32(localId.y) * 4;
     let li = i32(localIndex);
     let r0 = i32(workgroupId.y) * ${TILE};
     let c0 = i32(workgroupId.x) * ${TILE};
-    var acc0 = 0.0;
-    var acc1 = 0.0;
-    for (var k0 = 0; k0 < uniforms.k; k0 = k0 + ${TILE}) {
-      for (var e = 0; e < 2; e = e + 1) {
-        let t = li + e * 128;
-        let p = t / ${TILE};
-        let q = t % ${TILE};
-        tileA[p][q] = loadA(r0 + p, k0 + q);
-        tileB[p][q] = loadB(k0 + p, c0 + q);
+    var acc : array<array<f32, 4>, 4>;
+    for (var k0 = 0; k0 < uniforms.k; k0 = k0 + ${TK}) {
+      for (var e = 0; e < ${LOADS}; e = e + 1) {
+        let t = li + e * ${WG * WG};
+        tileA[${ar}][${ak}] = loadA(r0 + ${ar}, k0 + ${ak});
+        tileB[${bk}][${bc}] = loadB(k0 + ${bk}, c0 + ${bc});
       }
       workgroupBarrier();
-      for (var kk = 0; kk < ${TILE}; kk = kk + 1) {
-        let a = f32(tileA[ly][kk]);
-        acc0 = acc0 + a * f32(tileB[kk][2 * lx]);
-        acc1 = acc1 + a * f32(tileB[kk][2 * lx + 1]);
+      for (var kk = 0; kk < ${TK}; kk = kk + 1) {
+        var b : array<f32, 4>;
+        for (var j = 0; j < 4; j = j + 1) { b[j] = f32(tileB[kk][tx + j]); }
+        for (var i = 0; i < 4; i = i + 1) {
+          let a = f32(tileA[ty + i][kk]);
+          for (var j = 0; j < 4; j = j + 1) { acc[i][j] = acc[i][j] + a * b[j]; }
+        }
       }
       workgroupBarrier();
     }
-    let row = r0 + ly;
-    let col = c0 + 2 * lx;
-    if (row < uniforms.m) {
-      ${epilogue(spec)}
+    for (var i = 0; i < 4; i = i + 1) {
+      store(r0 + ty + i, c0 + tx, acc[i][0], acc[i][1]);
+      store(r0 + ty + i, c0 + tx + 2, acc[i][2], acc[i][3]);
     }
   }`;
 }
@@ -96,7 +109,7 @@ function program(spec: HalfMatMulSpec, m: number, n: number): WebGPUProgram {
     shaderKey: `inrank_half_matmul_${+spec.transA}${+spec.transB}${+spec.bias}${+spec.packedOut}`,
     size: false,
     uniforms: 'm : i32, n : i32, k : i32, aWords : i32, bWords : i32,',
-    workgroupSize: [TILE / 2, TILE, 1],
+    workgroupSize: [WG, WG, 1],
     dispatchLayout: { x: [1], y: [0] },
     dispatch: [Math.ceil(n / TILE), Math.ceil(m / TILE), 1],
     getUserCode: () => userCode(spec),
