@@ -25,9 +25,14 @@ export function withShaderF16<G extends GpuLike>(gpu: G): G {
     const adapter = (await gpu.requestAdapter(options)) as AdapterLike | null;
     if (!adapter || !adapter.features.has('shader-f16')) return adapter;
     const original = adapter.requestDevice;
-    adapter.requestDevice = function (this: AdapterLike, d?: { requiredFeatures?: unknown[] }) {
+    adapter.requestDevice = async function (this: AdapterLike, d?: { requiredFeatures?: unknown[] }) {
       const required = d?.requiredFeatures ?? [];
-      return original.call(this, { ...d, requiredFeatures: required.includes('shader-f16') ? required : [...required, 'shader-f16'] });
+      if (required.includes('shader-f16')) return original.call(this, d);
+      try {
+        return await original.call(this, { ...d, requiredFeatures: [...required, 'shader-f16'] });
+      } catch {
+        return original.call(this, d); // a driver that offers the feature but refuses it: the device tfjs asked for
+      }
     };
     return adapter;
   };
