@@ -5,6 +5,8 @@
 // so the two paths differ only by summation order. The result is rounded to half once, as the
 // emulation's precision.half(matmul) does, and written either as float32 holding that half
 // value or packed. op(X) is X or X^T by the transpose flags, so no transposed copy is made.
+// One difference the tests cannot see on lavapipe: WGSL lets a GPU flush f16 subnormals, so
+// there an operand under 2^-14 in magnitude may count as zero, where the emulation keeps it.
 //
 // Layout: a workgroup of 16 x 16 invocations computes a 64 x 64 tile of C, each invocation a
 // 4 x 4 block held in registers (4 values of A and 4 of B per step of k feed 16 products); K is
