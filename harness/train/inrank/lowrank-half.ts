@@ -72,5 +72,6 @@ export function lowRankForwardHalf(f: LowRankFactors, x: tf.Tensor2D, precision:
       return out.dx;
     },
     dispose: release,
+    inputNotKept: true,
   };
 }

@@ -25,5 +25,6 @@ export function denseForwardHalf(ops: HalfOps, x: tf.Tensor2D, weight: tf.Tensor
       return dx;
     },
     dispose: release,
+    inputNotKept: true,
   };
 }

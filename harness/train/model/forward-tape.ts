@@ -61,10 +61,10 @@ export class ForwardTape {
   /** A linear layer whose gradients go under `prefix`. */
   linear(layer: LinearLayer, prefix: string, input: tf.Tensor2D): tf.Tensor2D {
     const f = layer.forward(input, this.training, this.precision);
-    // fp16 native: the layer keeps a packed half copy of its input, and no other piece reads
-    // the input again (LayerNorm, attention and GELU keep what their own backward needs), so
-    // it is freed now instead of at the end of the step's scope: the half storage's memory win.
-    if (this.precision.halfOps) input.dispose();
+    // fp16 native: the layer kept a packed half copy of its input, not the input, and no other
+    // piece reads the input again (LayerNorm, attention and GELU keep what their own backward
+    // needs), so it is freed now instead of at the end of the step's scope.
+    if (f.inputNotKept) input.dispose();
     this.backs.push((dy) => {
       const local = new Map<string, tf.Tensor>();
       const dx = f.backward(dy, local);

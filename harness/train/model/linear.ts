@@ -31,6 +31,8 @@ export interface LinearForward {
   backward(dy: tf.Tensor2D, grads: Map<string, tf.Tensor>): tf.Tensor2D;
   /** Frees what forward kept for backward (called when no backward will follow, e.g. evaluation). */
   dispose(): void;
+  /** true: forward kept no reference to its input x (fp16 native keeps a packed copy), so the caller may free x. */
+  inputNotKept?: boolean;
 }
 
 export interface LinearLayer {
