@@ -79,7 +79,7 @@ test('f16 matmul: every transpose, bias and packed output equal the float32 prod
   }
 });
 
-test('fp16 on a shader-f16 adapter runs native and is recorded so; INRANK_FP16_PATH=emulated keeps the emulation', { skip }, async () => {
+test('fp16 on a shader-f16 adapter runs native and is recorded so; INRANK_FP16_PATH=emulated keeps the emulation, another value is refused', { skip }, async () => {
   await start();
   assert.equal(precisionOf('fp16'), fp16NativeOnDevice);
   assert.equal(fp16PathFor('fp16', true), 'native');
@@ -90,6 +90,8 @@ test('fp16 on a shader-f16 adapter runs native and is recorded so; INRANK_FP16_P
     await selectBackend('webgpu');
     assert.equal(precisionOf('fp16'), fp16EmulatedOnDevice);
     assert.equal(fp16PathFor('fp16', true), 'emulated');
+    process.env.INRANK_FP16_PATH = 'f16';
+    await assert.rejects(selectBackend('webgpu'), /INRANK_FP16_PATH must be auto or emulated/);
   } finally {
     delete process.env.INRANK_FP16_PATH;
   }

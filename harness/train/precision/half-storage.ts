@@ -11,6 +11,7 @@
 // float32 one: GELU, LayerNorm, the residual add, the AdamW accumulation). Attention's products,
 // LayerNorm and the loss stay on the emulation (float32 storage rounded to half).
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../contract/errors.ts';
 import type { Precision } from '../model/linear.ts';
 import { enableF16Shaders } from '../backend/webgpu-f16.ts';
 import { halfMatMul } from '../backend/webgpu-kernels/half-matmul.ts';
@@ -67,12 +68,15 @@ let ready = false;
 /**
  * Called once the webgpu backend runs: the native path is on when the device has shader-f16
  * (webgpu.ts asks for it where the adapter offers it), the WGSL kernels are on
- * (INRANK_FUSED_KERNELS is not 0) and INRANK_FP16_PATH is not 'emulated'. Says why not, or null.
+ * (INRANK_FUSED_KERNELS is not 0) and INRANK_FP16_PATH is not 'emulated' (its other value:
+ * 'auto', the default). Says why not, or null.
  */
 export function prepareNativeHalf(): string | null {
   ready = false;
+  const forced = process.env.INRANK_FP16_PATH ?? 'auto';
+  if (forced !== 'auto' && forced !== 'emulated') throw new UserError(`INRANK_FP16_PATH must be auto or emulated, not '${forced}'`);
   if (process.env.INRANK_FUSED_KERNELS === '0') return 'fp16 emulated: WGSL kernels off (INRANK_FUSED_KERNELS=0)';
-  if (process.env.INRANK_FP16_PATH === 'emulated') return 'fp16 emulated: INRANK_FP16_PATH=emulated';
+  if (forced === 'emulated') return 'fp16 emulated: INRANK_FP16_PATH=emulated';
   if (!enableF16Shaders(backend().device)) return 'fp16 emulated: the device has no shader-f16';
   ready = true;
   return null;
