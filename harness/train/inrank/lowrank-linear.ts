@@ -14,6 +14,7 @@ import { pruneFactors, pruneFactorsAsync } from './prune.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors, singularValuesOfFactorsAsync } from './spectrum.ts';
 import type { PendingSpectrum, SpectrumPool } from './spectrum-pool.ts';
+import { lowRankForwardHalf } from './lowrank-half.ts';
 
 export interface LowRankOptions {
   inFeatures: number;
@@ -200,6 +201,7 @@ export class LowRankLinear implements LinearLayer {
     const k = this.activeModes;
     const { inFeatures: n, outFeatures: m, maxRank: r } = this;
     const half = <T extends tf.Tensor>(t: T): T => precision.half(t);
+    if (precision.halfOps) return lowRankForwardHalf({ A: this.A, B: this.B, bias: this.bias, k, r, n, m }, x, { ...precision, halfOps: precision.halfOps }, addInto);
     // Saved for backward: the half-rounded input, the active factor blocks, the hidden activation.
     // In fp32 with all modes active (stage 2, fixed rank) the input and the factors themselves,
     // as the dense layer keeps its weight: a clone would copy them on wasm (its Identity kernel

@@ -5,6 +5,7 @@ import type { LinearForward, LinearLayer, Param, Precision } from './linear.ts';
 import { colSum, mmBias, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal } from '../ops/random.ts';
 import { addGrad } from '../ops/grads.ts';
+import { denseForwardHalf } from './dense-linear-half.ts';
 
 export interface DenseLinearOptions {
   inFeatures: number;
@@ -38,6 +39,7 @@ export class DenseLinear implements LinearLayer {
   }
 
   forward(x: tf.Tensor2D, _training: boolean, precision: Precision): LinearForward {
+    if (precision.halfOps) return denseForwardHalf(precision.halfOps, x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D);
     const xh = precision.half(x);
     const wh = precision.half(this.weight as tf.Tensor2D);
     const y = precision.half(mmBias(xh, wh as tf.Tensor2D, this.bias as tf.Tensor1D));

@@ -12,6 +12,7 @@ import { crossEntropy } from '../ops/cross-entropy.ts';
 import { embeddingGrad, embeddingLookup } from '../ops/embedding.ts';
 import { dropoutMask, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
+import { headForwardHalf } from './head-half.ts';
 
 type Backward = (dx: tf.Tensor2D) => tf.Tensor2D;
 
@@ -60,6 +61,10 @@ export class ForwardTape {
   /** A linear layer whose gradients go under `prefix`. */
   linear(layer: LinearLayer, prefix: string, input: tf.Tensor2D): tf.Tensor2D {
     const f = layer.forward(input, this.training, this.precision);
+    // fp16 native: the layer kept a packed half copy of its input, not the input, and no other
+    // piece reads the input again (LayerNorm, attention and GELU keep what their own backward
+    // needs), so it is freed now instead of at the end of the step's scope.
+    if (f.inputNotKept) input.dispose();
     this.backs.push((dy) => {
       const local = new Map<string, tf.Tensor>();
       const dx = f.backward(dy, local);
@@ -101,6 +106,7 @@ export class ForwardTape {
   head(x: tf.Tensor2D, lnfW: tf.Variable, lnfB: tf.Variable, wte: tf.Variable, targets: Int32Array): { loss: tf.Scalar; backward: (gradScale: number) => tf.Tensor2D } {
     const p = this.precision;
     const lnf = layerNorm(x, lnfW as tf.Tensor1D, lnfB as tf.Tensor1D, this.grads, { weight: 'ln_f.weight', bias: 'ln_f.bias' });
+    if (p.halfOps) return headForwardHalf(p.halfOps, lnf, wte as tf.Tensor2D, targets, this.grads);
     const xf = p.half(lnf.y);
     const wteH = p.half(wte as tf.Tensor2D);
     const ce = crossEntropy(p.half(mmT(xf, wteH)), targets);
