@@ -39,6 +39,14 @@ export const FusedKernel = {
   causalSoftmax: 'InRankCausalSoftmax',
   /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
   softmaxGrad: 'InRankSoftmaxGrad',
+  /**
+   * qkv [N, 3C] -> [N, C + H]: causal attention's output (columns 0..C) and each head's row
+   * logsumexp (column C + h), without the T x T scores in memory; attrs batch, heads, scale and
+   * the attention dropout's key and p (p 0: none), its mask drawn in the kernel.
+   */
+  flashAttention: 'InRankFlashAttention',
+  /** (dy [N, C], qkv, out [N, C + H] of the forward) -> dqkv [N, 3C]; the same attrs. */
+  flashAttentionGrad: 'InRankFlashAttentionGrad',
   /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double). */
   sumSquares: 'InRankSumSquares',
 } as const;

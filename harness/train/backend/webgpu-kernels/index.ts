@@ -12,6 +12,7 @@ import { adamWUpdate } from './adamw.ts';
 import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
 import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
+import { headKernels } from './head-products.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -39,6 +40,8 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
   [FusedKernel.causalSoftmax]: ({ inputs, backend }) => causalSoftmax(backend, inputs.x!),
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
+  // The attention's per-head products: with them ops/attention.ts takes its head-kernel path.
+  ...Object.fromEntries(Object.entries(headKernels).map(([name, f]) => [name, ({ inputs, backend, attrs }: Args) => f(backend, inputs, attrs)])),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */
