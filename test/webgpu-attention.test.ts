@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
 import { causalSelfAttention, type AttentionShape } from '../harness/train/ops/attention.ts';
-import { dropoutMask } from '../harness/train/ops/dropout.ts';
+import { dropoutDraw } from '../harness/train/ops/dropout.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { FusedKernel, HeadKernel } from '../harness/train/ops/fused.ts';
@@ -68,8 +68,9 @@ function attention(s: AttentionShape, p: number, seed: number): () => tf.Tensor[
   const qkv = scaled(n * 3 * s.embd, seed, 1.5);
   const dy = gaussian(n * s.embd, seed + 1);
   return () => {
-    const mask = dropoutMask(p > 0 ? { p, seed, step: 3, micro: 1 } : null, 4, [s.batch * s.heads, s.context, s.context]);
-    const f = causalSelfAttention(tf.tensor2d(qkv, [n, 3 * s.embd]), s, 0.29, mask, fp32);
+    // The draw: the generic and head paths make the mask tensor from it, the flash kernels draw it.
+    const drop = dropoutDraw(p > 0 ? { p, seed, step: 3, micro: 1 } : null, 4, [s.batch * s.heads, s.context, s.context]);
+    const f = causalSelfAttention(tf.tensor2d(qkv, [n, 3 * s.embd]), s, 0.29, drop, fp32);
     return [f.y, f.backward(tf.tensor2d(dy, [n, s.embd]))];
   };
 }
@@ -82,4 +83,29 @@ test('WGSL head kernels: attention output and qkv gradient equal the generic pat
     const heads = await onPath('heads', HeadKernel.qkvGrad, compute);
     assertClose(heads, generic, 2e-5, `heads T ${s.context} p ${p}`);
   }
+});
+
+// hd 8 and 24 (one tile side 16), hd 64 (the backward's tiles shrink to 8 to fit 16 KiB).
+const FLASH_CASES = [
+  [{ batch: 2, context: 19, heads: 2, embd: 16 }, 0],
+  [{ batch: 1, context: 33, heads: 3, embd: 72 }, 0.2],
+  [{ batch: 1, context: 21, heads: 2, embd: 128 }, 0.1],
+] as const;
+
+test('WGSL flash attention: output and qkv gradient equal the generic path, dropout mask drawn in the kernel', async (t) => {
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  for (const [s, p] of FLASH_CASES) {
+    const compute = attention(s, p, 62);
+    const generic = await onPath('generic', null, compute);
+    const flash = await onPath('flash', FusedKernel.flashAttentionGrad, compute);
+    assertClose(flash, generic, 2e-5, `flash T ${s.context} hd ${s.embd / s.heads} p ${p}`);
+  }
+});
+
+test('WGSL flash attention: a different dropout stream changes the output (the mask is really applied)', async (t) => {
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  const [s] = FLASH_CASES[1];
+  const [a] = await onPath('flash', FusedKernel.flashAttention, attention(s, 0.2, 63));
+  const [b] = await onPath('flash', FusedKernel.flashAttention, () => attention(s, 0, 63)().slice(0, 1));
+  assert.ok(a!.some((v, i) => Math.abs(v - b![i]!) > 1e-3), 'dropout 0.2 gave the output of dropout 0');
 });
