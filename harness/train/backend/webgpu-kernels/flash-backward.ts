@@ -21,7 +21,7 @@ const PAIR_WGSL = `
   fn pair(bh : i32, i : i32, j : i32, qa : i32, kb : i32, lse : f32, dRow : f32) -> vec2<f32> {
     if (j > i || i >= uniforms.t) { return vec2<f32>(0.0, 0.0); }
     let p = exp(dot_qs_ks(qa, kb) * uniforms.scale - lse);
-    let mask = maskAt(u32((bh * uniforms.t + i) * uniforms.t + j));
+    let mask = maskAt3(bh, i, j, uniforms.t);
     let ds = p * (dot_dos_vs(qa, kb) * mask - dRow) * uniforms.scale;
     return vec2<f32>(p * mask, ds);
   }

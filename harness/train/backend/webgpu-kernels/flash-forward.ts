@@ -31,7 +31,7 @@ const KEY_TILE = `
       // Masked entries get exactly 0 (padding rows keep mNew at the sentinel and are never written).
       let e = select(exp(s - mNew), 0.0, s <= ${MASKED});
       ps[ly * B + lx] = e;
-      pds[ly * B + lx] = e * maskAt(u32((bh * uniforms.t + qi) * uniforms.t + kj));
+      pds[ly * B + lx] = e * maskAt3(bh, qi, kj, uniforms.t);
       workgroupBarrier();
       let corr = exp(m - mNew);
       l *= corr;

@@ -21,6 +21,10 @@ export const MASK_WGSL = `
   fn maskAt(index : u32) -> f32 {
     let u = fmix32(uniforms.key ^ fmix32(index + 0x632be5abu));
     return select(0.0, uniforms.keep, uniforms.none == 0 && u >= uniforms.threshold);
+  }
+  // Element (row i, column j) of matrix m of [.., T, T] masks, its index counted in u32 (no i32 overflow).
+  fn maskAt3(m : i32, i : i32, j : i32, t : i32) -> f32 {
+    return maskAt((u32(m) * u32(t) + u32(i)) * u32(t) + u32(j));
   }`;
 
 /** The values of MASK_UNIFORMS for stream key and drop probability p. */
