@@ -15,7 +15,7 @@ import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
 import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
-import { FusedKernel, HeadKernel } from '../harness/train/ops/fused.ts';
+import { FlashKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
 
 const SHAPES: Record<string, { cfg: Partial<ModelConfig>; batch: number }> = {
@@ -117,8 +117,8 @@ async function measure(cfg: ModelConfig, batch: number, steps: number, counter: 
 
 /** The attention variants of the WGSL runs: which kernels each leaves out of the registration. */
 const ATTENTION: Record<string, string[]> = {
-  'transposing attention': [...Object.values(HeadKernel), FusedKernel.flashAttention, FusedKernel.flashAttentionGrad],
-  'head kernels': [FusedKernel.flashAttention, FusedKernel.flashAttentionGrad],
+  'transposing attention': [...Object.values(HeadKernel), FlashKernel.forward, FlashKernel.backward],
+  'head kernels': [FlashKernel.forward, FlashKernel.backward],
   flash: [],
 };
 
@@ -132,7 +132,7 @@ function useAttention(variant: string): string {
 
 /** Which attention path ran, from the kernels of the profiled step. */
 function attentionPath(m: Measured): string {
-  if (m.kernels.has(FusedKernel.flashAttention)) return 'flash';
+  if (m.kernels.has(FlashKernel.forward)) return 'flash';
   if (m.kernels.has(HeadKernel.scores)) return 'head kernels';
   return 'transposing';
 }

@@ -11,7 +11,7 @@ import { causalSelfAttention, type AttentionShape } from '../harness/train/ops/a
 import { dropoutDraw } from '../harness/train/ops/dropout.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { setMatmulPath } from '../harness/train/backend/select.ts';
-import { FusedKernel, HeadKernel } from '../harness/train/ops/fused.ts';
+import { FlashKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -39,7 +39,7 @@ after(() => {
 });
 
 type Path = 'generic' | 'heads' | 'flash';
-const FLASH = [FusedKernel.flashAttention, FusedKernel.flashAttentionGrad];
+const FLASH = [FlashKernel.forward, FlashKernel.backward];
 
 /** Registers the kernels of one path: none (generic), the WGSL kernels without flash (heads), all (flash). */
 function usePath(path: Path): void {
@@ -97,7 +97,7 @@ test('WGSL flash attention: output and qkv gradient equal the generic path, drop
   for (const [s, p] of FLASH_CASES) {
     const compute = attention(s, p, 62);
     const generic = await onPath('generic', null, compute);
-    const flash = await onPath('flash', FusedKernel.flashAttentionGrad, compute);
+    const flash = await onPath('flash', FlashKernel.backward, compute);
     assertClose(flash, generic, 2e-5, `flash T ${s.context} hd ${s.embd / s.heads} p ${p}`);
   }
 });
@@ -105,7 +105,7 @@ test('WGSL flash attention: output and qkv gradient equal the generic path, drop
 test('WGSL flash attention: a different dropout stream changes the output (the mask is really applied)', async (t) => {
   if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
   const [s] = FLASH_CASES[1];
-  const [a] = await onPath('flash', FusedKernel.flashAttention, attention(s, 0.2, 63));
-  const [b] = await onPath('flash', FusedKernel.flashAttention, () => attention(s, 0, 63)().slice(0, 1));
+  const [a] = await onPath('flash', FlashKernel.forward, attention(s, 0.2, 63));
+  const [b] = await onPath('flash', FlashKernel.forward, () => attention(s, 0, 63)().slice(0, 1));
   assert.ok(a!.some((v, i) => Math.abs(v - b![i]!) > 1e-3), 'dropout 0.2 gave the output of dropout 0');
 });

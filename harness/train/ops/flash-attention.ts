@@ -8,12 +8,12 @@ import type { Precision } from '../model/linear.ts';
 import { fp32 } from '../precision/index.ts';
 import type { Forward } from './grads.ts';
 import type { DropoutDraw } from './dropout.ts';
-import { FusedKernel, hasFused, runFused } from './fused.ts';
+import { FlashKernel, hasFused, runFused } from './fused.ts';
 import type { AttentionShape } from './attention.ts';
 
 /** Whether the flash path can run: both kernels registered, fp32, and the dropout (if any) as a draw. */
 export function flashUsable(precision: Precision, drop: tf.Tensor | DropoutDraw | null): boolean {
-  return precision === fp32 && !(drop instanceof tf.Tensor) && hasFused(FusedKernel.flashAttention) && hasFused(FusedKernel.flashAttentionGrad);
+  return precision === fp32 && !(drop instanceof tf.Tensor) && hasFused(FlashKernel.forward) && hasFused(FlashKernel.backward);
 }
 
 export function flashAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: number, drop: DropoutDraw | null): Forward {
@@ -21,10 +21,10 @@ export function flashAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: numbe
   if (drop && drop.shape.join() !== want.join()) throw new Error(`flash attention: dropout draw [${drop.shape}] is not the attention's [${want}]`);
   const attrs = { batch: s.batch, heads: s.heads, scale, key: drop?.key ?? 0, p: drop?.p ?? 0 };
   // [N, C + H]: y, then each head's row logsumexp (what backward recomputes the probabilities from).
-  const out = runFused(FusedKernel.flashAttention, { qkv }, attrs)[0]!;
+  const out = runFused(FlashKernel.forward, { qkv }, attrs)[0]!;
   const y = tf.slice(out, [0, 0], [s.batch * s.context, s.embd]) as tf.Tensor2D;
   return {
     y,
-    backward: (dy: tf.Tensor2D) => runFused(FusedKernel.flashAttentionGrad, { dy, qkv, out }, attrs)[0] as tf.Tensor2D,
+    backward: (dy: tf.Tensor2D) => runFused(FlashKernel.backward, { dy, qkv, out }, attrs)[0] as tf.Tensor2D,
   };
 }

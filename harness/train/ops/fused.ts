@@ -39,14 +39,6 @@ export const FusedKernel = {
   causalSoftmax: 'InRankCausalSoftmax',
   /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
   softmaxGrad: 'InRankSoftmaxGrad',
-  /**
-   * qkv [N, 3C] -> [N, C + H]: causal attention's output (columns 0..C) and each head's row
-   * logsumexp (column C + h), without the T x T scores in memory; attrs batch, heads, scale and
-   * the attention dropout's key and p (p 0: none), its mask drawn in the kernel.
-   */
-  flashAttention: 'InRankFlashAttention',
-  /** (dy [N, C], qkv, out [N, C + H] of the forward) -> dqkv [N, 3C]; the same attrs. */
-  flashAttentionGrad: 'InRankFlashAttentionGrad',
   /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double). */
   sumSquares: 'InRankSumSquares',
 } as const;
@@ -71,12 +63,32 @@ export const HeadKernel = {
 
 export type HeadKernelName = (typeof HeadKernel)[keyof typeof HeadKernel];
 
+/**
+ * Flash-style causal attention (WGSL on webgpu: backend/webgpu-kernels/flash-*.ts); ops/attention.ts
+ * prefers it in fp32 where both are registered. Apart from FusedKernel, whose names the native
+ * addon registers on wasm all together.
+ */
+export const FlashKernel = {
+  /**
+   * qkv [N, 3C] -> [N, C + H]: causal attention's output (columns 0..C) and each head's row
+   * logsumexp (column C + h), without the T x T scores in memory; attrs batch, heads, scale and
+   * the attention dropout's key and p (p 0: none), its mask drawn in the kernel.
+   */
+  forward: 'InRankFlashAttention',
+  /** (dy [N, C], qkv, out [N, C + H] of the forward) -> dqkv [N, 3C]; the same attrs. */
+  backward: 'InRankFlashAttentionGrad',
+} as const;
+
+export type FlashKernelName = (typeof FlashKernel)[keyof typeof FlashKernel];
+
+type KernelName = FusedKernelName | HeadKernelName | FlashKernelName;
+
 /** Whether the current backend has this fused kernel. */
-export function hasFused(name: FusedKernelName | HeadKernelName): boolean {
+export function hasFused(name: KernelName): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-export function runFused(name: FusedKernelName | HeadKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
+export function runFused(name: KernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
 }
