@@ -51,11 +51,11 @@ export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
  * takes them where all four are registered (the OpenBLAS path: backend/head-kernels.ts).
  */
 export const HeadKernel = {
-  /** qkv -> scale q_h k_h^T [B H, T, T]; attrs scale too. */
+  /** qkv -> scale q_h k_h^T [B H, T, T]; attrs scale too. Only key <= query is used (the WGSL kernel writes 0 above). */
   scores: 'InRankHeadScores',
   /** (p [B H, T, T], qkv) -> p_h v_h, the heads side by side [N, C]. */
   context: 'InRankHeadContext',
-  /** (dy [N, C], qkv) -> dy_h v_h^T [B H, T, T]. */
+  /** (dy [N, C], qkv) -> dy_h v_h^T [B H, T, T]; as scores, only key <= query is used. */
   contextGrad: 'InRankHeadContextGrad',
   /** (ds, p [B H, T, T], dy [N, C], qkv) -> [ds_h k_h | ds_h^T q_h | p_h^T dy_h] [N, 3C]. */
   qkvGrad: 'InRankHeadQkvGrad',

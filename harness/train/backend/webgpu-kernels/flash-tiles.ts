@@ -3,7 +3,7 @@
 // that loads a head's rows of q, k or v into a workgroup tile.
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { Uniform } from './program.ts';
-import { WORKGROUP_STORAGE_BYTES } from './tiled.ts';
+import { UNIFORM_I32_WGSL, WORKGROUP_STORAGE_BYTES } from './tiled.ts';
 
 export interface FlashShape { batch: number; heads: number; t: number; c: number; hd: number }
 
@@ -46,14 +46,7 @@ export function tileWgsl(side: number, hd: number, arrays: string[], squares: st
   ${decl(arrays, side * hd)}
   ${decl(squares, side * side)}
   ${decl(vectors, side)}
-  var<workgroup> uniformScratch : i32;
-  // A value every thread of the workgroup sees as uniform (loops with barriers need one).
-  fn uniformI32(v : i32, tid : i32) -> i32 {
-    if (tid == 0) { uniformScratch = v; }
-    let u = workgroupUniformLoad(&uniformScratch);
-    workgroupBarrier(); // all have read it before thread 0 may write the next one
-    return u;
-  }`;
+  ${UNIFORM_I32_WGSL}`;
 }
 
 /**

@@ -3,11 +3,12 @@
 // strides, and write the heads side by side into [tokens, C] (or the q, k, v gradients into one
 // [tokens, 3C] tensor). So the webgpu attention runs without the head-layout transposes, the
 // q / k / v split and the gradients' concat of the generic path, and the scores' scale is the
-// product's alpha. The CPU twins are backend/head-kernels.ts (strided OpenBLAS calls).
+// product's alpha. Workgroups skip the causal zeros (about half of each product's tiles). The
+// CPU twins are backend/head-kernels.ts (strided OpenBLAS calls).
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { HeadKernel, type HeadKernelName } from '../../ops/fused.ts';
 import { run, type Uniform, type WebgpuBackendLike } from './program.ts';
-import { tiledProgram } from './tiled.ts';
+import { tiledProgram, UNIFORM_I32_WGSL } from './tiled.ts';
 
 /** Tile side: 16 x 16 threads, two 16 x 16 float tiles (2 KiB of workgroup memory). */
 const S = 16;
@@ -15,8 +16,15 @@ const S = 16;
 /** Where one operand's element (batch b, head h, row i, column j) lies: base + b batch + h head + i row + j col. */
 interface Strides { base: number; batch: number; head: number; row: number; col: number }
 
+/**
+ * Which causal zeros a product skips: A lower triangular (P, dS: key <= query), A upper (their
+ * transposes), or the output's tiles above the diagonal (scores of future keys: written 0, which
+ * the causal softmax never reads and its gradient multiplies by p = 0).
+ */
+const CAUSAL = { aLower: 1, aUpper: 2, outLower: 3 } as const;
+
 /** One product of a dispatch: out = alpha op(A) op(B), with A and B read from the named inputs. */
-interface Part { a: string; b: string; as: Strides; bs: Strides; cs: Strides }
+interface Part { a: string; b: string; as: Strides; bs: Strides; cs: Strides; causal: (typeof CAUSAL)[keyof typeof CAUSAL] }
 
 interface Heads { batch: number; heads: number; t: number; c: number; hd: number }
 
@@ -46,6 +54,14 @@ function productWgsl(parts: Part[]): { helpers: string; body: string } {
     fn loadB(part : i32, idx : i32) -> f32 {
         ${load('b')}
         return 0.0;
+    }
+    ${UNIFORM_I32_WGSL}
+    // The k range a workgroup of rows r0.. r0 + ${S} (columns c0..) needs: the causal zeros left out.
+    fn kRange(mode : i32, k : i32, r0 : i32, c0 : i32) -> vec2<i32> {
+      if (mode == ${CAUSAL.aLower}) { return vec2<i32>(0, min(k, r0 + ${S})); }
+      if (mode == ${CAUSAL.aUpper}) { return vec2<i32>(r0, k); }
+      if (mode == ${CAUSAL.outLower} && c0 > r0 + ${S} - 1) { return vec2<i32>(0, 0); }
+      return vec2<i32>(0, k);
     }`;
   // Per-part strides are uniforms (a shape change reuses the pipeline); the part only picks
   // which inputs and strides a workgroup uses, so every barrier stays in uniform control flow.
@@ -65,8 +81,11 @@ function productWgsl(parts: Part[]): { helpers: string; body: string } {
     let aOff = a.x + b * a.y + h * a.z;
     let bOff = bb.x + b * bb.y + h * bb.z;
     let m = uniforms.dims.x; let n = uniforms.dims.y; let k = uniforms.dims.z;
+    let range = kRange(cols.z, k, i32(workgroupId.y) * ${S}, i32(workgroupId.x) * ${S});
+    let kLo = uniformI32(range.x, ly * ${S} + lx);
+    let kHi = uniformI32(range.y, ly * ${S} + lx);
     var acc = 0.0;
-    for (var k0 = 0; k0 < k; k0 += ${S}) {
+    for (var k0 = kLo; k0 < kHi; k0 += ${S}) {
       // Thread (ly, lx) brings A(row, k0 + lx) and B(k0 + ly, col); zeros outside the matrices.
       let ka = k0 + lx;
       let kb = k0 + ly;
@@ -99,7 +118,7 @@ function products(backend: WebgpuBackendLike, key: string, inputs: Record<string
   });
   const st = (x: Strides) => vec4(x.base, x.batch, x.head, x.row);
   const uniforms: Uniform[] = [vec4(...mnk, s.heads), { type: 'float32', data: [alpha] }];
-  for (const p of parts) uniforms.push(st(p.as), st(p.bs), st(p.cs), vec4(p.as.col, p.bs.col, 0, 0));
+  for (const p of parts) uniforms.push(st(p.as), st(p.bs), st(p.cs), vec4(p.as.col, p.bs.col, p.causal, 0));
   return run(backend, program, names.map((k) => inputs[k]!), uniforms);
 }
 
@@ -129,21 +148,21 @@ export const headKernels: Record<HeadKernelName, Kernel> = {
     const { qkv } = checkFloat({ qkv: inputs.qkv });
     const s = headsOf(qkv!, attrs);
     const L = layouts(s);
-    return products(backend, 'scores', { QKV: qkv! }, [{ a: 'QKV', b: 'QKV', as: L.inQkv(0), bs: L.inQkv(1, true), cs: L.square() }],
+    return products(backend, 'scores', { QKV: qkv! }, [{ a: 'QKV', b: 'QKV', as: L.inQkv(0), bs: L.inQkv(1, true), cs: L.square(), causal: CAUSAL.outLower }],
       s, [s.t, s.t, s.hd], Number(attrs?.scale), [s.batch * s.heads, s.t, s.t]);
   },
   [HeadKernel.context]: (backend, inputs, attrs) => {
     const { p, qkv } = checkFloat({ p: inputs.p, qkv: inputs.qkv });
     const s = headsOf(qkv!, attrs);
     const L = layouts(s);
-    return products(backend, 'context', { P: p!, QKV: qkv! }, [{ a: 'P', b: 'QKV', as: L.square(), bs: L.inQkv(2), cs: L.inRows() }],
+    return products(backend, 'context', { P: p!, QKV: qkv! }, [{ a: 'P', b: 'QKV', as: L.square(), bs: L.inQkv(2), cs: L.inRows(), causal: CAUSAL.aLower }],
       s, [s.t, s.hd, s.t], 1, [s.batch * s.t, s.c]);
   },
   [HeadKernel.contextGrad]: (backend, inputs, attrs) => {
     const { dy, qkv } = checkFloat({ dy: inputs.dy, qkv: inputs.qkv });
     const s = headsOf(qkv!, attrs);
     const L = layouts(s);
-    return products(backend, 'context_grad', { DY: dy!, QKV: qkv! }, [{ a: 'DY', b: 'QKV', as: L.inRows(), bs: L.inQkv(2, true), cs: L.square() }],
+    return products(backend, 'context_grad', { DY: dy!, QKV: qkv! }, [{ a: 'DY', b: 'QKV', as: L.inRows(), bs: L.inQkv(2, true), cs: L.square(), causal: CAUSAL.outLower }],
       s, [s.t, s.t, s.hd], 1, [s.batch * s.heads, s.t, s.t]);
   },
   /** dq = ds k, dk = ds^T q, dv = p^T dy: three products of one dispatch into the [tokens, 3C] gradient. */
@@ -153,9 +172,9 @@ export const headKernels: Record<HeadKernelName, Kernel> = {
     const L = layouts(s);
     const out = (part: number): Strides => L.inQkv(part);
     return products(backend, 'qkv_grad', { DS: ds!, P: p!, DY: dy!, QKV: qkv! }, [
-      { a: 'DS', b: 'QKV', as: L.square(), bs: L.inQkv(1), cs: out(0) },
-      { a: 'DS', b: 'QKV', as: L.square(true), bs: L.inQkv(0), cs: out(1) },
-      { a: 'P', b: 'DY', as: L.square(true), bs: L.inRows(), cs: out(2) },
+      { a: 'DS', b: 'QKV', as: L.square(), bs: L.inQkv(1), cs: out(0), causal: CAUSAL.aLower },
+      { a: 'DS', b: 'QKV', as: L.square(true), bs: L.inQkv(0), cs: out(1), causal: CAUSAL.aUpper },
+      { a: 'P', b: 'DY', as: L.square(true), bs: L.inRows(), cs: out(2), causal: CAUSAL.aUpper },
     ], s, [s.t, s.hd, s.t], 1, [s.batch * s.t, 3 * s.c]);
   },
 };

@@ -9,6 +9,20 @@ import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 /** WebGPU's default limit on workgroup memory; the kernels size their tiles to stay under it. */
 export const WORKGROUP_STORAGE_BYTES = 16384;
 
+/**
+ * WGSL uniformI32(v, tid): thread tid 0's v, seen by the whole workgroup as a uniform value.
+ * A loop with barriers inside needs uniform bounds, and WGSL counts anything read from the
+ * backend's workgroupId (a private variable) as non-uniform.
+ */
+export const UNIFORM_I32_WGSL = `
+  var<workgroup> uniformScratch : i32;
+  fn uniformI32(v : i32, tid : i32) -> i32 {
+    if (tid == 0) { uniformScratch = v; }
+    let u = workgroupUniformLoad(&uniformScratch);
+    workgroupBarrier(); // all have read it before thread 0 may write the next one
+    return u;
+  }`;
+
 export interface TiledProgramSpec {
   /** Cache key of the compiled pipeline: must name every constant baked into the WGSL. */
   key: string;
