@@ -39,12 +39,10 @@ function headsOf(qkv: TensorInfo, attrs: NamedAttrMap | undefined): Heads {
   return { batch, heads, t: n / batch, c, hd: c / heads };
 }
 
-/** The WGSL of a batched product with `parts` products side by side (workgroup z = head * parts + part). */
-function productWgsl(parts: Part[]): { helpers: string; body: string } {
+/** The WGSL helpers of a batched product: the tiles, the loads of each part's operands, the causal k range. */
+function productHelpers(parts: Part[]): string {
   const load = (which: 'a' | 'b') => parts.map((p, i) => `if (part == ${i}) { return ${p[which]}[idx]; }`).join('\n        ');
-  const pick = (local: string, field: string) => `var ${local} = uniforms.${field}0; ` +
-    parts.slice(1).map((_, i) => `if (part == ${i + 1}) { ${local} = uniforms.${field}${i + 1}; }`).join(' ');
-  const helpers = `
+  return `
     var<workgroup> tileA : array<array<f32, ${S}>, ${S}>;
     var<workgroup> tileB : array<array<f32, ${S}>, ${S}>;
     fn loadA(part : i32, idx : i32) -> f32 {
@@ -63,9 +61,16 @@ function productWgsl(parts: Part[]): { helpers: string; body: string } {
       if (mode == ${CAUSAL.outLower} && c0 > r0 + ${S} - 1) { return vec2<i32>(0, 0); }
       return vec2<i32>(0, k);
     }`;
+}
+
+/** The body of a batched product with `parts` products side by side (workgroup z = head * parts + part). */
+function productBody(parts: Part[]): string {
+  const pick = (local: string, field: string) => `var ${local} = uniforms.${field}0; ` +
+    parts.slice(1).map((_, i) => `if (part == ${i + 1}) { ${local} = uniforms.${field}${i + 1}; }`).join(' ');
   // Per-part strides are uniforms (a shape change reuses the pipeline); the part only picks
-  // which inputs and strides a workgroup uses, so every barrier stays in uniform control flow.
-  const body = `
+  // which inputs and strides a workgroup uses, and the k range is made workgroup-uniform, so
+  // every barrier stays in uniform control flow.
+  return `
     let part = i32(workgroupId.z) % ${parts.length};
     let bh = i32(workgroupId.z) / ${parts.length};
     let b = bh / uniforms.dims.w;
@@ -99,7 +104,6 @@ function productWgsl(parts: Part[]): { helpers: string; body: string } {
       workgroupBarrier();
     }
     if (row < m && col < n) { setOutputAtIndex(c.x + b * c.y + h * c.z + row * c.w + col, uniforms.alpha * acc); }`;
-  return { helpers, body };
 }
 
 const vec4 = (...data: number[]): Uniform => ({ type: 'int32', data });
@@ -108,13 +112,12 @@ const vec4 = (...data: number[]): Uniform => ({ type: 'int32', data });
 function products(backend: WebgpuBackendLike, key: string, inputs: Record<string, TensorInfo>, parts: Part[],
   s: Heads, mnk: [number, number, number], alpha: number, outShape: number[]): TensorInfo {
   const names = Object.keys(inputs);
-  const { helpers, body } = productWgsl(parts);
   const fields = parts.map((_, i) => `a${i} : vec4<i32>, b${i} : vec4<i32>, c${i} : vec4<i32>, cols${i} : vec4<i32>,`).join(' ');
   const [m, n] = mnk;
   const program = tiledProgram({
     key: `head_${key}`, inputs: names, outputShape: outShape, side: S,
     grid: [Math.ceil(n / S), Math.ceil(m / S), s.batch * s.heads * parts.length],
-    uniforms: `dims : vec4<i32>, alpha : f32, ${fields}`, helpers, body,
+    uniforms: `dims : vec4<i32>, alpha : f32, ${fields}`, helpers: productHelpers(parts), body: productBody(parts),
   });
   const st = (x: Strides) => vec4(x.base, x.batch, x.head, x.row);
   const uniforms: Uniform[] = [vec4(...mnk, s.heads), { type: 'float32', data: [alpha] }];
