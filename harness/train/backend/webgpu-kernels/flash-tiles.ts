@@ -29,7 +29,11 @@ export function tileSide(hd: number, rowTiles: number, squares: number, vectors:
   throw new Error(`flash attention: head dim ${hd} does not fit WebGPU's ${WORKGROUP_STORAGE_BYTES} bytes of workgroup memory`);
 }
 
-/** The shape uniforms every flash kernel reads. */
+/**
+ * The shape uniforms every flash kernel reads. The loops run to hd, side and nc read from here,
+ * not to the WGSL constants: lavapipe's LLVM unrolls constant-count loops, which took the backward
+ * 10-20 s to compile (5x less this way); the constants size the arrays only.
+ */
 export const SHAPE_UNIFORMS = 't : i32, heads : i32, c : i32, scale : f32, hd : i32, side : i32, nc : i32,';
 
 export function shapeUniforms(s: FlashShape, scale: number, side: number): Uniform[] {
