@@ -1,8 +1,9 @@
 // npx tsx scripts/bench-webgpu-kernels.ts [--steps N] [--shape bench|tiny]
 // Dispatches per training step on the webgpu backend with the generic tfjs kernels and with the
-// WGSL kernels of harness/train/backend/webgpu-kernels, both in this run, with the kernels that
+// WGSL kernels of harness/train/backend/webgpu-kernels, all in this run, with the kernels that
 // changed and each kernel's time as tf.profile reports it (GPU timestamp queries where the
-// adapter offers them). On a software adapter (lavapipe) the times are CPU times of the
+// adapter offers them). The WGSL runs go three ways for the attention: the transposing path
+// (WGSL softmax only), the head kernels (strided per-head products), flash (no T x T). On a software adapter (lavapipe) the times are CPU times of the
 // emulation, not GPU figures; the dispatch counts are the point there.
 import * as tf from '@tensorflow/tfjs-core';
 import { modelSchema, type ModelConfig } from '../harness/contract/config.ts';
@@ -14,6 +15,7 @@ import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
 import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
+import { FlashKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
 
 const SHAPES: Record<string, { cfg: Partial<ModelConfig>; batch: number }> = {
@@ -113,9 +115,31 @@ async function measure(cfg: ModelConfig, batch: number, steps: number, counter: 
   return { dispatches, ms, kernels };
 }
 
+/** The attention variants of the WGSL runs: which kernels each leaves out of the registration. */
+const ATTENTION: Record<string, string[]> = {
+  'transposing attention': [...Object.values(HeadKernel), FlashKernel.forward, FlashKernel.backward],
+  'head kernels': [FlashKernel.forward, FlashKernel.backward],
+  flash: [],
+};
+
+/** Registers the WGSL kernels less the variant's left-out ones; returns the registration's note. */
+function useAttention(variant: string): string {
+  unregisterWebgpuKernels();
+  const status = registerWebgpuKernels();
+  for (const name of ATTENTION[variant]!) if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
+  return status.enabled ? `WGSL kernels, attention: ${variant}` : status.reason;
+}
+
+/** Which attention path ran, from the kernels of the profiled step. */
+function attentionPath(m: Measured): string {
+  if (m.kernels.has(FlashKernel.forward)) return 'flash';
+  if (m.kernels.has(HeadKernel.scores)) return 'head kernels';
+  return 'transposing';
+}
+
 function printRun(label: string, m: Measured): void {
   const total = [...m.kernels.values()].reduce((s, e) => s + e.ms, 0);
-  console.log(`${label}: ${m.dispatches.toFixed(0)} dispatches per step, ${[...m.kernels.values()].reduce((s, e) => s + e.calls, 0)} kernels, best step ${m.ms.toFixed(0)} ms`);
+  console.log(`${label} [ran: ${attentionPath(m)} attention]: ${m.dispatches.toFixed(0)} dispatches per step, ${[...m.kernels.values()].reduce((s, e) => s + e.calls, 0)} kernels, best step ${m.ms.toFixed(0)} ms`);
   for (const [name, e] of [...m.kernels].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
     console.log(`  ${name.padEnd(24)} ${String(e.calls).padStart(5)} calls ${e.ms.toFixed(1).padStart(9)} ms ${total > 0 ? `${((100 * e.ms) / total).toFixed(1)}%` : ''}`);
   }
@@ -138,11 +162,13 @@ async function main(argv: string[]): Promise<number> {
   console.log(`webgpu adapter ${adapter}; model n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, context ${cfg.context}, batch ${shape.batch}, vocab ${cfg.vocabSize}, fp32`);
   unregisterWebgpuKernels();
   const generic = await measure(cfg, shape.batch, steps, counter);
-  const status = registerWebgpuKernels();
-  const fused = await measure(cfg, shape.batch, steps, counter);
   printRun('generic tfjs kernels', generic);
-  printRun(`with ${status.reason}`, fused);
-  console.log(`dispatches per step: ${generic.dispatches.toFixed(0)} -> ${fused.dispatches.toFixed(0)} (${(generic.dispatches / fused.dispatches).toFixed(2)}x fewer)`);
+  for (const variant of Object.keys(ATTENTION)) {
+    const label = useAttention(variant);
+    const fused = await measure(cfg, shape.batch, steps, counter);
+    printRun(label, fused);
+    console.log(`dispatches per step: ${generic.dispatches.toFixed(0)} -> ${fused.dispatches.toFixed(0)} (${(generic.dispatches / fused.dispatches).toFixed(2)}x fewer)`);
+  }
   return 0;
 }
 

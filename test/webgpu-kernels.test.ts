@@ -14,7 +14,7 @@ import { causalSelfAttention } from '../harness/train/ops/attention.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
-import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { FlashKernel, FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -143,6 +143,8 @@ test('WGSL causal softmax and its gradient: attention output and qkv gradient eq
   const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 50, 2), [n, 3 * s.embd]);
   const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
   const r = await bothPaths(t, FusedKernel.softmaxGrad, () => {
+    // The materialised path's softmax kernels: without the flash kernels (test/webgpu-attention.test.ts has those).
+    for (const name of [FlashKernel.forward, FlashKernel.backward]) if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
     const f = causalSelfAttention(qkv, s, 0.37, null, fp32);
     return [f.y, f.backward(dy)];
   });

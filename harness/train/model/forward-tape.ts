@@ -10,7 +10,7 @@ import { addGrad } from '../ops/grads.ts';
 import { causalSelfAttention } from '../ops/attention.ts';
 import { crossEntropy } from '../ops/cross-entropy.ts';
 import { embeddingGrad, embeddingLookup } from '../ops/embedding.ts';
-import { dropoutMask, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
+import { dropoutDraw, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
 import { headForwardHalf } from './head-half.ts';
 
@@ -83,8 +83,9 @@ export class ForwardTape {
   /** Causal self-attention of one block on its c_attn output, with its attention-dropout site. */
   attention(qkv: tf.Tensor2D, layerIndex: number, scale: number): tf.Tensor2D {
     const { nHead, context: t, nEmbd: c } = this.cfg;
-    const mask = dropoutMask(this.drop, 1 + 3 * layerIndex, [this.batch * nHead, t, t]);
-    return this.piece(causalSelfAttention(qkv, { batch: this.batch, context: t, heads: nHead, embd: c }, scale, mask, this.precision));
+    // The draw, not the mask: the flash path draws the mask inside its kernels.
+    const drop = dropoutDraw(this.drop, 1 + 3 * layerIndex, [this.batch * nHead, t, t]);
+    return this.piece(causalSelfAttention(qkv, { batch: this.batch, context: t, heads: nHead, embd: c }, scale, drop, this.precision));
   }
 
   /** x + dropout(branch(LayerNorm(x))): the branch's closures run in reverse inside the residual's own. */

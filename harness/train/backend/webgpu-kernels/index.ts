@@ -5,13 +5,16 @@
 // kernels. Each kernel's test (test/webgpu-kernels.test.ts) compares it with the generic path.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { FusedKernel } from '../../ops/fused.ts';
+import { FlashKernel, FusedKernel } from '../../ops/fused.ts';
 import { geluBackward, geluForward } from './gelu.ts';
 import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
 import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
 import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
+import { headKernels } from './head-products.ts';
+import { flashForward } from './flash-forward.ts';
+import { flashBackward } from './flash-backward.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -39,6 +42,10 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
   [FusedKernel.causalSoftmax]: ({ inputs, backend }) => causalSoftmax(backend, inputs.x!),
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
+  [FlashKernel.forward]: ({ inputs, backend, attrs }) => flashForward(backend, inputs.qkv!, attrs),
+  [FlashKernel.backward]: ({ inputs, backend, attrs }) => flashBackward(backend, inputs.dy!, inputs.qkv!, inputs.out!, attrs),
+  // The attention's per-head products: with them ops/attention.ts takes its head-kernel path.
+  ...Object.fromEntries(Object.entries(headKernels).map(([name, f]) => [name, ({ inputs, backend, attrs }: Args) => f(backend, inputs, attrs)])),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */
