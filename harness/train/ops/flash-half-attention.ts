@@ -22,13 +22,9 @@ export function flashHalfAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: n
   const want = [s.batch * s.heads, s.context, s.context];
   if (drop && drop.shape.join() !== want.join()) throw new Error(`fp16 flash attention: dropout draw [${drop.shape}] is not the attention's [${want}]`);
   const attrs = { batch: s.batch, heads: s.heads, embd: s.embd, scale, key: drop?.key ?? 0, p: drop?.p ?? 0 };
-  const n = s.batch * s.context;
   const words = ops.pack(qkv).words;
-  const out = runFused(FlashHalfKernel.forward, { qkv: words }, attrs)[0]!;
-  const y = tf.slice(out, [0, 0], [n, s.embd]) as tf.Tensor2D;
-  // Keep m and l alone: the y columns of out are the next layer's input, not backward's.
-  const stats = tf.slice(out, [0, s.embd], [n, 2 * s.heads]);
-  out.dispose();
+  const stats = runFused(FlashHalfKernel.stats, { qkv: words }, attrs)[0]!;
+  const y = runFused(FlashHalfKernel.context, { qkv: words, stats }, attrs)[0] as tf.Tensor2D;
   return {
     y,
     backward(dy: tf.Tensor2D): tf.Tensor2D {

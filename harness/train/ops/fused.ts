@@ -88,8 +88,10 @@ export type FlashKernelName = (typeof FlashKernel)[keyof typeof FlashKernel];
  * embd (C), scale and the attention dropout's key and p.
  */
 export const FlashHalfKernel = {
-  /** qkv -> [N, C + 2H]: y rounded to half (columns 0..C), then each head's row max m and sum l. */
-  forward: 'InRankFlashAttentionHalf',
+  /** qkv -> stats [N, 2H]: each head's softmax row max m (columns 0..H), then its sum l. */
+  stats: 'InRankFlashAttentionHalfStats',
+  /** (qkv, stats) -> y [N, C] holding halves. */
+  context: 'InRankFlashAttentionHalf',
   /** (dy [N, C], qkv, stats [N, 2H]: m and l) -> D [N, H], the softmax gradient's row term. */
   rowTerms: 'InRankFlashAttentionHalfRows',
   /** (dy, qkv, stats, d [N, H]) -> dqkv [N, 3C] holding halves. */

@@ -10,8 +10,7 @@ import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_WGSL } from './mask-hash.ts';
 import { dotFn, tileSide, tileWgsl } from './flash-tiles.ts';
-import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, loadRoundedRows, MASKED } from './flash-half-tiles.ts';
-import { ROW_STATS_WGSL } from './flash-half-rows.ts';
+import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, loadRoundedRows, MASKED, ROW_STATS_WGSL } from './flash-half-tiles.ts';
 
 /** Per (query i, key j): (half(p mask), ds); zero outside the causal triangle and past the sequence. */
 const PAIR_WGSL = `

@@ -2,17 +2,18 @@
 // (ops/attention.ts headsAttention): q, k, v are the packed halves of qkv; each score is
 // half(scale q k^T); the probability p = softmax(scores) is float32, but what multiplies v is
 // half(p mask), the NORMALISED probability rounded, so the online softmax of the fp32 kernel
-// (which rescales an unnormalised sum) cannot be used. A workgroup (a head, B query rows)
-// instead walks its key tiles twice: pass 1 finds each row's max m and sum l of exp(s - m),
-// pass 2 forms half(exp(s - m) / l mask) and accumulates it times v. The T x T scores never
-// reach memory; the dropout mask is drawn from its keyed hash (mask-hash.ts) as in flash-forward.ts.
-// Output [N, C + 2H]: y rounded to half (columns 0..C), then m and l of each head's rows.
+// (which rescales an unnormalised sum) cannot be used. The key tiles are walked twice, in two
+// dispatches: flashHalfStats finds each row's max m and sum l of exp(s - m) (what backward
+// recomputes p from, so it is written anyway), flashHalfContext forms half(exp(s - m) / l mask)
+// and accumulates it times v into y, rounded to half. A workgroup owns a head's B query rows;
+// the T x T scores never reach memory; the dropout mask is drawn from its keyed hash
+// (mask-hash.ts) as in flash-forward.ts.
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_WGSL } from './mask-hash.ts';
 import { dotFn, tileSide, tileWgsl } from './flash-tiles.ts';
-import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, MASKED } from './flash-half-tiles.ts';
+import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, MASKED, ROW_STATS_WGSL } from './flash-half-tiles.ts';
 
 /** Pass 1 over one key tile: the row's max and sum of exp, rescaled as the max grows. */
 const STATS_TILE = `
@@ -45,7 +46,8 @@ const CONTEXT_TILE = `
         if (d < HD) { for (var j = 0; j < uniforms.side; j++) { acc[c] += pds[ly * B + j] * vs[j * HD + d]; } }
       }`;
 
-const BODY = `
+/** The start of both bodies: thread and tile indices, the q tile, the causal count of key tiles. */
+const PROLOGUE = `
     let lx = i32(localId.x);
     let ly = i32(localId.y);
     let tid = ly * B + lx;
@@ -56,43 +58,61 @@ const BODY = `
     let qi = q0 + ly;
     ${loadHalfRows('qs', 'QKV', 'h * HD', 'q0')}
     // Causal: keys 0 .. the tile's last query; the count is the same for the whole workgroup.
-    let tiles = uniformI32((min(q0 + B, uniforms.t) + B - 1) / B, tid);
+    let tiles = uniformI32((min(q0 + B, uniforms.t) + B - 1) / B, tid);`;
+
+const STATS_BODY = `${PROLOGUE}
     var m = ${MASKED};
     var l = 0.0;
     for (var kt = 0; kt < tiles; kt++) {
       let k0 = kt * B;
       ${STATS_TILE}
     }
+    if (qi < uniforms.t && lx == 0) {
+      setOutputAtIndex((seq + qi) * 2 * uniforms.heads + h, m);
+      setOutputAtIndex((seq + qi) * 2 * uniforms.heads + uniforms.heads + h, l);
+    }`;
+
+const CONTEXT_BODY = `${PROLOGUE}
+    let stats = rowStats(seq, qi, h);
+    let m = stats.x;
+    let l = stats.y;
     var acc : array<f32, NC>;
     for (var kt = 0; kt < tiles; kt++) {
       let k0 = kt * B;
       ${CONTEXT_TILE}
     }
     if (qi < uniforms.t) {
-      let rowOut = (seq + qi) * (uniforms.c + 2 * uniforms.heads);
       for (var c = 0; c < uniforms.nc; c++) {
         let d = lx + c * B;
-        if (d < HD) { setOutputAtIndex(rowOut + h * HD + d, roundHalf(acc[c])); }
-      }
-      if (lx == 0) {
-        setOutputAtIndex(rowOut + uniforms.c + h, m);
-        setOutputAtIndex(rowOut + uniforms.c + uniforms.heads + h, l);
+        if (d < HD) { setOutputAtIndex((seq + qi) * uniforms.c + h * HD + d, roundHalf(acc[c])); }
       }
     }`;
 
-/** Packed qkv int32 [N, ceil(3C / 2)] -> [N, C + 2H] (y, then m and l per head); attrs batch, heads, embd, scale, key, p. */
-export function flashHalfForward(backend: WebgpuBackendLike, qkv: TensorInfo, attrs: NamedAttrMap | undefined): TensorInfo {
-  const s = flashHalfShape(qkv, attrs);
-  const side = tileSide(s.hd, 3, 2, 0);
+/** One of the two passes: its workgroup arrays, output and body. */
+function pass(backend: WebgpuBackendLike, name: string, inputs: TensorInfo[], attrs: NamedAttrMap | undefined, withV: boolean): TensorInfo {
+  const s = flashHalfShape(inputs[0]!, attrs);
+  const side = tileSide(s.hd, withV ? 3 : 2, withV ? 2 : 1, 0);
   const program = tiledProgram({
-    key: `flash_half_fwd_${side}_${s.hd}`, inputs: ['QKV'], outputShape: [s.batch * s.t, s.c + 2 * s.heads], side,
+    key: `flash_half_${name}_${side}_${s.hd}`, inputs: withV ? ['QKV', 'STATS'] : ['QKV'], side,
+    outputShape: [s.batch * s.t, withV ? s.c : 2 * s.heads],
     grid: [Math.ceil(s.t / side), s.batch * s.heads, 1], uniforms: HALF_FLASH_UNIFORMS,
-    helpers: `${tileWgsl(side, s.hd, ['qs', 'ks', 'vs'], ['ps', 'pds'], [])}
+    helpers: `${tileWgsl(side, s.hd, withV ? ['qs', 'ks', 'vs'] : ['qs', 'ks'], withV ? ['pds'] : ['ps'], [])}
       const NC = ${Math.ceil(s.hd / side)};
       ${MASK_WGSL}
       ${dotFn('qs', 'ks')}
-      ${HALF_SCORE_WGSL}`,
-    body: BODY,
+      ${HALF_SCORE_WGSL}
+      ${withV ? ROW_STATS_WGSL : ''}`,
+    body: withV ? CONTEXT_BODY : STATS_BODY,
   });
-  return run(backend, program, [qkv], halfFlashUniforms(s, attrs, side), [0]);
+  return run(backend, program, inputs, halfFlashUniforms(s, attrs, side), [0]);
+}
+
+/** Packed qkv int32 [N, ceil(3C / 2)] -> stats [N, 2H]: each head's row max m, then sum l; attrs batch, heads, embd, scale, key, p. */
+export function flashHalfStats(backend: WebgpuBackendLike, qkv: TensorInfo, attrs: NamedAttrMap | undefined): TensorInfo {
+  return pass(backend, 'stats', [qkv], attrs, false);
+}
+
+/** (packed qkv, stats) -> y [N, C] holding halves; the same attrs. */
+export function flashHalfContext(backend: WebgpuBackendLike, qkv: TensorInfo, stats: TensorInfo, attrs: NamedAttrMap | undefined): TensorInfo {
+  return pass(backend, 'context', [qkv, stats], attrs, true);
 }

@@ -9,15 +9,7 @@ import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_WGSL } from './mask-hash.ts';
 import { dotFn, tileSide, tileWgsl } from './flash-tiles.ts';
-import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, loadRoundedRows, MASKED } from './flash-half-tiles.ts';
-
-/** WGSL rowStats(seq, i, h): the forward's m and l of query row i of head h (STATS [N, 2H]; 0 past the sequence). */
-export const ROW_STATS_WGSL = `
-  fn rowStats(seq : i32, i : i32, h : i32) -> vec2<f32> {
-    if (i >= uniforms.t) { return vec2<f32>(0.0, 1.0); }
-    let r = (seq + i) * 2 * uniforms.heads;
-    return vec2<f32>(STATS[r + h], STATS[r + uniforms.heads + h]);
-  }`;
+import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, loadRoundedRows, MASKED, ROW_STATS_WGSL } from './flash-half-tiles.ts';
 
 const BODY = `
     let lx = i32(localId.x);

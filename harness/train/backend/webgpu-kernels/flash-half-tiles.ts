@@ -36,6 +36,14 @@ export function halfFlashUniforms(s: FlashShape, attrs: NamedAttrMap | undefined
   ];
 }
 
+/** WGSL rowStats(seq, i, h): the forward's m and l of query row i of head h (STATS [N, 2H]; m 0 and l 1 past the sequence). */
+export const ROW_STATS_WGSL = `
+  fn rowStats(seq : i32, i : i32, h : i32) -> vec2<f32> {
+    if (i >= uniforms.t) { return vec2<f32>(0.0, 1.0); }
+    let r = (seq + i) * 2 * uniforms.heads;
+    return vec2<f32>(STATS[r + h], STATS[r + uniforms.heads + h]);
+  }`;
+
 /** Below this a score is a masked (future or padding) entry. */
 export const MASKED = '-1e30';
 

@@ -15,7 +15,7 @@ import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
 import { headKernels } from './head-products.ts';
 import { flashForward } from './flash-forward.ts';
 import { flashBackward } from './flash-backward.ts';
-import { flashHalfForward } from './flash-half-forward.ts';
+import { flashHalfContext, flashHalfStats } from './flash-half-forward.ts';
 import { flashHalfRowTerms } from './flash-half-rows.ts';
 import { flashHalfBackward } from './flash-half-backward.ts';
 import type { WebgpuBackendLike } from './program.ts';
@@ -47,7 +47,8 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
   [FlashKernel.forward]: ({ inputs, backend, attrs }) => flashForward(backend, inputs.qkv!, attrs),
   [FlashKernel.backward]: ({ inputs, backend, attrs }) => flashBackward(backend, inputs.dy!, inputs.qkv!, inputs.out!, attrs),
-  [FlashHalfKernel.forward]: ({ inputs, backend, attrs }) => flashHalfForward(backend, inputs.qkv!, attrs),
+  [FlashHalfKernel.stats]: ({ inputs, backend, attrs }) => flashHalfStats(backend, inputs.qkv!, attrs),
+  [FlashHalfKernel.context]: ({ inputs, backend, attrs }) => flashHalfContext(backend, inputs.qkv!, inputs.stats!, attrs),
   [FlashHalfKernel.rowTerms]: ({ inputs, backend, attrs }) => flashHalfRowTerms(backend, inputs.dy!, inputs.qkv!, inputs.stats!, attrs),
   [FlashHalfKernel.backward]: ({ inputs, backend, attrs }) =>
     flashHalfBackward(backend, inputs.dy!, inputs.qkv!, inputs.stats!, inputs.d!, attrs),
