@@ -109,7 +109,9 @@ for (const method of ['full', 'inrank'] as const) {
     assert.ok(d.grad < 1e-2, `first-step gradients differ by ${d.grad} of their largest entry`);
     assert.ok(d.paramShare < 0.3, `${d.paramShare} of the parameters moved apart`);
     assert.ok(native.losses[2]! < native.losses[0]!, 'the model learns');
-    assert.ok(native.bytesHeld < 0.9 * emulated.bytesHeld, `bytes held for backward: native ${native.bytesHeld}, emulated ${emulated.bytesHeld}`);
+    // About 0.4x: packed linear inputs and activations, and attention keeping only its packed qkv
+    // (no T x T tensors); with attention on the emulation's float32 tensors it was above 0.6x.
+    assert.ok(native.bytesHeld < 0.5 * emulated.bytesHeld, `bytes held for backward: native ${native.bytesHeld}, emulated ${emulated.bytesHeld}`);
   });
 }
 

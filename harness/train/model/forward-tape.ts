@@ -85,7 +85,9 @@ export class ForwardTape {
     const { nHead, context: t, nEmbd: c } = this.cfg;
     // The draw, not the mask: the flash path draws the mask inside its kernels.
     const drop = dropoutDraw(this.drop, 1 + 3 * layerIndex, [this.batch * nHead, t, t]);
-    return this.piece(causalSelfAttention(qkv, { batch: this.batch, context: t, heads: nHead, embd: c }, scale, drop, this.precision));
+    const f = causalSelfAttention(qkv, { batch: this.batch, context: t, heads: nHead, embd: c }, scale, drop, this.precision);
+    if (f.inputNotKept) qkv.dispose(); // fp16 native: attention saved qkv as packed halves
+    return this.piece(f);
   }
 
   /** x + dropout(branch(LayerNorm(x))): the branch's closures run in reverse inside the residual's own. */

@@ -10,6 +10,7 @@ import type { Forward } from './grads.ts';
 import { FusedKernel, HeadKernel, hasFused, runFused } from './fused.ts';
 import { drawMask, type DropoutDraw } from './dropout.ts';
 import { flashAttention, flashUsable } from './flash-attention.ts';
+import { flashHalfAttention, flashHalfUsable } from './flash-half-attention.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -61,6 +62,7 @@ export function causalSelfAttention(
   precision: Precision,
 ): Forward {
   if (flashUsable(precision, drop)) return flashAttention(qkv, s, scale, drop as DropoutDraw | null);
+  if (flashHalfUsable(precision, drop)) return flashHalfAttention(qkv, s, scale, drop as DropoutDraw | null, precision.halfOps!);
   const dropMask = drop === null || drop instanceof tf.Tensor ? drop : drawMask(drop);
   if (hasHeadKernels()) return headsAttention(qkv, s, scale, dropMask, precision);
   const n = s.batch * s.context;

@@ -1,8 +1,8 @@
 // Causal self-attention on the flash kernels (ops/fused.ts flashAttention, WGSL on webgpu):
 // qkv [N, 3C] -> y [N, C] without the T x T scores, probabilities or dropout mask in memory;
 // the kernels draw the attention-dropout mask from its stream key, the same mask the
-// materialised path multiplies by. Taken in fp32 only: the fp16 emulation rounds the scores and
-// probabilities to half, which the materialised path keeps.
+// materialised path multiplies by. Taken in fp32 only: fp16 rounds the scores and probabilities
+// to half, which the materialised path (emulation) and flash-half-attention.ts (native) do.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Precision } from '../model/linear.ts';
 import { fp32 } from '../precision/index.ts';

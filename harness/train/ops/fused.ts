@@ -81,7 +81,26 @@ export const FlashKernel = {
 
 export type FlashKernelName = (typeof FlashKernel)[keyof typeof FlashKernel];
 
-type KernelName = FusedKernelName | HeadKernelName | FlashKernelName;
+/**
+ * The fp16 flash attention of the native half path (backend/webgpu-kernels/flash-half-*.ts), at the
+ * emulation's rounding points; ops/flash-half-attention.ts takes it for fp16 runs with halfOps.
+ * qkv is packed halves (precision/half-storage.ts), int32 [N, ceil(3C / 2)]; attrs batch, heads,
+ * embd (C), scale and the attention dropout's key and p.
+ */
+export const FlashHalfKernel = {
+  /** qkv -> stats [N, 2H]: each head's softmax row max m (columns 0..H), then its sum l. */
+  stats: 'InRankFlashAttentionHalfStats',
+  /** (qkv, stats) -> y [N, C] holding halves. */
+  context: 'InRankFlashAttentionHalf',
+  /** (dy [N, C], qkv, stats [N, 2H]: m and l) -> D [N, H], the softmax gradient's row term. */
+  rowTerms: 'InRankFlashAttentionHalfRows',
+  /** (dy, qkv, stats, d [N, H]) -> dqkv [N, 3C] holding halves. */
+  backward: 'InRankFlashAttentionHalfGrad',
+} as const;
+
+export type FlashHalfKernelName = (typeof FlashHalfKernel)[keyof typeof FlashHalfKernel];
+
+type KernelName = FusedKernelName | HeadKernelName | FlashKernelName | FlashHalfKernelName;
 
 /** Whether the current backend has this fused kernel. */
 export function hasFused(name: KernelName): boolean {

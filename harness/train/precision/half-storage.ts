@@ -1,15 +1,19 @@
-// fp16 'native': the half tensors of the linear layers kept as IEEE halves on the device (two a
-// 32-bit word, backend/webgpu-kernels/half-pack.ts) and multiplied by the f16 matmul
-// (half-matmul.ts), on an adapter with shader-f16. The rounding points are the emulation's
-// (fp16EmulatedOnDevice): the same values reach the same products, so the two paths differ only
-// by summation order, while an activation saved for backward takes 2 bytes an element, not 4.
+// fp16 'native': the half tensors of the linear layers and of attention kept as IEEE halves on
+// the device (two a 32-bit word, backend/webgpu-kernels/half-pack.ts), on an adapter with
+// shader-f16; the linear layers multiply them with the f16 matmul (half-matmul.ts), attention
+// runs the fp16 flash kernels on them (ops/flash-half-attention.ts). The rounding points are the
+// emulation's (fp16EmulatedOnDevice): the same values reach the same products, so the two paths
+// differ only by summation order, while an activation saved for backward takes 2 bytes an
+// element, not 4, and attention saves no T x T tensor at all.
 //
 // What is stored in half: the linear layers' inputs, weights (a half copy of the float32 master
 // weight per forward), the activations they save for backward, the low-rank layer's hidden
-// product, and the incoming gradients of their backward. Their outputs, the gradients they
-// return and the parameter gradients are float32 tensors holding half values (the next op is a
-// float32 one: GELU, LayerNorm, the residual add, the AdamW accumulation). Attention's products,
-// LayerNorm and the loss stay on the emulation (float32 storage rounded to half).
+// product, and the incoming gradients of their backward; attention's qkv (what its backward
+// keeps, with each query row's softmax max and sum in float32). The linear layers' outputs, the
+// gradients they return, attention's output and qkv gradient and the parameter gradients are
+// float32 tensors holding half values (the next op is a float32 one: GELU, LayerNorm, the
+// residual add, the AdamW accumulation). LayerNorm and the loss stay on the emulation (float32
+// storage rounded to half).
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../../contract/errors.ts';
 import type { Precision } from '../model/linear.ts';

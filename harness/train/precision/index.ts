@@ -1,7 +1,7 @@
 // The precision modes: fp32, and fp16 either EMULATED (values are rounded to IEEE half where
 // mixed-precision training keeps half tensors; storage and arithmetic stay float32) or, on a
-// webgpu device with shader-f16, NATIVE for the linear layers (half-storage.ts: f16 storage and
-// an f16 matmul with the emulation's rounding points).
+// webgpu device with shader-f16, NATIVE for the linear layers and attention (half-storage.ts: f16
+// storage, an f16 matmul and fp16 flash attention with the emulation's rounding points).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Fp16Path } from '../../contract/protocol.ts';
 import { matmulPath } from '../backend/select.ts';

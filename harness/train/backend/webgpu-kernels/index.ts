@@ -5,7 +5,7 @@
 // kernels. Each kernel's test (test/webgpu-kernels.test.ts) compares it with the generic path.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { FlashKernel, FusedKernel } from '../../ops/fused.ts';
+import { FlashHalfKernel, FlashKernel, FusedKernel } from '../../ops/fused.ts';
 import { geluBackward, geluForward } from './gelu.ts';
 import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
@@ -15,6 +15,9 @@ import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
 import { headKernels } from './head-products.ts';
 import { flashForward } from './flash-forward.ts';
 import { flashBackward } from './flash-backward.ts';
+import { flashHalfContext, flashHalfStats } from './flash-half-forward.ts';
+import { flashHalfRowTerms } from './flash-half-rows.ts';
+import { flashHalfBackward } from './flash-half-backward.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
@@ -44,6 +47,11 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => softmaxGrad(backend, inputs.p!, inputs.dp!, num(attrs, 'scale')),
   [FlashKernel.forward]: ({ inputs, backend, attrs }) => flashForward(backend, inputs.qkv!, attrs),
   [FlashKernel.backward]: ({ inputs, backend, attrs }) => flashBackward(backend, inputs.dy!, inputs.qkv!, inputs.out!, attrs),
+  [FlashHalfKernel.stats]: ({ inputs, backend, attrs }) => flashHalfStats(backend, inputs.qkv!, attrs),
+  [FlashHalfKernel.context]: ({ inputs, backend, attrs }) => flashHalfContext(backend, inputs.qkv!, inputs.stats!, attrs),
+  [FlashHalfKernel.rowTerms]: ({ inputs, backend, attrs }) => flashHalfRowTerms(backend, inputs.dy!, inputs.qkv!, inputs.stats!, attrs),
+  [FlashHalfKernel.backward]: ({ inputs, backend, attrs }) =>
+    flashHalfBackward(backend, inputs.dy!, inputs.qkv!, inputs.stats!, inputs.d!, attrs),
   // The attention's per-head products: with them ops/attention.ts takes its head-kernel path.
   ...Object.fromEntries(Object.entries(headKernels).map(([name, f]) => [name, ({ inputs, backend, attrs }: Args) => f(backend, inputs, attrs)])),
 };
