@@ -1,0 +1,105 @@
+// The in-place multi-tensor AdamW on webgpu (harness/train/backend/webgpu-adamw-in-place.ts)
+// against the generic AdamW (optim/adamw.ts without fused kernels), its fallback to the
+// 3-dispatch kernel where a buffer is shared, and the tfjs-backend-webgpu internals it relies on
+// (webgpu-tfjs-internals.ts): when an upgrade changes them, the pin test fails naming them.
+// Runs on any WebGPU adapter, lavapipe included; skipped, saying why, where there is none.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../harness/train/backend/select.ts';
+import { probeAdapter } from '../harness/train/backend/webgpu.ts';
+import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
+import { multiAdamWStats, tensorsPerDispatch } from '../harness/train/backend/webgpu-adamw-in-place.ts';
+import { missingInternals, webgpuInternals } from '../harness/train/backend/webgpu-tfjs-internals.ts';
+import { AdamW } from '../harness/train/optim/adamw.ts';
+import { FusedKernel } from '../harness/train/ops/fused.ts';
+import { gaussian } from './inrank-fixtures.ts';
+import { assertClose, scaled } from './kernel-compare.ts';
+
+const probe = await probeAdapter();
+const skip = 'reason' in probe ? `no WebGPU adapter here: ${probe.reason}` : false;
+if (!skip) await selectBackend('webgpu');
+
+/** Odd sizes (one past 2^16 among them), decay on some and off others. */
+const SHAPES: Array<{ shape: number[]; decay: boolean }> = [
+  { shape: [1], decay: false }, { shape: [7], decay: true }, { shape: [40, 25], decay: true },
+  { shape: [65537], decay: false }, { shape: [3, 5], decay: true },
+];
+
+interface Run { out: Float32Array[]; inPlaceTensors: number; dispatches: number; kernels: string[] }
+
+/** Three AdamW steps over SHAPES (a read-back between steps, one clipped step); `share` makes tensor 2's parameter shared. */
+async function threeSteps(share: boolean): Promise<Run & { sharedBefore: Float32Array | null; sharedAfter: Float32Array | null }> {
+  const vars = SHAPES.map((s, i) => {
+    const init = tf.tensor(scaled(sizeOf(s.shape), 100 + i, 0.5), s.shape);
+    const v = tf.variable(init, true);
+    init.dispose(); // the variable alone holds its buffer
+    return v;
+  });
+  const params = vars.map((variable, i) => ({ fullName: `p${i}`, variable, decay: SHAPES[i]!.decay }));
+  const opt = new AdamW(params, { beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 });
+  const shared = share ? vars[2]!.clone() : null; // a second holder of the parameter's buffer
+  const sharedBefore = shared ? ((await shared.data()) as Float32Array) : null;
+  const stats0 = { ...multiAdamWStats };
+  const kernels: string[] = [];
+  for (let s = 0; s < 3; s++) {
+    const grads = new Map(SHAPES.map((x, i) => [`p${i}`, tf.tensor(gaussian(sizeOf(x.shape), 10 * s + i), x.shape)] as const));
+    const info = await tf.profile(() => opt.step(grads, 1e-2, s === 1 ? 0.25 : 1));
+    kernels.push(...info.kernels.map((k) => k.name));
+    tf.dispose([...grads.values()]);
+    await vars[1]!.data(); // tfjs caches a read on the CPU: the next in-place step must drop it
+  }
+  const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
+  const out = await Promise.all([...vars, ...opt.m.values(), ...opt.v.values()].map(read));
+  const sharedAfter = shared ? await read(shared) : null;
+  tf.dispose([...vars, ...(shared ? [shared] : [])]);
+  opt.dispose();
+  return {
+    out, sharedBefore, sharedAfter, kernels,
+    inPlaceTensors: multiAdamWStats.tensors - stats0.tensors, dispatches: multiAdamWStats.dispatches - stats0.dispatches,
+  };
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+async function generic(share: boolean) {
+  unregisterWebgpuKernels();
+  try {
+    return await threeSteps(share);
+  } finally {
+    registerWebgpuKernels();
+  }
+}
+
+test('webgpu: tfjs-backend-webgpu 4.22 has every private member the in-place AdamW uses', { skip }, () => {
+  const version = (createRequire(import.meta.url)('@tensorflow/tfjs-backend-webgpu/package.json') as { version: string }).version;
+  assert.match(version, /^4\.22\./, `tfjs-backend-webgpu ${version}: review harness/train/backend/webgpu-tfjs-internals.ts against it, then widen this pin`);
+  assert.deepEqual(missingInternals(tf.backend()), [], 'tfjs-backend-webgpu changed: the in-place AdamW falls back to 3 dispatches per tensor');
+  const b = webgpuInternals()!;
+  assert.ok(b !== null);
+  // the device got the adapter's storage-buffer maximum (webgpu-limits.ts), so at least WebGPU's default width
+  assert.equal(b.device.limits.maxStorageBuffersPerShaderStage, (probe as unknown as { adapter: { limits: { maxStorageBuffersPerShaderStage: number } } }).adapter.limits.maxStorageBuffersPerShaderStage);
+  assert.ok(tensorsPerDispatch(b) >= 2);
+});
+
+test('webgpu: the multi-tensor in-place AdamW equals the generic update over three steps', { skip }, async () => {
+  const fused = await threeSteps(false);
+  const per = tensorsPerDispatch(webgpuInternals()!);
+  assert.equal(fused.inPlaceTensors, 3 * SHAPES.length, 'every tensor updated in place');
+  assert.equal(fused.dispatches, 3 * Math.ceil(SHAPES.length / per), `${per} tensors per dispatch`);
+  assert.ok(!fused.kernels.includes(FusedKernel.adamW), 'no 3-dispatch kernel ran');
+  const want = await generic(false);
+  assert.equal(want.inPlaceTensors, 0);
+  assertClose(fused.out, want.out, 2e-6, 'multi-tensor AdamW');
+});
+
+test('webgpu: a parameter whose buffer another tensor holds takes the 3-dispatch kernel and the other tensor keeps its values', { skip }, async () => {
+  const fused = await threeSteps(true);
+  // step 1 declines the shared parameter; its fresh outputs belong to the optimizer, so steps 2 and 3 run it in place
+  assert.equal(fused.inPlaceTensors, 3 * SHAPES.length - 1);
+  assert.equal(fused.kernels.filter((k) => k === FusedKernel.adamW).length, 1);
+  assert.deepEqual(fused.sharedAfter, fused.sharedBefore, 'the other holder was not written');
+  const want = await generic(true);
+  assertClose(fused.out, want.out, 2e-6, 'multi-tensor AdamW with a shared parameter');
+});
