@@ -103,3 +103,33 @@ test('webgpu: a parameter whose buffer another tensor holds takes the 3-dispatch
   const want = await generic(true);
   assertClose(fused.out, want.out, 2e-6, 'multi-tensor AdamW with a shared parameter');
 });
+
+test('webgpu: the squared global norm in a few dispatches equals the generic sum', { skip }, async () => {
+  // more tensors than one dispatch binds, odd sizes: three levels of partial sums
+  const sizes = Array.from({ length: 40 }, (_, i) => [1, 7, 1000, 65537, 33][i % 5]! + i);
+  const grads = new Map(sizes.map((n, i) => [`g${i}`, tf.tensor1d(scaled(n, 300 + i, 0.1 * (1 + (i % 3))))] as const));
+  const dataIds = () => (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+  const norm = async () => {
+    const ids0 = dataIds();
+    let out: tf.Scalar | null = null;
+    const info = await tf.profile(() => {
+      out = AdamW.globalNormSquared(grads);
+    });
+    const s = out! as tf.Scalar;
+    assert.deepEqual(s.shape, []);
+    const v = (await s.data())[0]!;
+    s.dispose();
+    assert.equal(dataIds(), ids0, 'no partial sums left behind');
+    return { v, kernels: info.kernels.map((k) => k.name) };
+  };
+  const fused = await norm();
+  assert.deepEqual(fused.kernels, [FusedKernel.sumSquares]);
+  unregisterWebgpuKernels();
+  const generic = await norm();
+  registerWebgpuKernels();
+  let exact = 0;
+  for (const g of grads.values()) for (const x of await g.data()) exact += x * x;
+  assert.ok(Math.abs(fused.v - exact) <= 1e-5 * exact, `fused ${fused.v}, float64 ${exact}`);
+  assert.ok(Math.abs(fused.v - generic.v) <= 1e-5 * exact, `fused ${fused.v}, generic ${generic.v}`);
+  tf.dispose([...grads.values()]);
+});

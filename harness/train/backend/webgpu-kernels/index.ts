@@ -12,9 +12,10 @@ import { adamWUpdate } from './adamw.ts';
 import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
 import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
+import { sumSquares } from './sum-squares.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
-type Backend = WebgpuBackendLike & { disposeData(id: object): void };
+type Backend = WebgpuBackendLike & { disposeData(id: object): void; device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
   backend: Backend;
@@ -34,6 +35,7 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
     lr: num(attrs, 'lr'), beta1: num(attrs, 'beta1'), beta2: num(attrs, 'beta2'), eps: num(attrs, 'eps'),
     decay: num(attrs, 'decay'), bc1: num(attrs, 'bc1'), bc2Sqrt: num(attrs, 'bc2Sqrt'), gradMultiplier: num(attrs, 'gradMultiplier'),
   }),
+  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
   [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => softmaxXentForward(backend, inputs.logits!, inputs.targets!, num(attrs, 'floor')),
   [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => softmaxXentBackward(backend, inputs.p!, inputs.targets!, num(attrs, 'scale')),
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
