@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../harness/train/backend/select.ts';
 import { probeAdapter } from '../harness/train/backend/webgpu.ts';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
-import { multiAdamWStats, tensorsPerDispatch } from '../harness/train/backend/webgpu-adamw-in-place.ts';
+import { adamWTensorsPerDispatch, multiAdamWStats } from '../harness/train/backend/webgpu-adamw-in-place.ts';
 import { missingInternals, webgpuInternals } from '../harness/train/backend/webgpu-tfjs-internals.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel } from '../harness/train/ops/fused.ts';
@@ -80,12 +80,12 @@ test('webgpu: tfjs-backend-webgpu 4.22 has every private member the in-place Ada
   assert.ok(b !== null);
   // the device got the adapter's storage-buffer maximum (webgpu-limits.ts), so at least WebGPU's default width
   assert.equal(b.device.limits.maxStorageBuffersPerShaderStage, (probe as unknown as { adapter: { limits: { maxStorageBuffersPerShaderStage: number } } }).adapter.limits.maxStorageBuffersPerShaderStage);
-  assert.ok(tensorsPerDispatch(b) >= 2);
+  assert.ok(adamWTensorsPerDispatch(b) >= 2);
 });
 
 test('webgpu: the multi-tensor in-place AdamW equals the generic update over three steps', { skip }, async () => {
   const fused = await threeSteps(false);
-  const per = tensorsPerDispatch(webgpuInternals()!);
+  const per = adamWTensorsPerDispatch(webgpuInternals()!);
   assert.equal(fused.inPlaceTensors, 3 * SHAPES.length, 'every tensor updated in place');
   assert.equal(fused.dispatches, 3 * Math.ceil(SHAPES.length / per), `${per} tensors per dispatch`);
   assert.ok(!fused.kernels.includes(FusedKernel.adamW), 'no 3-dispatch kernel ran');

@@ -8,8 +8,7 @@
 // tensor). The grid is sized by the largest tensor of the dispatch; each invocation strides over
 // every tensor of the group, so tensors of any sizes share one dispatch.
 import type { AdamWScalars } from '../adamw-scalars.ts';
-
-const WORKGROUP = 64;
+import { WORKGROUP } from '../webgpu-multi-dispatch.ts';
 /** Shared scalars before the per-tensor entries: beta1, beta2, gm, eps, bc2Sqrt, lr / bc1. */
 const SHARED = 6;
 
@@ -61,9 +60,4 @@ export function multiAdamWTable(k: Omit<AdamWScalars, 'decay'>, tensors: Array<{
     f[SHARED + 2 * i + 1] = t.decay;
   });
   return buf;
-}
-
-/** Workgroups for the largest tensor of a dispatch (the loops stride past the per-dimension limit). */
-export function multiAdamWGroups(largest: number, maxPerDimension: number): number {
-  return Math.max(1, Math.min(Math.ceil(largest / WORKGROUP), maxPerDimension));
 }
