@@ -13,6 +13,8 @@ import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train
 import { adamWTensorsPerDispatch, multiAdamWStats } from '../harness/train/backend/webgpu-adamw-in-place.ts';
 import { missingInternals, webgpuInternals } from '../harness/train/backend/webgpu-tfjs-internals.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
+import { accumulate } from '../harness/train/trainer/micro-batch.ts';
+import { accumulateStats } from '../harness/train/backend/webgpu-accumulate-in-place.ts';
 import { FusedKernel } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
@@ -133,3 +135,46 @@ test('webgpu: the squared global norm in a few dispatches equals the generic sum
   assert.ok(Math.abs(fused.v - generic.v) <= 1e-5 * exact, `fused ${fused.v}, generic ${generic.v}`);
   tf.dispose([...grads.values()]);
 });
+
+/** Accumulates three micro-batches of gradients over SHAPES (in place unless INRANK_WEBGPU_IN_PLACE=0); `share` holds a second reference to one sum. */
+async function accumulateThree(share: boolean) {
+  const acc = new Map<string, tf.Tensor>();
+  const stats0 = { ...accumulateStats };
+  let shared: tf.Tensor | null = null;
+  for (let micro = 0; micro < 3; micro++) {
+    const src = new Map(SHAPES.map((x, i) => [`p${i}`, tf.tensor(gaussian(sizeOf(x.shape), 50 * micro + i), x.shape)] as const));
+    accumulate(acc, src);
+    if (share && micro === 0) shared = acc.get('p3')!.clone();
+    await acc.get('p1')!.data(); // a cached CPU copy must not outlive an in-place sum
+  }
+  const out = await Promise.all([...acc.values()].map(async (t) => (await t.data()) as Float32Array));
+  const sharedValues = shared ? ((await shared.data()) as Float32Array) : null;
+  tf.dispose([...acc.values(), ...(shared ? [shared] : [])]);
+  return { out, sharedValues, tensors: accumulateStats.tensors - stats0.tensors, dispatches: accumulateStats.dispatches - stats0.dispatches };
+}
+
+test('webgpu: gradient accumulation in place equals tf.add bit for bit; a shared sum takes tf.add', { skip }, async () => {
+  const fused = await accumulateThree(false);
+  const per = Math.floor(webgpuInternals()!.device.limits.maxStorageBuffersPerShaderStage / 2);
+  assert.equal(fused.tensors, 2 * SHAPES.length);
+  assert.equal(fused.dispatches, 2 * Math.ceil(SHAPES.length / per));
+  const sharedRun = await accumulateThree(true);
+  assert.equal(sharedRun.tensors, 2 * SHAPES.length - 1, 'the shared sum is not written in place');
+  process.env.INRANK_WEBGPU_IN_PLACE = '0';
+  try {
+    const want = await accumulateThree(false);
+    assert.equal(want.tensors, 0);
+    fused.out.forEach((x, i) => sameValues(x, want.out[i]!, `sum ${i}`));
+    sharedRun.out.forEach((x, i) => sameValues(x, want.out[i]!, `sum ${i} (one shared)`));
+    sameValues(sharedRun.sharedValues!, Float32Array.from(gaussian(sizeOf(SHAPES[3]!.shape), 3)), 'the other holder keeps the first gradient');
+  } finally {
+    delete process.env.INRANK_WEBGPU_IN_PLACE;
+  }
+});
+
+/** Bit-for-bit equality, naming the first element that differs (deepEqual's diff of 65537 numbers takes minutes). */
+function sameValues(got: Float32Array, want: Float32Array, label: string): void {
+  assert.equal(got.length, want.length, `${label}: length`);
+  const i = got.findIndex((v, j) => !Object.is(v, want[j]));
+  assert.equal(i, -1, `${label}[${i}]: ${got[i]} vs ${want[i]}`);
+}

@@ -25,8 +25,8 @@ export const multiAdamWStats = { dispatches: 0, tensors: 0 };
 /** Tensors per AdamW dispatch on this backend (4 storage bindings each). */
 export const adamWTensorsPerDispatch = (b: TfjsWebgpuInternals): number => tensorsPerDispatch(b, 4);
 
-/** Whether the multi-tensor path is off by choice (INRANK_WEBGPU_MULTI_ADAMW=0 keeps the 3-dispatch kernel). */
-const disabled = () => process.env.INRANK_WEBGPU_MULTI_ADAMW === '0';
+/** Whether the multi-tensor path is off by choice (INRANK_WEBGPU_IN_PLACE=0 keeps the 3-dispatch kernel). */
+const disabled = () => process.env.INRANK_WEBGPU_IN_PLACE === '0';
 
 /**
  * Updates every item it can in place, several per dispatch; returns the indexes it updated
