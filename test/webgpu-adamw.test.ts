@@ -134,6 +134,10 @@ test('webgpu: the squared global norm in a few dispatches equals the generic sum
   assert.ok(Math.abs(fused.v - exact) <= 1e-5 * exact, `fused ${fused.v}, float64 ${exact}`);
   assert.ok(Math.abs(fused.v - generic.v) <= 1e-5 * exact, `fused ${fused.v}, generic ${generic.v}`);
   tf.dispose([...grads.values()]);
+  const empty = new Map([['e', tf.tensor1d([])]]);
+  const zero = AdamW.globalNormSquared(empty);
+  assert.equal((await zero.data())[0], 0, 'only empty tensors: 0');
+  tf.dispose([zero, ...empty.values()]);
 });
 
 /** Accumulates three micro-batches of gradients over SHAPES (in place unless INRANK_WEBGPU_IN_PLACE=0); `share` holds a second reference to one sum. */
