@@ -9,6 +9,7 @@
 // every tensor of the group, so tensors of any sizes share one dispatch.
 import type { AdamWScalars } from '../adamw-scalars.ts';
 import { WORKGROUP } from '../webgpu-multi-dispatch.ts';
+
 /** Shared scalars before the per-tensor entries: beta1, beta2, gm, eps, bc2Sqrt, lr / bc1. */
 const SHARED = 6;
 
