@@ -17,6 +17,8 @@ import { AdamW, clipCoefficient } from '../harness/train/optim/adamw.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { FlashKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { streamKey, uniformAt } from '../harness/train/ops/random.ts';
+import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { withMaxStorageBuffers } from '../harness/train/backend/webgpu-limits.ts';
 
 const SHAPES: Record<string, { cfg: Partial<ModelConfig>; batch: number }> = {
   bench: { cfg: { nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 }, batch: 8 },
@@ -27,7 +29,7 @@ const SHAPES: Record<string, { cfg: Partial<ModelConfig>; batch: number }> = {
 async function startWebgpu(): Promise<string> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const gpu = create([]);
+  const gpu = withMaxStorageBuffers(create([])); // the trainer's device limits (harness/train/backend/webgpu.ts)
   (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
   const adapter = await gpu.requestAdapter();
   if (adapter === null) throw new UserError('Dawn found no WebGPU adapter; install a Vulkan driver (lavapipe: mesa-vulkan-drivers)');
@@ -76,7 +78,7 @@ async function step(model: GPT, optim: AdamW, ids: Int32Array, targets: Int32Arr
     const f = model.forward(ids, targets, batch, { training: true, dropout: { p: 0.1, seed: 1, step: 0, micro: 0 }, precision: fp32 });
     for (const [name, g] of f.backward(1)) grads.set(name, tf.keep(g));
   });
-  const sq = tf.tidy(() => sumAll([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  const sq = hasFused(FusedKernel.sumSquares) ? AdamW.globalNormSquared(grads) : tf.tidy(() => sumAll([...grads.values()].map((g) => tf.sum(tf.square(g)))));
   const norm = Math.sqrt((await sq.data())[0]!);
   sq.dispose();
   optim.step(grads, 1e-4, clipCoefficient(norm, 1));

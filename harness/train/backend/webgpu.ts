@@ -13,6 +13,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterDescription } from '../../contract/protocol.ts';
 import { withShaderF16 } from './webgpu-f16.ts';
+import { withMaxStorageBuffers } from './webgpu-limits.ts';
 
 /** What the run records about the adapter it trained on: the start event's AdapterDescription. */
 export type AdapterInfo = AdapterDescription;
@@ -65,9 +66,10 @@ async function dawnGpu(): Promise<{ gpu: GpuLike } | { reason: string }> {
     return { reason: `Dawn did not start (${firstLine(err)})` };
   }
   // tfjs-backend-webgpu reads navigator.gpu; Node 20 has no navigator of its own. Its device
-  // gets shader-f16 where the adapter offers it (webgpu-f16.ts: tfjs 4.22 does not ask).
+  // gets shader-f16 where the adapter offers it (webgpu-f16.ts: tfjs 4.22 does not ask), and the
+  // adapter's most storage buffers per shader (webgpu-limits.ts: the multi-tensor AdamW's width).
   const g = globalThis as { navigator?: { gpu?: GpuLike } };
-  const forTfjs = withShaderF16(gpuObject);
+  const forTfjs = withShaderF16(withMaxStorageBuffers(gpuObject));
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: forTfjs, configurable: true });
   else g.navigator = { gpu: forTfjs };
   return { gpu: gpuObject };

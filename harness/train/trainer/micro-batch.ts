@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT, ForwardOptions } from '../model/gpt.ts';
 import { AdamW } from '../optim/adamw.ts';
+import { webgpuAccumulateInPlace } from '../backend/webgpu-accumulate-in-place.ts';
 
 export interface MicroBatchResult {
   loss: number;
@@ -90,9 +91,13 @@ export async function readStepScalars(losses: tf.Scalar[], grads: Map<string, tf
 
 /** Adds src into the accumulator (taking ownership of src's tensors). */
 export function accumulate(acc: Map<string, tf.Tensor>, src: Map<string, tf.Tensor>): void {
+  // webgpu: the sums written into acc's own buffers, several per dispatch, where acc alone holds them
+  const pairs = [...src].flatMap(([name, g]) => (acc.has(name) ? [{ acc: acc.get(name)!, g }] : []));
+  const inPlace = new Set([...webgpuAccumulateInPlace(pairs)].map((i) => pairs[i]!.g));
   for (const [name, g] of src) {
     const prev = acc.get(name);
-    if (prev) {
+    if (prev && inPlace.has(g)) g.dispose();
+    else if (prev) {
       acc.set(name, tf.tidy(() => tf.add(prev, g)));
       prev.dispose();
       g.dispose();

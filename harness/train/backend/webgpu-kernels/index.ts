@@ -18,9 +18,10 @@ import { flashBackward } from './flash-backward.ts';
 import { flashHalfContext, flashHalfStats } from './flash-half-forward.ts';
 import { flashHalfRowTerms } from './flash-half-rows.ts';
 import { flashHalfBackward } from './flash-half-backward.ts';
+import { sumSquares } from './sum-squares.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
-type Backend = WebgpuBackendLike & { disposeData(id: object): void };
+type Backend = WebgpuBackendLike & { disposeData(id: object): void; device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
   backend: Backend;
@@ -40,6 +41,7 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
     lr: num(attrs, 'lr'), beta1: num(attrs, 'beta1'), beta2: num(attrs, 'beta2'), eps: num(attrs, 'eps'),
     decay: num(attrs, 'decay'), bc1: num(attrs, 'bc1'), bc2Sqrt: num(attrs, 'bc2Sqrt'), gradMultiplier: num(attrs, 'gradMultiplier'),
   }),
+  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
   [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => softmaxXentForward(backend, inputs.logits!, inputs.targets!, num(attrs, 'floor')),
   [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => softmaxXentBackward(backend, inputs.p!, inputs.targets!, num(attrs, 'scale')),
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
