@@ -6,6 +6,7 @@ import { colSum, mmBias, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal } from '../ops/random.ts';
 import { addGrad } from '../ops/grads.ts';
 import { denseForwardHalf } from './dense-linear-half.ts';
+import { ownedVariable } from './owned-variable.ts';
 
 export interface DenseLinearOptions {
   inFeatures: number;
@@ -27,8 +28,8 @@ export class DenseLinear implements LinearLayer {
     this.outFeatures = opts.outFeatures;
     const w = new Float32Array(opts.inFeatures * opts.outFeatures);
     fillNormal(opts.initKey, w, opts.initStd);
-    this.weight = tf.variable(tf.tensor2d(w, [opts.inFeatures, opts.outFeatures]), true);
-    this.bias = tf.variable(tf.zeros([opts.outFeatures]), true);
+    this.weight = ownedVariable(tf.tensor2d(w, [opts.inFeatures, opts.outFeatures]));
+    this.bias = ownedVariable(tf.zeros([opts.outFeatures]));
   }
 
   params(): Param[] {
