@@ -22,31 +22,7 @@ function groupGrid(groups: number): [number, number, number] {
   return [x, Math.ceil(n / x), 1];
 }
 
-/**
- * WGSL reductions across the workgroup: every invocation passes its partial value and gets the
- * workgroup's total. They hold barriers, so the body must call them from uniform control flow
- * (never inside `if (group < rows)`): a workgroup past the last row reduces zeros and writes
- * nothing. The final barrier lets the next reduction reuse the scratch array.
- */
-function reduceWgsl(width: number): string {
-  return `
-  const W : i32 = ${width};
-  // The lowest finite f32: the running max's start (WGSL has no infinity literal, and a -inf
-  // start would turn exp(m - m) into NaN for a row that starts with -inf logits).
-  const LOWEST : f32 = -3.4028234e38;
-  var<workgroup> redA : array<f32, ${width}>;
-  var<workgroup> redB : array<f32, ${width}>;
-  fn sumAcross(v : f32, tid : i32) -> f32 {
-    redA[tid] = v;
-    for (var s = W / 2; s > 0; s = s / 2) {
-      workgroupBarrier();
-      if (tid < s) { redA[tid] = redA[tid] + redA[tid + s]; }
-    }
-    workgroupBarrier();
-    let total = redA[0];
-    workgroupBarrier();
-    return total;
-  }
+const STATS_WGSL = `
   // Softmax statistics (running max m, sum of exp(x - m)) of a stretch of a row, merged by
   // rescaling both sums to the larger max: one read of the row yields both (online softmax).
   // +inf or NaN in the row makes the sum NaN (exp(inf - inf)), as the generic softmax does.
@@ -73,9 +49,36 @@ function reduceWgsl(width: number): string {
     let total = vec2<f32>(redA[0], redB[0]);
     workgroupBarrier();
     return total;
+  }`;
+
+/**
+ * WGSL reductions across the workgroup: every invocation passes its partial value and gets the
+ * workgroup's total. They hold barriers, so the body must call them from uniform control flow
+ * (never inside `if (group < rows)`): a workgroup past the last row reduces zeros and writes
+ * nothing. The final barrier lets the next reduction reuse the scratch array.
+ */
+function reduceWgsl(width: number): string {
+  return `
+  const W : i32 = ${width};
+  // The lowest finite f32: the running max's start (WGSL has no infinity literal, and a -inf
+  // start would turn exp(m - m) into NaN for a row that starts with -inf logits).
+  const LOWEST : f32 = -3.4028234e38;
+  var<workgroup> redA : array<f32, ${width}>;
+  var<workgroup> redB : array<f32, ${width}>;
+  fn sumAcross(v : f32, tid : i32) -> f32 {
+    redA[tid] = v;
+    for (var s = W / 2; s > 0; s = s / 2) {
+      workgroupBarrier();
+      if (tid < s) { redA[tid] = redA[tid] + redA[tid + s]; }
+    }
+    workgroupBarrier();
+    let total = redA[0];
+    workgroupBarrier();
+    return total;
   }
   // NaN test on the bits: a compiler may fold x != x away.
-  fn isNanF(x : f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`;
+  fn isNanF(x : f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+  ${STATS_WGSL}`;
 }
 
 export interface RowProgramSpec {
