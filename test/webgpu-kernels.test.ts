@@ -80,9 +80,10 @@ test('WGSL GELU: forward and backward equal the generic formulation', async (t) 
 
 // Shapes that break a workgroup reduction: a row longer than the workgroup (5000 columns: 256
 // invocations, 20 strides), one column, row and column counts that are no multiple of the
-// workgroup, the column sums' 8-column blocks or their 32 lanes (300 rows).
+// workgroup, the column sums' 8-column blocks or their 32 lanes (300 rows), and more rows than one
+// dimension of the workgroup grid holds (65,600: it folds into 2-D).
 test('WGSL LayerNorm: output, input gradient and weight / bias gradients equal the generic formulation', async (t) => {
-  for (const [rows, cols] of [[13, 40], [300, 7], [3, 5000], [2, 1]] as const) {
+  for (const [rows, cols] of [[13, 40], [300, 7], [3, 5000], [2, 1], [65600, 2]] as const) {
     const x = tf.tensor2d(scaled(rows * cols, 3, 2, 5), [rows, cols]);
     const w = tf.tensor1d(scaled(cols, 4, 0.5, 1));
     const b = tf.tensor1d(gaussian(cols, 5));

@@ -50,11 +50,12 @@ export function layerNormForward(backend: Backend, x: TensorInfo, weight: Tensor
 
 /** dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy w: both means reduced across the workgroup, then dx written by all. */
 const DX_BODY = `
-  let r = group;
+  // A workgroup past the last row (a folded grid) reads row 0's statistics and writes nothing.
+  let r = select(0, group, group < uniforms.rows);
   let base = r * uniforms.cols;
-  let end = select(0, uniforms.cols, r < uniforms.rows);
-  let mu = select(0.0, S[r], r < uniforms.rows);
-  let rstd = select(0.0, S[uniforms.rows + r], r < uniforms.rows);
+  let end = select(0, uniforms.cols, group < uniforms.rows);
+  let mu = S[r];
+  let rstd = S[uniforms.rows + r];
   var p1 = 0.0;
   var p2 = 0.0;
   for (var j = tid; j < end; j += W) {
