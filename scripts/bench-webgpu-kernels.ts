@@ -4,8 +4,9 @@
 // dispatches and time (bench-lib/gpu-profile.ts: GPU timestamp queries where the device has
 // them). For the InRank model (stage 1 between determinations: every MLP linear low-rank with
 // 2 modes plus a buffer of 26% of max_rank active, the paper's 100 of 384) also with every WGSL
-// kernel except the low-rank layer's (the state before those), so their own effect shows. On a
-// software adapter (lavapipe) the times are CPU times of the emulation, not GPU figures; the
+// kernel except the low-rank layer's (the state before those), so their own effect shows. The
+// WGSL runs go three ways for the attention: the transposing path (WGSL softmax only), the head
+// kernels (strided per-head products), flash (no T x T). On a software adapter (lavapipe) the times are CPU times of the emulation, not GPU figures; the
 // dispatch counts are the point there.
 import * as tf from '@tensorflow/tfjs-core';
 import { maxRankOf, modelSchema, type ModelConfig } from '../harness/contract/config.ts';
@@ -16,7 +17,7 @@ import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train
 import { denseFactory } from '../harness/train/model/linears.ts';
 import type { LinearFactory } from '../harness/train/model/linear.ts';
 import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
-import { FusedKernel } from '../harness/train/ops/fused.ts';
+import { FlashKernel, FusedKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { streamKey, stringId } from '../harness/train/ops/random.ts';
 import { makeDeviceStepper } from './bench-lib/device-step.ts';
 import { countDispatches, formatGpuProfile, profileGpuStep, type GpuStepProfile } from './bench-lib/gpu-profile.ts';
@@ -55,24 +56,48 @@ async function measure(cfg: ModelConfig, batch: number, steps: number, linears: 
   }
 }
 
+/** The attention variants of the WGSL runs: which kernels each leaves out of the registration. */
+const ATTENTION: Record<string, string[]> = {
+  'transposing attention': [...Object.values(HeadKernel), FlashKernel.forward, FlashKernel.backward],
+  'head kernels': [FlashKernel.forward, FlashKernel.backward],
+  flash: [],
+};
+
+/** Registers every WGSL kernel less `leftOut`. */
+function registerAllBut(leftOut: string[]): void {
+  unregisterWebgpuKernels();
+  const status = registerWebgpuKernels();
+  if (!status.enabled) throw new UserError(`${status.reason}: nothing to compare`);
+  for (const name of leftOut) if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
+}
+
+/** Which attention path ran, from the kernels of the profiled step. */
+function attentionPath(m: Measured): string {
+  const ran = new Set(m.profile.kernels.map((k) => k.name));
+  if (ran.has(FlashKernel.forward)) return 'flash';
+  if (ran.has(HeadKernel.scores)) return 'head kernels';
+  return 'transposing';
+}
+
 function printRun(label: string, m: Measured): void {
-  console.log(`${label}: ${m.dispatches.toFixed(0)} dispatches per step, best step ${m.ms.toFixed(0)} ms`);
+  console.log(`${label} [ran: ${attentionPath(m)} attention]: ${m.dispatches.toFixed(0)} dispatches per step, best step ${m.ms.toFixed(0)} ms`);
   for (const line of formatGpuProfile(m.profile, 12)) console.log(`  ${line}`);
 }
 
-/** The runs of one model: generic kernels, (InRank) all but the low-rank ones, all; prints the counts. */
+/** The runs of one model: generic kernels, (InRank) all but the low-rank ones, then each attention variant; prints the counts. */
 async function compareModel(model: 'dense' | 'inrank', cfg: ModelConfig, batch: number, steps: number): Promise<void> {
   const linears = model === 'dense' ? denseFactory() : inrankStage1();
   unregisterWebgpuKernels();
   const runs: [string, Measured][] = [['generic tfjs kernels', await measure(cfg, batch, steps, linears)]];
-  const status = registerWebgpuKernels();
-  if (!status.enabled) throw new UserError(`${status.reason}: nothing to compare`);
   if (model === 'inrank') {
-    for (const name of [FusedKernel.lowRank, FusedKernel.lowRankGrad]) tf.unregisterKernel(name, 'webgpu');
+    registerAllBut([FusedKernel.lowRank, FusedKernel.lowRankGrad]);
     runs.push(['WGSL kernels without the low-rank ones', await measure(cfg, batch, steps, linears)]);
-    registerWebgpuKernels();
   }
-  runs.push(['all WGSL kernels', await measure(cfg, batch, steps, linears)]);
+  for (const [variant, leftOut] of Object.entries(ATTENTION)) {
+    registerAllBut(leftOut);
+    runs.push([`WGSL kernels, ${variant}`, await measure(cfg, batch, steps, linears)]);
+  }
+  registerWebgpuKernels();
   console.log(`\n== ${model === 'dense' ? 'dense (full rank)' : 'InRank stage 1 (2 + buffer modes of max_rank active)'} ==`);
   for (const [label, m] of runs) printRun(label, m);
   console.log(`${model} dispatches per step: ${runs.map(([label, m]) => `${label} ${m.dispatches.toFixed(0)}`).join(' -> ')}`);

@@ -42,9 +42,13 @@ test('FLOPs per token: 6 x multiply-adds of every matmul, attention over the ful
 test('an instantiated model has exactly the counted parameters', async () => {
   await useCpu();
   const cfg = modelSchema.parse({ nEmbd: 16, nHead: 2, nLayer: 2, context: 8, vocabSize: 30 });
+  const before = tf.memory().numBytes;
   const model = new GPT(cfg, 1, denseFactory());
   const n = model.params().reduce((s, p) => s + p.variable.size, 0);
   assert.equal(n, paramCounts(cfg).total);
+  // Only the variables hold memory (no initial tensor kept beside them: owned-variable.ts).
+  assert.equal(tf.memory().numBytes - before, 4 * n);
+  for (const p of model.params()) assert.equal(tf.backend().refCount(p.variable.dataId), 1, p.fullName);
   assert.deepEqual(model.paramCounts(), paramCounts(cfg));
   const names = model.params().map((p) => p.fullName);
   for (const want of ['wte', 'wpe', 'h.0.ln_1.weight', 'h.0.attn.c_attn.weight', 'h.0.attn.c_proj.bias', 'h.1.mlp.fc1.weight', 'h.1.mlp.fc2.bias', 'ln_f.weight']) {

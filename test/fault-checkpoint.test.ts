@@ -7,11 +7,12 @@
 // its previous good one (or stage 1's, or scratch) and says so in a line naming the file.
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DamagedCheckpointError, readCheckpoint } from '../harness/train/checkpoint.ts';
+import { loadOwnCheckpoint } from '../harness/train/trainer/resume-source.ts';
 import { openStore } from '../harness/store/store.ts';
 import type { RunRow } from '../harness/store/rows.ts';
 import { REPO, runCliSync, waitFor, writeSpec } from './fixtures/harness-cli.ts';
@@ -158,4 +159,15 @@ test('a checkpoint written before checksums is read without verification, with t
   assert.throws(() => readCheckpoint(path), (e: Error) => e instanceof DamagedCheckpointError && e.message.includes(path) && /truncated/.test(e.message));
   formatOneCheckpoint(path, new Float32Array([0.25, Number.POSITIVE_INFINITY, 3]));
   assert.throws(() => readCheckpoint(path), (e: Error) => e instanceof DamagedCheckpointError && /p:a holds a non-finite value \(Infinity\) at index 1/.test(e.message));
+});
+
+test('a folder under a checkpoint name is set aside as damaged, not a crash', () => {
+  const out = join(dir, 'folder-ckpt');
+  mkdirSync(join(out, 'last.ckpt'), { recursive: true });
+  assert.throws(() => readCheckpoint(join(out, 'last.ckpt')), (e: unknown) => e instanceof DamagedCheckpointError && /not a regular file/.test(e.message));
+  const lines: string[] = [];
+  const chosen = loadOwnCheckpoint(out, { log: (l) => lines.push(l), emit: () => {} }, 'scratch');
+  assert.equal(chosen, null);
+  assert.ok(existsSync(join(out, 'last.ckpt.damaged')) && !existsSync(join(out, 'last.ckpt')), 'renamed aside, so the next save can write last.ckpt');
+  assert.match(lines.join('\n'), /damaged checkpoint .*last\.ckpt \(not a regular file\); set aside as .*last\.ckpt\.damaged, restarting from scratch/);
 });

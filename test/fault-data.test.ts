@@ -114,6 +114,7 @@ test('data problems are refused while planning, --dry-run included: one line, ex
     { args: ['--data-dir', empty], says: /--data-dir: folder .*empty-folder is missing WikiText files: .*it has none of them/ },
     { args: ['--data-dir', mixed], says: /it has only wiki\.train\.raw, wiki\.test\.raw, wiki\.valid\.tokens/ },
     { args: ['--data-dir', good, 'data.corpus=brown'], says: /names a WikiText folder, but data\.corpus=brown reads the packaged Brown corpus/ },
+    { args: ['model.vocabSize=1000'], says: /model\.vocabSize is 1000 but its data has \d+ tokens .*set model\.vocabSize=\d+ or data\.vocabTopK=1000/ },
   ];
   for (const [i, c] of cases.entries()) {
     for (const dry of i < 3 ? [[], ['--dry-run']] : [['--dry-run']]) {

@@ -121,13 +121,15 @@ test('dense GPT-2: forward, backward and AdamW on webgpu equal the wasm path (fl
   assert.ok(cpu.losses[2]! < cpu.losses[0]!, 'the model learns');
 });
 
-test('InRank GPT-2 (rank determinations every tick, fp16 emulation): webgpu equals the wasm path', { skip }, async () => {
+test('InRank GPT-2 (rank determinations every tick, fp32 and fp16): webgpu equals the wasm path', { skip }, async () => {
   const cfg = runConfig({ method: 'inrank' });
   const cpu = await traceSteps('wasm', cfg, 'fp32');
   const gpu = await traceSteps('webgpu', cfg, 'fp32');
   assertSameTrace(cpu, gpu, 'inrank fp32', 1e-4);
   assert.ok(Object.values(cpu.ranks!).some((r) => r > 2), `the ranks grew from init_modes 2: ${JSON.stringify(cpu.ranks)}`);
-  // fp16: the device rounding is the host's, bit for bit; the sums around it differ in order.
+  // fp16: the wasm emulation against webgpu's fp16 path (native half storage where the adapter
+  // offers shader-f16, as lavapipe does; else the device emulation). The rounding points and the
+  // rounding are the host's, bit for bit; the sums around them differ in order.
   const cpu16 = await traceSteps('wasm', cfg, 'fp16');
   const gpu16 = await traceSteps('webgpu', cfg, 'fp16');
   assertSameTrace(cpu16, gpu16, 'inrank fp16', 2e-3, false);

@@ -14,7 +14,7 @@ import { causalSelfAttention } from '../harness/train/ops/attention.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
-import { FusedKernel, hasFused } from '../harness/train/ops/fused.ts';
+import { FlashKernel, FusedKernel, hasFused, runFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -78,20 +78,25 @@ test('WGSL GELU: forward and backward equal the generic formulation', async (t) 
   tf.dispose([x, dy]);
 });
 
+// Shapes that break a workgroup reduction: a row longer than the workgroup (5000 columns: 256
+// invocations, 20 strides), one column, row and column counts that are no multiple of the
+// workgroup, the column sums' 8-column blocks or their 32 lanes (300 rows), and more rows than one
+// dimension of the workgroup grid holds (65,600: it folds into 2-D).
 test('WGSL LayerNorm: output, input gradient and weight / bias gradients equal the generic formulation', async (t) => {
-  const rows = 13, cols = 40;
-  const x = tf.tensor2d(scaled(rows * cols, 3, 2, 5), [rows, cols]);
-  const w = tf.tensor1d(scaled(cols, 4, 0.5, 1));
-  const b = tf.tensor1d(gaussian(cols, 5));
-  const dy = tf.tensor2d(gaussian(rows * cols, 6), [rows, cols]);
-  const r = await bothPaths(t, FusedKernel.layerNormGrad, () => {
-    const grads = new Map<string, tf.Tensor>();
-    const f = layerNorm(x, w, b, grads, { weight: 'w', bias: 'b' });
-    const dx = f.backward(dy);
-    return [f.y, dx, grads.get('w')!, grads.get('b')!];
-  });
-  if (r) assertClose(r.fused, r.generic, 5e-5, 'layerNorm');
-  tf.dispose([x, w, b, dy]);
+  for (const [rows, cols] of [[13, 40], [300, 7], [3, 5000], [2, 1], [65600, 2]] as const) {
+    const x = tf.tensor2d(scaled(rows * cols, 3, 2, 5), [rows, cols]);
+    const w = tf.tensor1d(scaled(cols, 4, 0.5, 1));
+    const b = tf.tensor1d(gaussian(cols, 5));
+    const dy = tf.tensor2d(gaussian(rows * cols, 6), [rows, cols]);
+    const r = await bothPaths(t, FusedKernel.layerNormGrad, () => {
+      const grads = new Map<string, tf.Tensor>();
+      const f = layerNorm(x, w, b, grads, { weight: 'w', bias: 'b' });
+      const dx = f.backward(dy);
+      return [f.y, dx, grads.get('w')!, grads.get('b')!];
+    });
+    if (r) assertClose(r.fused, r.generic, 5e-5, `layerNorm [${rows}, ${cols}]`);
+    tf.dispose([x, w, b, dy]);
+  }
 });
 
 test('WGSL AdamW: parameters and moments after three steps equal the generic update', async (t) => {
@@ -118,14 +123,37 @@ test('WGSL AdamW: parameters and moments after three steps equal the generic upd
 });
 
 test('WGSL softmax cross-entropy: loss and logits gradient equal the generic formulation', async (t) => {
-  const n = 11, v = 97;
-  const logits = tf.tensor2d(scaled(n * v, 30, 4), [n, v]);
-  const targets = Int32Array.from({ length: n }, (_, i) => (i * 37) % v);
+  // 300 rows: the mean loss strides over more rows than its workgroup; 5000 columns: a long row.
+  for (const [n, v] of [[11, 97], [300, 7], [5, 5000], [3, 2]] as const) {
+    const logits = tf.tensor2d(scaled(n * v, 30, 4), [n, v]);
+    const targets = Int32Array.from({ length: n }, (_, i) => (i * 37) % v);
+    const r = await bothPaths(t, FusedKernel.softmaxXentGrad, () => {
+      const ce = crossEntropy(logits, targets);
+      return [tf.reshape(ce.loss, [1]), ce.backward(3)];
+    });
+    if (r) assertClose(r.fused, r.generic, 1e-5, `crossEntropy [${n}, ${v}]`);
+    logits.dispose();
+  }
+});
+
+test('WGSL softmax cross-entropy: -inf logits stay finite, +inf and NaN surface as NaN in the loss and gradient', async (t) => {
+  const n = 4, v = 300;
+  const values = scaled(n * v, 31, 2);
+  values[3] = -Infinity; // row 0: a finite loss, as the generic softmax gives
+  values[v + 150] = Infinity; // row 1
+  values[2 * v + 299] = NaN; // row 2
+  const logits = tf.tensor2d(values, [n, v]);
+  const targets = Int32Array.from({ length: n }, (_, i) => (i * 41) % v);
   const r = await bothPaths(t, FusedKernel.softmaxXentGrad, () => {
     const ce = crossEntropy(logits, targets);
-    return [tf.reshape(ce.loss, [1]), ce.backward(3)];
+    return [tf.reshape(ce.loss, [1]), ce.backward(1)];
   });
-  if (r) assertClose(r.fused, r.generic, 1e-5, 'crossEntropy');
+  if (r) {
+    assert.ok(Number.isNaN(r.fused[0]![0]) && Number.isNaN(r.generic[0]![0]), `loss: fused ${r.fused[0]![0]}, generic ${r.generic[0]![0]}`);
+    for (const row of [1, 2]) assert.ok(r.fused[1]!.subarray(row * v, (row + 1) * v).every(Number.isNaN), `row ${row} of the gradient is NaN`);
+    const finite = [0, 3].flatMap((row) => [r.fused[1]!.subarray(row * v, (row + 1) * v), r.generic[1]!.subarray(row * v, (row + 1) * v)]);
+    assertClose([finite[0]!, finite[2]!], [finite[1]!, finite[3]!], 1e-5, 'finite rows');
+  }
   logits.dispose();
 });
 
@@ -138,14 +166,41 @@ test('WGSL dropout masks are the JavaScript generator\'s, bit for bit', async (t
 });
 
 test('WGSL causal softmax and its gradient: attention output and qkv gradient equal the generic formulation', async (t) => {
-  const s = { batch: 2, context: 9, heads: 3, embd: 12 };
-  const n = s.batch * s.context;
-  const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 50, 2), [n, 3 * s.embd]);
-  const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
-  const r = await bothPaths(t, FusedKernel.softmaxGrad, () => {
-    const f = causalSelfAttention(qkv, s, 0.37, null, fp32);
-    return [f.y, f.backward(dy)];
-  });
-  if (r) assertClose(r.fused, r.generic, 1e-5, 'attention');
-  tf.dispose([qkv, dy]);
+  // Context 300: rows of every valid length 1..300, longer than the 64-wide workgroup.
+  for (const s of [{ batch: 2, context: 9, heads: 3, embd: 12 }, { batch: 1, context: 300, heads: 1, embd: 4 }]) {
+    const n = s.batch * s.context;
+    const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 50, 2), [n, 3 * s.embd]);
+    const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
+    const r = await bothPaths(t, FusedKernel.softmaxGrad, () => {
+      // The materialised path's softmax kernels: without the flash kernels (test/webgpu-attention.test.ts has those).
+      for (const name of [FlashKernel.forward, FlashKernel.backward]) if (tf.getKernel(name, 'webgpu')) tf.unregisterKernel(name, 'webgpu');
+      const f = causalSelfAttention(qkv, s, 0.37, null, fp32);
+      return [f.y, f.backward(dy)];
+    });
+    if (r) assertClose(r.fused, r.generic, 1e-5, `attention context ${s.context}`);
+    tf.dispose([qkv, dy]);
+  }
+});
+
+test('WGSL causal softmax past 65,535 rows (the workgroup grid folds into 2-D) equals a JavaScript softmax', async (t) => {
+  const [rows, T] = [7300 * 9, 9];
+  const values = scaled(rows * T, 52, 3);
+  const x = tf.tensor3d(values, [rows / T, T, T]);
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  assert.ok(registerWebgpuKernels().enabled);
+  const p = runFused(FusedKernel.causalSoftmax, { x })[0]!;
+  const got = (await p.data()) as Float32Array;
+  p.dispose();
+  {
+    const want = new Float32Array(rows * T);
+    for (let row = 0; row < rows; row++) {
+      const valid = (row % T) + 1;
+      const xs = values.subarray(row * T, row * T + valid);
+      const mx = Math.max(...xs);
+      const sum = xs.reduce((a, v) => a + Math.exp(v - mx), 0);
+      xs.forEach((v, j) => { want[row * T + j] = Math.exp(v - mx) / sum; });
+    }
+    assertClose([got], [want], 1e-5, 'causal softmax');
+  }
+  x.dispose();
 });

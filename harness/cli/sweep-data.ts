@@ -5,6 +5,7 @@
 import { dirname, join } from 'node:path';
 import { checkData, type CorpusName, type DataCheck } from '../contract/data-fingerprint.ts';
 import { UserError } from '../contract/errors.ts';
+import { dataVocabSize } from '../contract/vocabulary.ts';
 import { locateWikiText, wikiTextCorpusOf, type WikiTextCorpus } from '../contract/wikitext-files.ts';
 import { getPath } from '../spec/paths.ts';
 import type { RunPlan } from '../spec/plan.ts';
@@ -44,6 +45,7 @@ export async function checkPlannedData(plans: readonly RunPlan[], dataDir: strin
   if (dataDir && corpora.includes('brown')) {
     throw new UserError(`--data-dir ${dataDir} names a WikiText folder, but data.corpus=brown reads the packaged Brown corpus; drop one of them`);
   }
+  checkVocabSizes(plans);
   const fingerprints: Partial<Record<CorpusName, string>> = {};
   const lines: string[] = [];
   for (const corpus of corpora) {
@@ -52,6 +54,16 @@ export async function checkPlannedData(plans: readonly RunPlan[], dataDir: strin
     lines.push(dataLine(check, dataDir));
   }
   return { fingerprints, lines };
+}
+
+/** model.vocabSize must be the data's vocabulary; the trainer would refuse each run otherwise. */
+function checkVocabSizes(plans: readonly RunPlan[]): void {
+  for (const { name, config } of plans) {
+    const want = dataVocabSize(config.data.vocabTopK);
+    if (config.model.vocabSize === want) continue;
+    const source = config.data.vocabTopK === null ? "GPT-2's BPE" : `data.vocabTopK=${config.data.vocabTopK}`;
+    throw new UserError(`run ${name}: model.vocabSize is ${config.model.vocabSize} but its data has ${want} tokens (${source}); set model.vocabSize=${want} or data.vocabTopK=${config.model.vocabSize}`);
+  }
 }
 
 function dataLine(check: DataCheck, dataDir: string | null): string {

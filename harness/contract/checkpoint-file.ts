@@ -8,7 +8,7 @@
 // Format 1 (before checksums) has no trailer: it is read without verification, with the
 // structural checks alone (exact length, parsable header, finite values).
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UserError } from './errors.ts';
 
 export const CHECKPOINT_MAGIC = 'INRANKCK';
@@ -56,8 +56,10 @@ export interface CheckpointFile {
 /** Reads and verifies a checkpoint: a missing file is a UserError, any damage a DamagedCheckpointError. */
 export function readCheckpointFile(path: string): CheckpointFile {
   if (!existsSync(path)) throw new UserError(`checkpoint ${path} does not exist`);
-  const buf = readFileSync(path);
   const damaged = (why: string) => new DamagedCheckpointError(path, why);
+  // A folder (or a device) under a checkpoint's name is no checkpoint: set aside like a damaged one, not a crash.
+  if (!statSync(path).isFile()) throw damaged('not a regular file');
+  const buf = readFileSync(path);
   if (buf.length < PREFIX_BYTES || buf.toString('latin1', 0, CHECKPOINT_MAGIC.length) !== CHECKPOINT_MAGIC) {
     throw damaged('not a trainer checkpoint (bad magic: zeroed, overwritten or another file)');
   }

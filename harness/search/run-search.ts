@@ -5,6 +5,7 @@
 // again: their runs are ordinary runs with config-hash ids, scheduled by runSchedule.
 import type { Executor, Slot } from '../schedule/executor.ts';
 import { silentProgress, type ProgressSink } from '../schedule/progress-sink.ts';
+import { requeueLostHandovers } from '../schedule/handover-check.ts';
 import { recoverOrphans } from '../schedule/recover.ts';
 import { runSchedule } from '../schedule/scheduler.ts';
 import { HarnessFault } from '../schedule/io-fault.ts';
@@ -153,6 +154,8 @@ function trialAt(req: SearchRequest, search: SearchRow, sweepId: number, i: numb
   if (existing) {
     const plans = req.expand(JSON.parse(existing.params) as Params);
     req.store.addPlans(sweepId, plans);
+    // A trial run again after a stop: its stage 2 may need a stage-1 hand-over that is gone since.
+    for (const line of requeueLostHandovers(req.store, plans)) req.log(line);
     return { trial: existing, plans, fresh: false };
   }
   const history = historyOf(stored.filter((t) => t.trial < basis), req.search, searchRungs(req.store, search.id));

@@ -211,7 +211,8 @@ function hasErf(): boolean {
 
 export function unregisterFusedKernels(): void {
   if (!registered) return;
-  for (const name of Object.values(FusedKernel)) tf.unregisterKernel(name, 'wasm');
+  // Only what is registered: a name may exist for webgpu alone (or an old addon lacks a kernel).
+  for (const name of Object.values(FusedKernel)) if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
   unregisterHeapSlices();
   unregisterHeadKernels();
   heads = false;

@@ -10,6 +10,7 @@ import { UserError } from '../../contract/errors.ts';
 import { startWebgpu, type AdapterInfo } from './webgpu.ts';
 import { registerWebgpuKernels } from './webgpu-kernels/index.ts';
 import { prepareHalfKernel } from '../precision/half-webgpu.ts';
+import { prepareNativeHalf } from '../precision/half-storage.ts';
 import { setTransposeStrategy } from '../inrank/matmul.ts';
 
 export type MatmulPathName = 'wasm' | 'tensorflow' | 'cpu' | 'openblas' | 'webgpu';
@@ -67,6 +68,8 @@ async function tryBackend(name: Candidate, forced: boolean): Promise<string | nu
       setTransposeStrategy('flags'); // the GPU's matMul takes transpose flags at full speed
       await prepareHalfKernel();
       nativeNote = registerWebgpuKernels().reason;
+      const halfNote = prepareNativeHalf(); // fp16 'native' (f16 storage) or why it stays emulated
+      if (halfNote) nativeNote += `; ${halfNote}`;
       return null;
     }
     case 'tensorflow-gpu': {

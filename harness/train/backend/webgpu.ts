@@ -12,6 +12,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AdapterDescription } from '../../contract/protocol.ts';
+import { withShaderF16 } from './webgpu-f16.ts';
+import { withMaxStorageBuffers } from './webgpu-limits.ts';
 
 /** What the run records about the adapter it trained on: the start event's AdapterDescription. */
 export type AdapterInfo = AdapterDescription;
@@ -63,10 +65,13 @@ async function dawnGpu(): Promise<{ gpu: GpuLike } | { reason: string }> {
   } catch (err) {
     return { reason: `Dawn did not start (${firstLine(err)})` };
   }
-  // tfjs-backend-webgpu reads navigator.gpu; Node 20 has no navigator of its own.
+  // tfjs-backend-webgpu reads navigator.gpu; Node 20 has no navigator of its own. Its device
+  // gets shader-f16 where the adapter offers it (webgpu-f16.ts: tfjs 4.22 does not ask), and the
+  // adapter's most storage buffers per shader (webgpu-limits.ts: the multi-tensor AdamW's width).
   const g = globalThis as { navigator?: { gpu?: GpuLike } };
-  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpuObject, configurable: true });
-  else g.navigator = { gpu: gpuObject };
+  const forTfjs = withShaderF16(withMaxStorageBuffers(gpuObject));
+  if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: forTfjs, configurable: true });
+  else g.navigator = { gpu: forTfjs };
   return { gpu: gpuObject };
 }
 

@@ -3,9 +3,11 @@
 // (each line keeps its trailing "\n"), skips blank lines, and adds no EOS token.
 import { Tiktoken } from 'js-tiktoken/lite';
 import gpt2Ranks from 'js-tiktoken/ranks/gpt2';
+import { GPT2_VOCAB_SIZE } from '../../contract/vocabulary.ts';
 
 export const TOKENIZER_NAME = 'gpt2';
-export const GPT2_VOCAB_SIZE = 50257;
+
+export { GPT2_VOCAB_SIZE };
 
 // Pieces seen again are looked up instead of re-encoded: English repeats its words, and this
 // roughly doubles the encode speed. The memo is dropped when it grows past this many pieces so

@@ -15,6 +15,8 @@ import { lowRankFusedApplies, lowRankFusedForward } from './lowrank-fused.ts';
 import { decideRank, padSpectrum } from './rank-rule.ts';
 import { singularValuesOfFactors, singularValuesOfFactorsAsync } from './spectrum.ts';
 import type { PendingSpectrum, SpectrumPool } from './spectrum-pool.ts';
+import { lowRankForwardHalf } from './lowrank-half.ts';
+import { ownedVariable } from '../model/owned-variable.ts';
 
 export interface LowRankOptions {
   inFeatures: number;
@@ -150,9 +152,9 @@ export class LowRankLinear implements LinearLayer {
     this.currentModes = opts.initModes;
     const { inFeatures: n, outFeatures: m, maxRank: r, initScale, seed } = opts;
     // torch's kaiming_uniform_ takes fan_in from dim 1: in for A [r x in], r for B [out x r].
-    this.A = tf.variable(tf.tensor2d(kaimingUniform(r, n, initScale, seed, 0), [r, n]), true, undefined, 'float32');
-    this.B = tf.variable(tf.tensor2d(kaimingUniform(m, r, initScale, seed, 1), [m, r]), true, undefined, 'float32');
-    this.bias = tf.variable(tf.zeros([m]) as tf.Tensor1D, true, undefined, 'float32');
+    this.A = ownedVariable(tf.tensor2d(kaimingUniform(r, n, initScale, seed, 0), [r, n]));
+    this.B = ownedVariable(tf.tensor2d(kaimingUniform(m, r, initScale, seed, 1), [m, r]));
+    this.bias = ownedVariable(tf.zeros([m]) as tf.Tensor1D);
   }
 
   /** Modes the forward pass uses: k = min(currentModes + bufferModes, maxRank). */
@@ -202,6 +204,7 @@ export class LowRankLinear implements LinearLayer {
     const { inFeatures: n, outFeatures: m, maxRank: r } = this;
     if (lowRankFusedApplies(k, r, precision)) return lowRankFusedForward({ x, A: this.A, B: this.B, bias: this.bias, k }, addInto);
     const half = <T extends tf.Tensor>(t: T): T => precision.half(t);
+    if (precision.halfOps) return lowRankForwardHalf({ A: this.A, B: this.B, bias: this.bias, k, r, n, m }, x, { ...precision, halfOps: precision.halfOps }, addInto);
     // Saved for backward: the half-rounded input, the active factor blocks, the hidden activation.
     // In fp32 with all modes active (stage 2, fixed rank) the input and the factors themselves,
     // as the dense layer keeps its weight: a clone would copy them on wasm (its Identity kernel

@@ -5,6 +5,8 @@ import type { LinearForward, LinearLayer, Param, Precision } from './linear.ts';
 import { colSum, mmBias, mmT, mTm } from '../ops/matmul.ts';
 import { fillNormal } from '../ops/random.ts';
 import { addGrad } from '../ops/grads.ts';
+import { denseForwardHalf } from './dense-linear-half.ts';
+import { ownedVariable } from './owned-variable.ts';
 
 export interface DenseLinearOptions {
   inFeatures: number;
@@ -26,8 +28,8 @@ export class DenseLinear implements LinearLayer {
     this.outFeatures = opts.outFeatures;
     const w = new Float32Array(opts.inFeatures * opts.outFeatures);
     fillNormal(opts.initKey, w, opts.initStd);
-    this.weight = tf.variable(tf.tensor2d(w, [opts.inFeatures, opts.outFeatures]), true);
-    this.bias = tf.variable(tf.zeros([opts.outFeatures]), true);
+    this.weight = ownedVariable(tf.tensor2d(w, [opts.inFeatures, opts.outFeatures]));
+    this.bias = ownedVariable(tf.zeros([opts.outFeatures]));
   }
 
   params(): Param[] {
@@ -38,6 +40,7 @@ export class DenseLinear implements LinearLayer {
   }
 
   forward(x: tf.Tensor2D, _training: boolean, precision: Precision): LinearForward {
+    if (precision.halfOps) return denseForwardHalf(precision.halfOps, x, this.weight as tf.Tensor2D, this.bias as tf.Tensor1D);
     const xh = precision.half(x);
     const wh = precision.half(this.weight as tf.Tensor2D);
     const y = precision.half(mmBias(xh, wh as tf.Tensor2D, this.bias as tf.Tensor1D));

@@ -10,8 +10,9 @@ import { addGrad } from '../ops/grads.ts';
 import { causalSelfAttention } from '../ops/attention.ts';
 import { crossEntropy } from '../ops/cross-entropy.ts';
 import { embeddingGrad, embeddingLookup } from '../ops/embedding.ts';
-import { dropoutMask, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
+import { dropoutDraw, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
+import { headForwardHalf } from './head-half.ts';
 
 type Backward = (dx: tf.Tensor2D) => tf.Tensor2D;
 
@@ -60,6 +61,10 @@ export class ForwardTape {
   /** A linear layer whose gradients go under `prefix`. */
   linear(layer: LinearLayer, prefix: string, input: tf.Tensor2D): tf.Tensor2D {
     const f = layer.forward(input, this.training, this.precision);
+    // fp16 native: the layer kept a packed half copy of its input, not the input, and no other
+    // piece reads the input again (LayerNorm, attention and GELU keep what their own backward
+    // needs), so it is freed now instead of at the end of the step's scope.
+    if (f.inputNotKept) input.dispose();
     this.backs.push((dy) => {
       const local = new Map<string, tf.Tensor>();
       const dx = f.backward(dy, local);
@@ -78,8 +83,11 @@ export class ForwardTape {
   /** Causal self-attention of one block on its c_attn output, with its attention-dropout site. */
   attention(qkv: tf.Tensor2D, layerIndex: number, scale: number): tf.Tensor2D {
     const { nHead, context: t, nEmbd: c } = this.cfg;
-    const mask = dropoutMask(this.drop, 1 + 3 * layerIndex, [this.batch * nHead, t, t]);
-    return this.piece(causalSelfAttention(qkv, { batch: this.batch, context: t, heads: nHead, embd: c }, scale, mask, this.precision));
+    // The draw, not the mask: the flash path draws the mask inside its kernels.
+    const drop = dropoutDraw(this.drop, 1 + 3 * layerIndex, [this.batch * nHead, t, t]);
+    const f = causalSelfAttention(qkv, { batch: this.batch, context: t, heads: nHead, embd: c }, scale, drop, this.precision);
+    if (f.inputNotKept) qkv.dispose(); // fp16 native: attention saved qkv as packed halves
+    return this.piece(f);
   }
 
   /** x + dropout(branch(LayerNorm(x))): the branch's closures run in reverse inside the residual's own. */
@@ -101,6 +109,7 @@ export class ForwardTape {
   head(x: tf.Tensor2D, lnfW: tf.Variable, lnfB: tf.Variable, wte: tf.Variable, targets: Int32Array): { loss: tf.Scalar; backward: (gradScale: number) => tf.Tensor2D } {
     const p = this.precision;
     const lnf = layerNorm(x, lnfW as tf.Tensor1D, lnfB as tf.Tensor1D, this.grads, { weight: 'ln_f.weight', bias: 'ln_f.bias' });
+    if (p.halfOps) return headForwardHalf(p.halfOps, lnf, wte as tf.Tensor2D, targets, this.grads);
     const xf = p.half(lnf.y);
     const wteH = p.half(wte as tf.Tensor2D);
     const ce = crossEntropy(p.half(mmT(xf, wteH)), targets);

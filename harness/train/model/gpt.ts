@@ -11,6 +11,7 @@ import { fillNormal, streamKey, stringId } from '../ops/random.ts';
 import type { DropoutContext } from '../ops/dropout.ts';
 import { ForwardTape } from './forward-tape.ts';
 import { paramCounts, trainingFlopsPerToken, type MlpCost } from '../../contract/model-cost.ts';
+import { ownedVariable } from './owned-variable.ts';
 
 export interface NamedParam extends Param {
   /** Full HF-style name, e.g. h.0.attn.c_attn.weight. */
@@ -53,7 +54,7 @@ export interface LossForward {
 function normalVariable(key: number, shape: number[], std: number): tf.Variable {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   fillNormal(key, data, std);
-  return tf.variable(tf.tensor(data, shape), true);
+  return ownedVariable(tf.tensor(data, shape));
 }
 
 export class GPT {
@@ -80,18 +81,18 @@ export class GPT {
     for (let i = 0; i < cfg.nLayer; i++) {
       const p = `h.${i}`;
       this.blocks.push({
-        ln1w: tf.variable(tf.ones([c]), true),
-        ln1b: tf.variable(tf.zeros([c]), true),
+        ln1w: ownedVariable(tf.ones([c])),
+        ln1b: ownedVariable(tf.zeros([c])),
         attn: new DenseLinear({ inFeatures: c, outFeatures: 3 * c, initStd: cfg.initStd, initKey: init(`${p}.attn.c_attn.weight`) }),
         proj: new DenseLinear({ inFeatures: c, outFeatures: c, initStd: residStd, initKey: init(`${p}.attn.c_proj.weight`) }),
-        ln2w: tf.variable(tf.ones([c]), true),
-        ln2b: tf.variable(tf.zeros([c]), true),
+        ln2w: ownedVariable(tf.ones([c])),
+        ln2b: ownedVariable(tf.zeros([c])),
         fc1: linears({ layerName: `${p}.mlp.fc1`, inFeatures: c, outFeatures: 4 * c, initStd: cfg.initStd, seed }),
         fc2: linears({ layerName: `${p}.mlp.fc2`, inFeatures: 4 * c, outFeatures: c, initStd: residStd, seed }),
       });
     }
-    this.lnfw = tf.variable(tf.ones([c]), true);
-    this.lnfb = tf.variable(tf.zeros([c]), true);
+    this.lnfw = ownedVariable(tf.ones([c]));
+    this.lnfb = ownedVariable(tf.zeros([c]));
   }
 
   /**

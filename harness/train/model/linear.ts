@@ -7,6 +7,7 @@
 // trainer never uses tfjs autodiff for the model, so only fast kernels run.
 import type * as tf from '@tensorflow/tfjs-core';
 import type { RankEvent } from '../../contract/protocol.ts';
+import type { HalfOps } from '../precision/half-storage.ts';
 
 export interface Param {
   /** Name local to the layer ('weight', 'bias', 'A', 'B'); the model prefixes the layer's path. */
@@ -20,6 +21,8 @@ export interface Param {
 export interface Precision {
   /** Rounds a tensor as mixed precision would store it in half (returns the input itself in fp32). */
   half<T extends tf.Tensor>(x: T): T;
+  /** fp16 'native' only: half storage and the f16 matmul, which the linear layers then use. */
+  halfOps?: HalfOps;
 }
 
 export interface LinearForward {
@@ -28,6 +31,8 @@ export interface LinearForward {
   backward(dy: tf.Tensor2D, grads: Map<string, tf.Tensor>): tf.Tensor2D;
   /** Frees what forward kept for backward (called when no backward will follow, e.g. evaluation). */
   dispose(): void;
+  /** true: forward kept no reference to its input x (fp16 native keeps a packed copy), so the caller may free x. */
+  inputNotKept?: boolean;
 }
 
 export interface LinearLayer {

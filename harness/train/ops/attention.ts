@@ -8,6 +8,9 @@ import { splitRows } from './matmul.ts';
 import { preferPlainMatmul } from '../backend/select.ts';
 import type { Forward } from './grads.ts';
 import { FusedKernel, HeadKernel, hasFused, runFused } from './fused.ts';
+import { drawMask, type DropoutDraw } from './dropout.ts';
+import { flashAttention, flashUsable } from './flash-attention.ts';
+import { flashHalfAttention, flashHalfUsable } from './flash-half-attention.ts';
 
 export interface AttentionShape {
   batch: number;
@@ -48,15 +51,19 @@ function fromHeads(x: tf.Tensor, s: AttentionShape, groups = 1): tf.Tensor2D {
 
 /**
  * scale = 1/sqrt(head dim), times 1/(layer index + 1) with HF's scale_attn_by_inverse_layer_idx.
- * dropMask: the attention-probability dropout mask [B*H, T, T] or null.
+ * drop: the attention-probability dropout, its mask [B*H, T, T] or the draw that makes it
+ * (the flash kernels draw it themselves), or null.
  */
 export function causalSelfAttention(
   qkv: tf.Tensor2D,
   s: AttentionShape,
   scale: number,
-  dropMask: tf.Tensor | null,
+  drop: tf.Tensor | DropoutDraw | null,
   precision: Precision,
 ): Forward {
+  if (flashUsable(precision, drop)) return flashAttention(qkv, s, scale, drop as DropoutDraw | null);
+  if (flashHalfUsable(precision, drop)) return flashHalfAttention(qkv, s, scale, drop as DropoutDraw | null, precision.halfOps!);
+  const dropMask = drop === null || drop instanceof tf.Tensor ? drop : drawMask(drop);
   if (hasHeadKernels()) return headsAttention(qkv, s, scale, dropMask, precision);
   const n = s.batch * s.context;
   // [N, 3C] -> [3, N, C] -> [3*B*H, T, hd]; rows 0..bh are q, then k, then v.

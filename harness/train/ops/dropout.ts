@@ -16,16 +16,33 @@ function maskKey(ctx: DropoutContext, site: number): number {
   return streamKey(ctx.seed, 0xd7, ctx.step, ctx.micro, site);
 }
 
+/** What draws one site's mask: its stream, p and shape (a kernel may draw each element where it uses it). */
+export interface DropoutDraw {
+  key: number;
+  p: number;
+  shape: number[];
+}
+
+/** The draw of one dropout site; null when dropout is off. */
+export function dropoutDraw(ctx: DropoutContext | null, site: number, shape: number[]): DropoutDraw | null {
+  if (!ctx || ctx.p <= 0) return null;
+  return { key: maskKey(ctx, site), p: ctx.p, shape };
+}
+
 /** The mask (0 or 1/(1-p)) of one dropout site; null when dropout is off. */
 export function dropoutMask(ctx: DropoutContext | null, site: number, shape: number[]): tf.Tensor | null {
-  if (!ctx || ctx.p <= 0) return null;
+  const draw = dropoutDraw(ctx, site, shape);
+  return draw ? drawMask(draw) : null;
+}
+
+/** The mask tensor of a draw. */
+export function drawMask({ key, p, shape }: DropoutDraw): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const key = maskKey(ctx, site);
   // The same numbers from a native kernel where the backend has one (4.5M draws a step on the bench model).
-  if (hasFused(FusedKernel.dropoutMask)) return runFused(FusedKernel.dropoutMask, {}, { shape, key, p: ctx.p })[0]!;
-  const keep = 1 / (1 - ctx.p);
+  if (hasFused(FusedKernel.dropoutMask)) return runFused(FusedKernel.dropoutMask, {}, { shape, key, p })[0]!;
+  const keep = 1 / (1 - p);
   const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = uniformAt(key, i) >= ctx.p ? keep : 0;
+  for (let i = 0; i < n; i++) data[i] = uniformAt(key, i) >= p ? keep : 0;
   return tf.tensor(data, shape, 'float32');
 }
 

@@ -55,11 +55,11 @@ export type FusedKernelName = (typeof FusedKernel)[keyof typeof FusedKernel];
  * takes them where all four are registered (the OpenBLAS path: backend/head-kernels.ts).
  */
 export const HeadKernel = {
-  /** qkv -> scale q_h k_h^T [B H, T, T]; attrs scale too. */
+  /** qkv -> scale q_h k_h^T [B H, T, T]; attrs scale too. Only key <= query is used (the WGSL kernel writes 0 above). */
   scores: 'InRankHeadScores',
   /** (p [B H, T, T], qkv) -> p_h v_h, the heads side by side [N, C]. */
   context: 'InRankHeadContext',
-  /** (dy [N, C], qkv) -> dy_h v_h^T [B H, T, T]. */
+  /** (dy [N, C], qkv) -> dy_h v_h^T [B H, T, T]; as scores, only key <= query is used. */
   contextGrad: 'InRankHeadContextGrad',
   /** (ds, p [B H, T, T], dy [N, C], qkv) -> [ds_h k_h | ds_h^T q_h | p_h^T dy_h] [N, 3C]. */
   qkvGrad: 'InRankHeadQkvGrad',
@@ -67,12 +67,51 @@ export const HeadKernel = {
 
 export type HeadKernelName = (typeof HeadKernel)[keyof typeof HeadKernel];
 
+/**
+ * Flash-style causal attention (WGSL on webgpu: backend/webgpu-kernels/flash-*.ts); ops/attention.ts
+ * prefers it in fp32 where both are registered. Apart from FusedKernel, whose names the native
+ * addon registers on wasm all together.
+ */
+export const FlashKernel = {
+  /**
+   * qkv [N, 3C] -> [N, C + H]: causal attention's output (columns 0..C) and each head's row
+   * logsumexp (column C + h), without the T x T scores in memory; attrs batch, heads, scale and
+   * the attention dropout's key and p (p 0: none), its mask drawn in the kernel.
+   */
+  forward: 'InRankFlashAttention',
+  /** (dy [N, C], qkv, out [N, C + H] of the forward) -> dqkv [N, 3C]; the same attrs. */
+  backward: 'InRankFlashAttentionGrad',
+} as const;
+
+export type FlashKernelName = (typeof FlashKernel)[keyof typeof FlashKernel];
+
+/**
+ * The fp16 flash attention of the native half path (backend/webgpu-kernels/flash-half-*.ts), at the
+ * emulation's rounding points; ops/flash-half-attention.ts takes it for fp16 runs with halfOps.
+ * qkv is packed halves (precision/half-storage.ts), int32 [N, ceil(3C / 2)]; attrs batch, heads,
+ * embd (C), scale and the attention dropout's key and p.
+ */
+export const FlashHalfKernel = {
+  /** qkv -> stats [N, 2H]: each head's softmax row max m (columns 0..H), then its sum l. */
+  stats: 'InRankFlashAttentionHalfStats',
+  /** (qkv, stats) -> y [N, C] holding halves. */
+  context: 'InRankFlashAttentionHalf',
+  /** (dy [N, C], qkv, stats [N, 2H]: m and l) -> D [N, H], the softmax gradient's row term. */
+  rowTerms: 'InRankFlashAttentionHalfRows',
+  /** (dy, qkv, stats, d [N, H]) -> dqkv [N, 3C] holding halves. */
+  backward: 'InRankFlashAttentionHalfGrad',
+} as const;
+
+export type FlashHalfKernelName = (typeof FlashHalfKernel)[keyof typeof FlashHalfKernel];
+
+type KernelName = FusedKernelName | HeadKernelName | FlashKernelName | FlashHalfKernelName;
+
 /** Whether the current backend has this fused kernel. */
-export function hasFused(name: FusedKernelName | HeadKernelName): boolean {
+export function hasFused(name: KernelName): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
 
-export function runFused(name: FusedKernelName | HeadKernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
+export function runFused(name: KernelName, inputs: tf.NamedTensorMap, attrs: Record<string, number | number[]> = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? out : [out as tf.Tensor];
 }

@@ -11,4 +11,6 @@ export function addGrad(grads: Map<string, tf.Tensor>, name: string, g: tf.Tenso
 export interface Forward<Y extends tf.Tensor = tf.Tensor2D, X extends tf.Tensor = tf.Tensor2D> {
   y: Y;
   backward(dy: Y): X;
+  /** true: forward kept no reference to its input (it saved a packed half copy), so the caller may free it. */
+  inputNotKept?: boolean;
 }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addMany } from '../ops/add-many.ts';
 import { FusedKernel, hasFused, runFused } from '../ops/fused.ts';
 import { adamWInPlace } from '../backend/adamw-in-place.ts';
+import { webgpuAdamWInPlace } from '../backend/webgpu-adamw-in-place.ts';
 
 export interface AdamWOptions {
   beta1: number;
@@ -29,9 +30,17 @@ export class AdamW {
     private readonly params: OptimParam[],
     private readonly opts: AdamWOptions,
   ) {
+    // the zeros are disposed once the variable holds them: the moments alone own their memory,
+    // so the in-place updates (backend/*adamw-in-place.ts) can take them from the first step
+    const zeros = (p: OptimParam) => {
+      const z = tf.zerosLike(p.variable);
+      const v = tf.variable(z, false);
+      z.dispose();
+      return v;
+    };
     for (const p of params) {
-      this.m.set(p.fullName, tf.variable(tf.zerosLike(p.variable), false));
-      this.v.set(p.fullName, tf.variable(tf.zerosLike(p.variable), false));
+      this.m.set(p.fullName, zeros(p));
+      this.v.set(p.fullName, zeros(p));
     }
   }
 
@@ -58,13 +67,18 @@ export class AdamW {
     const bc1 = 1 - beta1 ** this.t;
     const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
     const fused = hasFused(FusedKernel.adamW);
-    for (const p of this.params) {
-      const g0 = grads.get(p.fullName);
-      if (!g0) throw new Error(`no gradient for ${p.fullName}`);
+    const decayOf = (p: OptimParam) => (p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1);
+    // webgpu: many parameters per dispatch, in place; those it declines take the loop below
+    const inPlace = fused ? webgpuAdamWInPlace(this.params.map((p) => ({ param: p.variable, grad: this.gradOf(grads, p),
+      m: this.m.get(p.fullName)!, v: this.v.get(p.fullName)!, decay: decayOf(p) })), { lr, beta1, beta2, eps, bc1, bc2Sqrt, gradMultiplier })
+      : new Set<number>();
+    for (const [i, p] of this.params.entries()) {
+      if (inPlace.has(i)) continue;
+      const g0 = this.gradOf(grads, p);
       const m = this.m.get(p.fullName)!;
       const v = this.v.get(p.fullName)!;
       if (fused) {
-        const decay = p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const decay = decayOf(p);
         if (adamWInPlace(p.variable, g0, m, v, { lr, beta1, beta2, eps, decay, bc1, bc2Sqrt, gradMultiplier })) continue;
         tf.tidy(() => {
           const [p1, m1, v1] = runFused(FusedKernel.adamW, { param: p.variable, grad: g0, m, v },
@@ -86,6 +100,12 @@ export class AdamW {
         p.variable.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), lr / bc1)));
       });
     }
+  }
+
+  private gradOf(grads: Map<string, tf.Tensor>, p: OptimParam): tf.Tensor {
+    const g = grads.get(p.fullName);
+    if (!g) throw new Error(`no gradient for ${p.fullName}`);
+    return g;
   }
 
   dispose(): void {

@@ -4,8 +4,8 @@
 // half tensor back (dataSync), which tfjs-backend-webgpu cannot do in Node and which would
 // drain the GPU queue on every matmul.
 //
-// This is still emulation (float32 storage, rounded values). Real f16 storage needs kernels that
-// read and write f16 buffers (shader-f16); fp16PathFor() in index.ts is the hook for them.
+// This is emulation (float32 storage, rounded values). Real f16 storage on a shader-f16 device
+// is half-storage.ts; the native path still uses this kernel where it keeps float32 tensors.
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The parts of tfjs-backend-webgpu's program interface this kernel fills in. */

@@ -1,11 +1,14 @@
-// The precision modes: fp32 (native) and fp16 (EMULATED: values are rounded to IEEE half where
-// mixed-precision training keeps half tensors; arithmetic itself stays float32).
+// The precision modes: fp32, and fp16 either EMULATED (values are rounded to IEEE half where
+// mixed-precision training keeps half tensors; storage and arithmetic stay float32) or, on a
+// webgpu device with shader-f16, NATIVE for the linear layers and attention (half-storage.ts: f16
+// storage, an f16 matmul and fp16 flash attention with the emulation's rounding points).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Fp16Path } from '../../contract/protocol.ts';
 import { matmulPath } from '../backend/select.ts';
 import type { Precision } from '../model/linear.ts';
 import { roundHalfArray } from './half.ts';
 import { roundHalfOnDevice } from './half-webgpu.ts';
+import { fp16NativeOnDevice, nativeHalfReady } from './half-storage.ts';
 
 export const fp32: Precision = { half: <T extends tf.Tensor>(x: T): T => x };
 
@@ -24,14 +27,16 @@ export const fp16EmulatedOnDevice: Precision = { half: roundHalfOnDevice };
 
 export function precisionOf(kind: 'fp32' | 'fp16'): Precision {
   if (kind === 'fp32') return fp32;
-  return matmulPath() === 'webgpu' ? fp16EmulatedOnDevice : fp16Emulated;
+  if (matmulPath() !== 'webgpu') return fp16Emulated;
+  return nativeHalfReady() ? fp16NativeOnDevice : fp16EmulatedOnDevice;
 }
 
 /**
- * Which fp16 path a run uses. Always 'emulated' today. The hook for real half storage: when
- * fused f16 kernels exist (they need the adapter's shader-f16), return 'native' here for an
- * adapter that offers it, and make precisionOf() hand out their Precision.
+ * Which fp16 path a run uses: 'native' when the adapter offers shader-f16 and the half kernels
+ * are on for this device (half-storage.ts prepareNativeHalf), so precisionOf() hands out
+ * fp16NativeOnDevice; 'emulated' otherwise. null for fp32.
  */
-export function fp16PathFor(kind: 'fp32' | 'fp16', _shaderF16: boolean): Fp16Path | null {
-  return kind === 'fp16' ? 'emulated' : null;
+export function fp16PathFor(kind: 'fp32' | 'fp16', shaderF16: boolean): Fp16Path | null {
+  if (kind !== 'fp16') return null;
+  return shaderF16 && nativeHalfReady() && matmulPath() === 'webgpu' ? 'native' : 'emulated';
 }

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GPT, ForwardOptions } from '../model/gpt.ts';
 import { AdamW } from '../optim/adamw.ts';
+import { webgpuAccumulateInPlace } from '../backend/webgpu-accumulate-in-place.ts';
 
 export interface MicroBatchResult {
   loss: number;
@@ -12,6 +13,20 @@ export interface MicroBatchResult {
   backwardMs: number;
 }
 
+/** Forward and backward of one micro-batch: the loss as a tensor, the gradients kept outside the tidy scope. */
+function forwardBackward(model: GPT, inputs: Int32Array, targets: Int32Array, batch: number, opts: ForwardOptions,
+  gradScale: number, afterForward?: (loss: tf.Scalar) => void): DeviceMicroBatch {
+  const grads = new Map<string, tf.Tensor>();
+  const loss = tf.tidy(() => {
+    const f = model.forward(inputs, targets, batch, opts);
+    afterForward?.(f.loss);
+    for (const [name, g] of f.backward(gradScale)) grads.set(name, tf.keep(g));
+    return f.loss;
+  });
+  return { loss, grads };
+}
+
+/** One micro-batch read back synchronously, with its forward and backward timed apart (the benchmarks). */
 export function runMicroBatch(
   model: GPT,
   inputs: Int32Array,
@@ -21,21 +36,19 @@ export function runMicroBatch(
   gradScale: number,
   afterForward?: () => void,
 ): MicroBatchResult {
-  const grads = new Map<string, tf.Tensor>();
-  let loss = NaN;
   const t0 = performance.now();
   let t1 = t0;
-  tf.tidy(() => {
-    const f = model.forward(inputs, targets, batch, opts);
-    loss = f.loss.dataSync()[0]!;
+  const { loss, grads } = forwardBackward(model, inputs, targets, batch, opts, gradScale, (l) => {
+    l.dataSync(); // the read finishes the forward, so the time is its own
     t1 = performance.now();
     afterForward?.();
-    for (const [name, g] of f.backward(gradScale)) grads.set(name, tf.keep(g));
   });
+  const value = loss.dataSync()[0]!;
+  loss.dispose();
   // a read forces pending backends to finish, so the time is the backward's
   const any = grads.values().next().value;
   if (any) any.dataSync();
-  return { loss, grads, forwardMs: t1 - t0, backwardMs: performance.now() - t1 };
+  return { loss: value, grads, forwardMs: t1 - t0, backwardMs: performance.now() - t1 };
 }
 
 /** One micro-batch kept on the device: the loss stays a tensor (the caller reads it with others). */
@@ -57,13 +70,7 @@ export async function runMicroBatchOnDevice(
   gradScale: number,
 ): Promise<DeviceMicroBatch> {
   if (opts.training) for (const { layer } of model.mlpLayers()) await layer.beforeTrainingForward?.();
-  const grads = new Map<string, tf.Tensor>();
-  const loss = tf.tidy(() => {
-    const f = model.forward(inputs, targets, batch, opts);
-    for (const [name, g] of f.backward(gradScale)) grads.set(name, tf.keep(g));
-    return f.loss;
-  });
-  return { loss, grads };
+  return forwardBackward(model, inputs, targets, batch, opts, gradScale);
 }
 
 /**
@@ -84,9 +91,13 @@ export async function readStepScalars(losses: tf.Scalar[], grads: Map<string, tf
 
 /** Adds src into the accumulator (taking ownership of src's tensors). */
 export function accumulate(acc: Map<string, tf.Tensor>, src: Map<string, tf.Tensor>): void {
+  // webgpu: the sums written into acc's own buffers, several per dispatch, where acc alone holds them
+  const pairs = [...src].flatMap(([name, g]) => (acc.has(name) ? [{ acc: acc.get(name)!, g }] : []));
+  const inPlace = new Set([...webgpuAccumulateInPlace(pairs)].map((i) => pairs[i]!.g));
   for (const [name, g] of src) {
     const prev = acc.get(name);
-    if (prev) {
+    if (prev && inPlace.has(g)) g.dispose();
+    else if (prev) {
       acc.set(name, tf.tidy(() => tf.add(prev, g)));
       prev.dispose();
       g.dispose();

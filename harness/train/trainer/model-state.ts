@@ -26,7 +26,11 @@ function assignFrom(target: tf.Variable, src: NamedArray | undefined, what: stri
   if (!src) throw new UserError(`${file} has no tensor for ${what}; was it written for another model?`);
   const want = target.shape.join('x');
   if (src.shape.join('x') !== want) throw new UserError(`${file}: ${what} has shape ${src.shape.join('x')}, this model needs ${want}`);
-  target.assign(tf.tensor(src.data, src.shape, 'float32'));
+  // assign takes its own reference: the loaded tensor is disposed, so the variable alone owns it
+  // (harness/train/model/owned-variable.ts says why that matters)
+  const loaded = tf.tensor(src.data, src.shape, 'float32');
+  target.assign(loaded);
+  loaded.dispose();
 }
 
 /** Loads parameters, and the moments unless resetMoments (they stay zero). */

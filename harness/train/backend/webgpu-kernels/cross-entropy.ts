@@ -1,40 +1,45 @@
-// Softmax cross-entropy in WGSL: forward in 3 dispatches (row max and exp-sum, softmax, mean
-// loss), backward in 1 (softmax minus one-hot, scaled); the generic ops/cross-entropy.ts takes a
-// softmax, a gather over the flattened probabilities, a one-hot tensor and 8 more kernels.
+// Softmax cross-entropy in WGSL: forward in 2 dispatches (the softmax, one workgroup per row; the
+// mean loss, one workgroup over all rows), backward in 1 (softmax minus one-hot, scaled); the
+// generic ops/cross-entropy.ts takes a softmax, a gather over the flattened probabilities, a
+// one-hot tensor and 8 more kernels. Rows are long (the vocabulary, 50,257 for GPT-2), so each
+// row's invocations share it and reduce across the workgroup (row-program.ts).
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { flatProgram, run, type WebgpuBackendLike } from './program.ts';
+import { rowProgram, rowWidth } from './row-program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
+
+/** The row's max and exp-sum in one read (online softmax), then p = exp(x - max) / sum written by all. */
+const SOFTMAX_BODY = `
+  let live = group < uniforms.rows;
+  let base = group * uniforms.cols;
+  let end = select(0, uniforms.cols, live);
+  var part = vec2<f32>(LOWEST, 0.0);
+  for (var j = tid; j < end; j += W) { part = pushStat(part, X[base + j]); }
+  let stats = statsAcross(part, tid);
+  for (var j = tid; j < end; j += W) { setOutputAtIndex(base + j, exp(X[base + j] - stats.x) / stats.y); }`;
+
+/** Each invocation sums a stride of the rows' losses, then the workgroup adds them up. */
+const LOSS_BODY = `
+  var acc = 0.0;
+  for (var r = tid; r < uniforms.rows; r += W) {
+    let p = P[r * uniforms.cols + T[r]];
+    // max() may drop a NaN; the loss scaler needs it to surface (a NaN row means overflow).
+    acc -= log(select(max(p, uniforms.floor), p, isNanF(p)));
+  }
+  let total = sumAcross(acc, tid);
+  if (tid == 0) { setOutputAtIndex(0, total / f32(uniforms.rows)); }`;
 
 export function softmaxXentForward(backend: Backend, logits: TensorInfo, targets: TensorInfo, floor: number): TensorInfo[] {
   const [n, v] = logits.shape as [number, number];
   const dims = [{ type: 'int32' as const, data: [n] }, { type: 'int32' as const, data: [v] }];
-  const stats = run(backend, flatProgram({
-    key: 'xent_stats', inputs: ['X'], outputShape: [2, n], uniforms: 'rows : i32, cols : i32,',
-    body: `let r = index % uniforms.rows;
-      let base = r * uniforms.cols;
-      var mx = X[base];
-      for (var j = 1; j < uniforms.cols; j++) { mx = max(mx, X[base + j]); }
-      if (index < uniforms.rows) {
-        setOutputAtIndex(index, mx);
-      } else {
-        var sum = 0.0;
-        for (var j = 0; j < uniforms.cols; j++) { sum += exp(X[base + j] - mx); }
-        setOutputAtIndex(index, sum);
-      }`,
+  const p = run(backend, rowProgram({
+    key: 'xent_softmax', inputs: ['X'], outputShape: [n, v], groups: n, width: rowWidth(v),
+    uniforms: 'rows : i32, cols : i32,', body: SOFTMAX_BODY,
   }), [logits], dims);
-  const p = run(backend, flatProgram({
-    key: 'xent_softmax', inputs: ['X', 'S'], outputShape: [n, v], uniforms: 'rows : i32, cols : i32,',
-    body: `let r = index / uniforms.cols;
-      setOutputAtIndex(index, exp(X[index] - S[r]) / S[uniforms.rows + r]);`,
-  }), [logits, stats], dims);
-  backend.disposeData(stats.dataId);
-  // One invocation sums the rows' losses in order (n is the micro-batch's token count).
-  const loss = run(backend, flatProgram({
-    key: 'xent_loss', inputs: ['P', 'T'], outputShape: [1], uniforms: 'rows : i32, cols : i32, floor : f32,',
-    body: `var acc = 0.0;
-      for (var r = 0; r < uniforms.rows; r++) { acc -= log(max(P[r * uniforms.cols + T[r]], uniforms.floor)); }
-      setOutputAtIndex(index, acc / f32(uniforms.rows));`,
+  const loss = run(backend, rowProgram({
+    key: 'xent_loss', inputs: ['P', 'T'], outputShape: [1], groups: 1, width: 256,
+    uniforms: 'rows : i32, cols : i32, floor : f32,', body: LOSS_BODY,
   }), [p, targets], [...dims, { type: 'float32', data: [floor] }], [1]);
   return [p, { ...loss, shape: [] }];
 }

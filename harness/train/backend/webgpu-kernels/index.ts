@@ -5,7 +5,7 @@
 // kernels. Each kernel's test (test/webgpu-kernels.test.ts) compares it with the generic path.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { FusedKernel } from '../../ops/fused.ts';
+import { FlashHalfKernel, FlashKernel, FusedKernel } from '../../ops/fused.ts';
 import { geluBackward, geluForward } from './gelu.ts';
 import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
@@ -13,10 +13,16 @@ import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
 import { dropoutMask } from './dropout.ts';
 import { causalSoftmax, softmaxGrad } from './attention-softmax.ts';
 import { lowRankBackward, lowRankForward } from './lowrank.ts';
+import { headKernels } from './head-products.ts';
+import { flashForward } from './flash-forward.ts';
+import { flashBackward } from './flash-backward.ts';
+import { flashHalfContext, flashHalfStats } from './flash-half-forward.ts';
+import { flashHalfRowTerms } from './flash-half-rows.ts';
+import { flashHalfBackward } from './flash-half-backward.ts';
 import { sumSquares } from './sum-squares.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
-type Backend = WebgpuBackendLike & { disposeData(id: object): void };
+type Backend = WebgpuBackendLike & { disposeData(id: object): void; device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
   backend: Backend;
@@ -36,6 +42,7 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
     lr: num(attrs, 'lr'), beta1: num(attrs, 'beta1'), beta2: num(attrs, 'beta2'), eps: num(attrs, 'eps'),
     decay: num(attrs, 'decay'), bc1: num(attrs, 'bc1'), bc2Sqrt: num(attrs, 'bc2Sqrt'), gradMultiplier: num(attrs, 'gradMultiplier'),
   }),
+  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
   [FusedKernel.softmaxXent]: ({ inputs, backend, attrs }) => softmaxXentForward(backend, inputs.logits!, inputs.targets!, num(attrs, 'floor')),
   [FusedKernel.softmaxXentGrad]: ({ inputs, backend, attrs }) => softmaxXentBackward(backend, inputs.p!, inputs.targets!, num(attrs, 'scale')),
   [FusedKernel.dropoutMask]: ({ backend, attrs }) => dropoutMask(backend, attrs?.shape as number[], num(attrs, 'key'), num(attrs, 'p')),
@@ -45,7 +52,15 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
     lowRankForward(backend, inputs.x!, inputs.a!, inputs.b!, inputs.bias!, num(attrs, 'k')),
   [FusedKernel.lowRankGrad]: ({ inputs, backend, attrs }) =>
     lowRankBackward(backend, inputs.dy!, inputs.x!, inputs.h!, inputs.a!, inputs.b!, num(attrs, 'k')),
-  [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(backend, Object.values(inputs).filter((x): x is TensorInfo => x !== undefined)),
+  [FlashKernel.forward]: ({ inputs, backend, attrs }) => flashForward(backend, inputs.qkv!, attrs),
+  [FlashKernel.backward]: ({ inputs, backend, attrs }) => flashBackward(backend, inputs.dy!, inputs.qkv!, inputs.out!, attrs),
+  [FlashHalfKernel.stats]: ({ inputs, backend, attrs }) => flashHalfStats(backend, inputs.qkv!, attrs),
+  [FlashHalfKernel.context]: ({ inputs, backend, attrs }) => flashHalfContext(backend, inputs.qkv!, inputs.stats!, attrs),
+  [FlashHalfKernel.rowTerms]: ({ inputs, backend, attrs }) => flashHalfRowTerms(backend, inputs.dy!, inputs.qkv!, inputs.stats!, attrs),
+  [FlashHalfKernel.backward]: ({ inputs, backend, attrs }) =>
+    flashHalfBackward(backend, inputs.dy!, inputs.qkv!, inputs.stats!, inputs.d!, attrs),
+  // The attention's per-head products: with them ops/attention.ts takes its head-kernel path.
+  ...Object.fromEntries(Object.entries(headKernels).map(([name, f]) => [name, ({ inputs, backend, attrs }: Args) => f(backend, inputs, attrs)])),
 };
 
 /** Registers the WGSL kernels for 'webgpu' (idempotent); says which, or why none. */

@@ -1,8 +1,14 @@
 // LayerNorm over the last axis in WGSL: forward in 2 dispatches (row statistics, then the
-// normalized output), backward in 4 (row sums, dx, dweight, dbias); the generic ops/layernorm.ts
-// takes about 8 and 14 kernels. Row statistics are one [2, rows] tensor: means, then 1 / std.
+// normalized output), backward in 3 (dx with its row sums, dweight, dbias); the generic
+// ops/layernorm.ts takes about 8 and 14 kernels. Row statistics are one [2, rows] tensor: means,
+// then 1 / std. The row reductions run one workgroup per row (row-program.ts); the column sums
+// of the weight gradients are in layernorm-columns.ts.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { flatProgram, run, type WebgpuBackendLike } from './program.ts';
+import { rowProgram, rowWidth } from './row-program.ts';
+import { columnSum } from './layernorm-columns.ts';
+
+type Backend = WebgpuBackendLike & { disposeData(id: object): void };
 
 const SHAPE_UNIFORMS = 'rows : i32, cols : i32,';
 
@@ -11,25 +17,27 @@ function dims(x: TensorInfo): { rows: number; cols: number } {
   return { rows: x.shape[0]!, cols: x.shape[1]! };
 }
 
-export function layerNormForward(backend: WebgpuBackendLike & { disposeData(id: object): void },
-  x: TensorInfo, weight: TensorInfo, bias: TensorInfo, eps: number): TensorInfo[] {
+/** Mean, then the variance about it (two reads of a short row: no cancellation of E[x^2] - mean^2). */
+const STATS_BODY = `
+  let base = group * uniforms.cols;
+  let end = select(0, uniforms.cols, group < uniforms.rows);
+  var part = 0.0;
+  for (var j = tid; j < end; j += W) { part += X[base + j]; }
+  let mu = sumAcross(part, tid) / f32(uniforms.cols);
+  var sq = 0.0;
+  for (var j = tid; j < end; j += W) { let d = X[base + j] - mu; sq += d * d; }
+  let rstd = inverseSqrt(sumAcross(sq, tid) / f32(uniforms.cols) + uniforms.eps);
+  if (tid == 0 && group < uniforms.rows) {
+    setOutputAtIndex(group, mu);
+    setOutputAtIndex(uniforms.rows + group, rstd);
+  }`;
+
+export function layerNormForward(backend: Backend, x: TensorInfo, weight: TensorInfo, bias: TensorInfo, eps: number): TensorInfo[] {
   const { rows, cols } = dims(x);
   const shape = [{ type: 'int32' as const, data: [rows] }, { type: 'int32' as const, data: [cols] }];
-  // One invocation per (statistic, row); each walks its row (rows are short: the model width).
-  const stats = run(backend, flatProgram({
-    key: 'ln_stats', inputs: ['X'], outputShape: [2, rows], uniforms: `${SHAPE_UNIFORMS} eps : f32,`,
-    body: `let r = index % uniforms.rows;
-      let base = r * uniforms.cols;
-      var sum = 0.0;
-      for (var j = 0; j < uniforms.cols; j++) { sum += X[base + j]; }
-      let mu = sum / f32(uniforms.cols);
-      if (index < uniforms.rows) {
-        setOutputAtIndex(index, mu);
-      } else {
-        var sq = 0.0;
-        for (var j = 0; j < uniforms.cols; j++) { let d = X[base + j] - mu; sq += d * d; }
-        setOutputAtIndex(index, inverseSqrt(sq / f32(uniforms.cols) + uniforms.eps));
-      }`,
+  const stats = run(backend, rowProgram({
+    key: 'ln_stats', inputs: ['X'], outputShape: [2, rows], groups: rows, width: rowWidth(cols),
+    uniforms: `${SHAPE_UNIFORMS} eps : f32,`, body: STATS_BODY,
   }), [x], [...shape, { type: 'float32', data: [eps] }]);
   const y = run(backend, flatProgram({
     key: 'ln_apply', inputs: ['X', 'W', 'B', 'S'], outputShape: [rows, cols], uniforms: SHAPE_UNIFORMS,
@@ -40,39 +48,37 @@ export function layerNormForward(backend: WebgpuBackendLike & { disposeData(id: 
   return [y, stats];
 }
 
-/** dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy w; dw = sum_rows dy xhat; db = sum_rows dy. */
-export function layerNormBackward(backend: WebgpuBackendLike & { disposeData(id: object): void },
-  dy: TensorInfo, x: TensorInfo, weight: TensorInfo, stats: TensorInfo): TensorInfo[] {
+/** dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dxhat = dy w: both means reduced across the workgroup, then dx written by all. */
+const DX_BODY = `
+  // A workgroup past the last row (a folded grid) reads row 0's statistics and writes nothing.
+  let r = select(0, group, group < uniforms.rows);
+  let base = r * uniforms.cols;
+  let end = select(0, uniforms.cols, group < uniforms.rows);
+  let mu = S[r];
+  let rstd = S[uniforms.rows + r];
+  var p1 = 0.0;
+  var p2 = 0.0;
+  for (var j = tid; j < end; j += W) {
+    let dxhat = DY[base + j] * W_[j];
+    p1 += dxhat;
+    p2 += dxhat * (X[base + j] - mu) * rstd;
+  }
+  let m1 = sumAcross(p1, tid) / f32(uniforms.cols);
+  let m2 = sumAcross(p2, tid) / f32(uniforms.cols);
+  for (var j = tid; j < end; j += W) {
+    let xhat = (X[base + j] - mu) * rstd;
+    setOutputAtIndex(base + j, (DY[base + j] * W_[j] - m1 - xhat * m2) * rstd);
+  }`;
+
+/** dx (one workgroup per row); dw = sum_rows dy xhat and db = sum_rows dy (layernorm-columns.ts). */
+export function layerNormBackward(backend: Backend, dy: TensorInfo, x: TensorInfo, weight: TensorInfo, stats: TensorInfo): TensorInfo[] {
   const { rows, cols } = dims(x);
   const shape = [{ type: 'int32' as const, data: [rows] }, { type: 'int32' as const, data: [cols] }];
-  const xhat = '(X[i] - S[r]) * S[uniforms.rows + r]';
-  const sums = run(backend, flatProgram({
-    key: 'ln_bwd_rows', inputs: ['DY', 'X', 'W', 'S'], outputShape: [2, rows], uniforms: SHAPE_UNIFORMS,
-    body: `let r = index % uniforms.rows;
-      let second = index >= uniforms.rows;
-      var acc = 0.0;
-      for (var j = 0; j < uniforms.cols; j++) {
-        let i = r * uniforms.cols + j;
-        let dxhat = DY[i] * W[j];
-        acc += select(dxhat, dxhat * ${xhat}, second);
-      }
-      setOutputAtIndex(index, acc / f32(uniforms.cols));`,
+  const dx = run(backend, rowProgram({
+    key: 'ln_bwd_dx', inputs: ['DY', 'X', 'W_', 'S'], outputShape: [rows, cols], groups: rows, width: rowWidth(cols),
+    uniforms: SHAPE_UNIFORMS, body: DX_BODY,
   }), [dy, x, weight, stats], shape);
-  const dx = run(backend, flatProgram({
-    key: 'ln_bwd_dx', inputs: ['DY', 'X', 'W', 'S', 'R'], outputShape: [rows, cols], uniforms: SHAPE_UNIFORMS,
-    body: `let i = index;
-      let r = index / uniforms.cols;
-      let j = index % uniforms.cols;
-      setOutputAtIndex(index, (DY[i] * W[j] - R[r] - ${xhat} * R[uniforms.rows + r]) * S[uniforms.rows + r]);`,
-  }), [dy, x, weight, stats, sums], shape);
-  backend.disposeData(sums.dataId);
-  const columnSum = (key: string, term: string, inputs: string[], tensors: TensorInfo[]) => run(backend, flatProgram({
-    key, inputs, outputShape: [cols], uniforms: SHAPE_UNIFORMS,
-    body: `var acc = 0.0;
-      for (var r = 0; r < uniforms.rows; r++) { let i = r * uniforms.cols + index; acc += ${term}; }
-      setOutputAtIndex(index, acc);`,
-  }), tensors, shape);
-  const dw = columnSum('ln_bwd_dw', `DY[i] * ${xhat}`, ['DY', 'X', 'S'], [dy, x, stats]);
-  const db = columnSum('ln_bwd_db', 'DY[i]', ['DY'], [dy]);
+  const dw = columnSum(backend, 'ln_bwd_dw', 'DY[i] * (X[i] - S[r]) * S[uniforms.rows + r]', ['DY', 'X', 'S'], [dy, x, stats], rows, cols);
+  const db = columnSum(backend, 'ln_bwd_db', 'DY[i]', ['DY'], [dy], rows, cols);
   return [dx, dw, db];
 }
