@@ -26,6 +26,13 @@ export interface GpuStepProfile {
   kernels: KernelRow[];
 }
 
+/**
+ * The row of dispatches no tfjs kernel issued: the multi-tensor AdamW and gradient accumulation
+ * record their passes into tfjs's encoder themselves (backend/webgpu-multi-dispatch.ts), so the
+ * profiler neither sees nor times them.
+ */
+export const OUTSIDE_TFJS = '(multi-tensor passes, untimed)';
+
 type DispatchProto = Record<string, (...a: unknown[]) => unknown>;
 let dispatchCount = 0;
 let hooked = false;
@@ -104,7 +111,10 @@ export async function profileGpuStep(step: () => Promise<unknown>): Promise<GpuS
   });
   // An op with a custom gradient appears as `<name>__op` around its kernel: no work of its own.
   const kernels = [...rows.values()].filter((r) => !(r.name.endsWith('__op') && r.dispatches === 0));
-  return { timing: timestampsAvailable() ? 'timestamps' : 'wall-clock', wallMs, dispatches: read() - before, kernels };
+  const dispatches = read() - before;
+  const outside = dispatches - kernels.reduce((s, k) => s + k.dispatches, 0);
+  if (outside > 0) kernels.push({ name: OUTSIDE_TFJS, calls: outside, dispatches: outside, ms: 0 });
+  return { timing: timestampsAvailable() ? 'timestamps' : 'wall-clock', wallMs, dispatches, kernels };
 }
 
 /** The profile as printed lines: the timing source, then the kernels by time (by dispatches without times). */
