@@ -100,7 +100,21 @@ export const FlashHalfKernel = {
 
 export type FlashHalfKernelName = (typeof FlashHalfKernel)[keyof typeof FlashHalfKernel];
 
-type KernelName = FusedKernelName | HeadKernelName | FlashKernelName | FlashHalfKernelName;
+/**
+ * The tied LM head fused with the softmax cross-entropy (WGSL on webgpu: backend/webgpu-kernels/
+ * lmhead-*.ts), flash-style: the [N, V] logits and probabilities never reach memory.
+ * ops/lm-head.ts takes it in fp32 where both are registered.
+ */
+export const LmHeadKernel = {
+  /** (x [N, C], wte [V, C], targets int32 [N]) -> (stats [N, 2]: each row's logsumexp and loss, mean loss []); attrs floor. */
+  forward: 'InRankLmHeadXent',
+  /** (x, wte, targets, stats) -> (dx [N, C], dwte [V, C]) of dlogits = (softmax - onehot) scale; attrs scale. */
+  backward: 'InRankLmHeadXentGrad',
+} as const;
+
+export type LmHeadKernelName = (typeof LmHeadKernel)[keyof typeof LmHeadKernel];
+
+type KernelName = FusedKernelName | HeadKernelName | FlashKernelName | FlashHalfKernelName | LmHeadKernelName;
 
 /** Whether the current backend has this fused kernel. */
 export function hasFused(name: KernelName): boolean {

@@ -1,0 +1,116 @@
+// The fused LM head + cross-entropy (WGSL, backend/webgpu-kernels/lmhead-*.ts) against the
+// materialised path (logits = x wte^T, then the WGSL softmax cross-entropy, then the two
+// products of dlogits), loss, dx and dwte, at tiny shapes whose N and V are not multiples of the
+// kernels' 16-wide tiles and whose C is not a multiple of their 64-column chunks; and a NaN
+// input, which must reach the loss. Skipped with the reason where Dawn finds no adapter.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
+import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
+import { lmHeadCrossEntropy, lmHeadUsable } from '../harness/train/ops/lm-head.ts';
+import { mm, mmT, mTm } from '../harness/train/ops/matmul.ts';
+import { fp32 } from '../harness/train/precision/index.ts';
+import { setMatmulPath } from '../harness/train/backend/select.ts';
+import { FusedKernel, LmHeadKernel } from '../harness/train/ops/fused.ts';
+import { assertClose, scaled } from './kernel-compare.ts';
+
+let noAdapter: string | null = null;
+
+before(async () => {
+  try {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    const gpu = create([]);
+    (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
+    if ((await gpu.requestAdapter()) === null) throw new Error('Dawn found no WebGPU adapter');
+    await import('@tensorflow/tfjs-backend-webgpu');
+    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
+    await tf.ready();
+    setMatmulPath('tensorflow');
+  } catch (err) {
+    noAdapter = (err as Error).message.split('\n')[0]!;
+  }
+});
+
+after(() => {
+  unregisterWebgpuKernels();
+  setMatmulPath('cpu');
+});
+
+interface Case { n: number; v: number; c: number; wteScale: number }
+
+/** Loss, dx and dwte at gradScale 3: fused when the LM head kernels are registered, else materialised. */
+function head(k: Case, seed: number, poison?: (x: Float32Array) => void): () => tf.Tensor[] {
+  const xv = scaled(k.n * k.c, seed, 1);
+  poison?.(xv);
+  const wv = scaled(k.v * k.c, seed + 1, k.wteScale);
+  const targets = Int32Array.from({ length: k.n }, (_, i) => (i * 37 + 5) % k.v);
+  return () => {
+    const x = tf.tensor2d(xv, [k.n, k.c]);
+    const wte = tf.tensor2d(wv, [k.v, k.c]);
+    if (lmHeadUsable(fp32)) {
+      const f = lmHeadCrossEntropy(x, wte, targets);
+      const d = f.backward(3);
+      return [tf.reshape(f.loss, [1]), d.dx, d.dwte];
+    }
+    const ce = crossEntropy(mmT(x, wte), targets);
+    const dl = ce.backward(3);
+    return [tf.reshape(ce.loss, [1]), mm(dl, wte), mTm(dl, x)];
+  };
+}
+
+/** Runs compute with all WGSL kernels (fused: true) or all but the LM head's, checking which cross-entropy ran. */
+async function onPath(fused: boolean, compute: () => tf.Tensor[]): Promise<Float32Array[]> {
+  unregisterWebgpuKernels();
+  assert.ok(registerWebgpuKernels().enabled);
+  if (!fused) for (const name of Object.values(LmHeadKernel)) tf.unregisterKernel(name, 'webgpu');
+  let outs: tf.Tensor[] = [];
+  const info = await tf.profile(() => {
+    outs = tf.tidy(() => compute());
+  });
+  const want = fused ? LmHeadKernel.backward : FusedKernel.softmaxXentGrad;
+  assert.ok(info.kernels.some((k) => k.name === want), `${want} did not run: ${info.kernels.map((k) => k.name).join(', ')}`);
+  const data = await Promise.all(outs.map(async (x) => (await x.data()) as Float32Array));
+  tf.dispose(outs);
+  return data;
+}
+
+// wteScale 6 at C 64 gives logits of standard deviation ~50: many targets below the 1e-30 floor.
+const CASES: Case[] = [
+  { n: 19, v: 97, c: 16, wteScale: 0.5 },
+  { n: 37, v: 1000, c: 64, wteScale: 0.3 },
+  { n: 19, v: 5003, c: 72, wteScale: 0.2 },
+  { n: 37, v: 97, c: 64, wteScale: 6 },
+];
+
+test('WGSL fused LM head: loss, dx and dwte equal the materialised logits + cross-entropy (N, V off the tiles, C off the chunks)', async (t) => {
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  for (const [i, k] of CASES.entries()) {
+    const compute = head(k, 70 + i);
+    const want = await onPath(false, compute);
+    const got = await onPath(true, compute);
+    assertClose(got, want, 2e-5, `N ${k.n} V ${k.v} C ${k.c} wte x${k.wteScale}`);
+  }
+});
+
+test('WGSL fused LM head: the floor holds where the target probability underflows (loss term -log 1e-30)', async (t) => {
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  const k = CASES[3]!;
+  const [loss] = await onPath(true, head(k, 73));
+  // Every row's term is at most -log(1e-30) = 69.08; at logits of spread ~50 the mean sits well above 30.
+  assert.ok(loss![0]! <= 69.08 + 1e-3 && loss![0]! > 30, `loss ${loss![0]}`);
+});
+
+test('WGSL fused LM head: a NaN in x makes the loss, that row of dx and all of dwte NaN; other rows of dx stay right', async (t) => {
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  const k: Case = { n: 19, v: 97, c: 16, wteScale: 0.5 };
+  const compute = head(k, 74, (x) => { x[5 * k.c + 3] = NaN; });
+  const want = await onPath(false, compute);
+  const got = await onPath(true, compute);
+  assert.ok(Number.isNaN(got[0]![0]) && Number.isNaN(want[0]![0]), `loss: fused ${got[0]![0]}, materialised ${want[0]![0]}`);
+  assert.ok(got[1]!.subarray(5 * k.c, 6 * k.c).every(Number.isNaN), 'row 5 of dx is NaN');
+  assert.ok(got[2]!.every(Number.isNaN), 'dwte is NaN');
+  const clean = (d: Float32Array) => Float32Array.from(d).filter((_, j) => Math.floor(j / k.c) !== 5);
+  assertClose([clean(got[1]!)], [clean(want[1]!)], 2e-5, 'dx rows without the NaN');
+});
