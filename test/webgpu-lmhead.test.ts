@@ -61,7 +61,7 @@ function head(k: Case, seed: number, poison?: (x: Float32Array) => void): () => 
 }
 
 /** Runs compute with all WGSL kernels (fused: true) or all but the LM head's, checking which cross-entropy ran. */
-async function onPath(fused: boolean, compute: () => tf.Tensor[]): Promise<Float32Array[]> {
+async function onPath(fused: boolean, compute: () => tf.Tensor[], want: string = fused ? LmHeadKernel.backward : FusedKernel.softmaxXentGrad): Promise<Float32Array[]> {
   unregisterWebgpuKernels();
   assert.ok(registerWebgpuKernels().enabled);
   if (!fused) for (const name of Object.values(LmHeadKernel)) tf.unregisterKernel(name, 'webgpu');
@@ -69,7 +69,6 @@ async function onPath(fused: boolean, compute: () => tf.Tensor[]): Promise<Float
   const info = await tf.profile(() => {
     outs = tf.tidy(() => compute());
   });
-  const want = fused ? LmHeadKernel.backward : FusedKernel.softmaxXentGrad;
   assert.ok(info.kernels.some((k) => k.name === want), `${want} did not run: ${info.kernels.map((k) => k.name).join(', ')}`);
   const data = await Promise.all(outs.map(async (x) => (await x.data()) as Float32Array));
   tf.dispose(outs);
@@ -113,4 +112,20 @@ test('WGSL fused LM head: a NaN in x makes the loss, that row of dx and all of d
   assert.ok(got[2]!.every(Number.isNaN), 'dwte is NaN');
   const clean = (d: Float32Array) => Float32Array.from(d).filter((_, j) => Math.floor(j / k.c) !== 5);
   assertClose([clean(got[1]!)], [clean(want[1]!)], 2e-5, 'dx rows without the NaN');
+});
+
+test('WGSL fused LM head forward past 65,535 row tiles (the workgroup grid folds into 2-D) equals the materialised loss', async (t) => {
+  if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
+  // Forward only: the dwte dispatch has one workgroup walking all 65,536 row tiles, too slow on lavapipe.
+  const n = 16 * 65535 + 21;
+  const compute = () => {
+    const x = tf.tensor2d(scaled(2 * n, 75, 1), [n, 2]);
+    const wte = tf.tensor2d(scaled(6, 76, 1), [3, 2]);
+    const targets = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const loss = lmHeadUsable(fp32) ? lmHeadCrossEntropy(x, wte, targets).loss : crossEntropy(mmT(x, wte), targets).loss;
+    return [tf.reshape(loss, [1])];
+  };
+  const want = await onPath(false, compute, FusedKernel.softmaxXent);
+  const got = await onPath(true, compute, LmHeadKernel.forward);
+  assertClose(got, want, 1e-5, `N ${n}`);
 });
