@@ -106,10 +106,16 @@ export type FlashHalfKernelName = (typeof FlashHalfKernel)[keyof typeof FlashHal
  * ops/lm-head.ts takes it in fp32 where both are registered.
  */
 export const LmHeadKernel = {
-  /** (x [N, C], wte [V, C], targets int32 [N]) -> (stats [N, 2]: each row's logsumexp and loss, mean loss []); attrs floor. */
+  /** (x [N, C], wte [V, C], targets int32 [N]) -> (stats [N, 3]: each row's logit max, exp-sum and loss, mean loss []); attrs floor. */
   forward: 'InRankLmHeadXent',
   /** (x, wte, targets, stats) -> (dx [N, C], dwte [V, C]) of dlogits = (softmax - onehot) scale; attrs scale. */
   backward: 'InRankLmHeadXentGrad',
+  /**
+   * The fp16 native variants (head-half.ts): x and wte packed halves (precision/half-storage.ts),
+   * attrs embd (C) too; logits, dlogits and the products rounded to half where the emulation does.
+   */
+  forwardHalf: 'InRankLmHeadXentHalf',
+  backwardHalf: 'InRankLmHeadXentHalfGrad',
 } as const;
 
 export type LmHeadKernelName = (typeof LmHeadKernel)[keyof typeof LmHeadKernel];

@@ -59,6 +59,10 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [LmHeadKernel.forward]: ({ inputs, backend, attrs }) => lmHeadForward(backend, inputs.x!, inputs.wte!, inputs.targets!, num(attrs, 'floor')),
   [LmHeadKernel.backward]: ({ inputs, backend, attrs }) =>
     lmHeadBackward(backend, inputs.x!, inputs.wte!, inputs.targets!, inputs.stats!, num(attrs, 'scale')),
+  [LmHeadKernel.forwardHalf]: ({ inputs, backend, attrs }) =>
+    lmHeadForward(backend, inputs.x!, inputs.wte!, inputs.targets!, num(attrs, 'floor'), num(attrs, 'embd')),
+  [LmHeadKernel.backwardHalf]: ({ inputs, backend, attrs }) =>
+    lmHeadBackward(backend, inputs.x!, inputs.wte!, inputs.targets!, inputs.stats!, num(attrs, 'scale'), num(attrs, 'embd')),
   // The attention's per-head products: with them ops/attention.ts takes its head-kernel path.
   ...Object.fromEntries(Object.entries(headKernels).map(([name, f]) => [name, ({ inputs, backend, attrs }: Args) => f(backend, inputs, attrs)])),
 };

@@ -2,14 +2,16 @@
 // per B tokens walks the vocabulary in B-wide tiles, computes each tile of logits x wte^T in
 // workgroup memory and folds it into a running row max and exp-sum (online softmax), picking
 // up the target's logit on the way. Each of a row's B threads keeps the statistics of its own
-// column stride; they merge once at the end. Out: [N, 2], each row's logsumexp (what the
-// backward recomputes the probabilities from) and its loss; a second dispatch takes the mean.
-// Neither the [N, V] logits nor the probabilities reach memory.
+// column stride; they merge once at the end. Out: [N, 3], each row's max and exp-sum (the
+// backward recomputes the probabilities from them with the softmax kernel's formula) and its
+// loss; a second dispatch takes the mean. Neither the [N, V] logits nor the probabilities reach
+// memory. The fp16 variant reads packed halves and rounds each logit to half, as the
+// materialised f16 product does before the cross-entropy.
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { rowProgram } from './row-program.ts';
-import { foldedGrid, GROUP_WGSL, LMHEAD_UNIFORMS, lmHeadShape, lmHeadUniforms, logitTileWgsl, SIDE } from './lmhead-tiles.ts';
+import { foldedGrid, GROUP_WGSL, LMHEAD_UNIFORMS, lmHeadShape, lmHeadUniforms, logitTileWgsl, rounded, SIDE } from './lmhead-tiles.ts';
 
 /**
  * The generic softmax's semantics, merged in any order: +inf or NaN anywhere in the row makes
@@ -37,7 +39,7 @@ const STATS_WGSL = `
  * -log(max(p_t, floor)), keeping a NaN p_t (max() may drop it; the loss scaler needs it).
  * The target's logit is summed across the row's threads: exactly one holds it, the rest 0.
  */
-const BODY = `
+const body = (half: boolean): string => `
     let lx = i32(localId.x);
     let ly = i32(localId.y);
     let tid = ly * B + lx;
@@ -50,7 +52,7 @@ const BODY = `
     let tiles = (uniforms.vocab + B - 1) / B;
     for (var vt = 0; vt < tiles; vt++) {
       let v = vt * B + lx;
-      let s = logitTile(a0, vt * B, lx, ly, tid);
+      let s = ${rounded(half, 'logitTile(a0, vt * B, lx, ly, tid)')};
       if (v < uniforms.vocab) { st = pushStat(st, s); }
       if (v == tgt) { xt = s; }
     }
@@ -66,27 +68,31 @@ const BODY = `
         xTarget += tS[tid + j];
       }
       let p = exp(xTarget - tot.x) / tot.y;
-      setOutputAtIndex(row * 2, tot.x + log(tot.y));
-      setOutputAtIndex(row * 2 + 1, -log(select(max(p, uniforms.floor), p, isNanF(p))));
+      setOutputAtIndex(row * 3, tot.x);
+      setOutputAtIndex(row * 3 + 1, tot.y);
+      setOutputAtIndex(row * 3 + 2, -log(select(max(p, uniforms.floor), p, isNanF(p))));
     }`;
 
 /** The rows' losses summed by one workgroup (each invocation a stride of rows), over N. */
 const MEAN_BODY = `
   var acc = 0.0;
-  for (var r = tid; r < uniforms.rows; r += W) { acc += S[r * 2 + 1]; }
+  for (var r = tid; r < uniforms.rows; r += W) { acc += S[r * 3 + 2]; }
   let total = sumAcross(acc, tid);
   if (tid == 0) { setOutputAtIndex(0, total / f32(uniforms.rows)); }`;
 
-/** (x [N, C], wte [V, C], targets int32 [N]) -> (stats [N, 2]: logsumexp and loss per row, mean loss []). */
-export function lmHeadForward(backend: WebgpuBackendLike, x: TensorInfo, wte: TensorInfo, targets: TensorInfo, floor: number): TensorInfo[] {
-  const s = lmHeadShape(x, wte, targets);
+/**
+ * (x [N, C], wte [V, C], targets int32 [N]) -> (stats [N, 3]: max, exp-sum and loss per row,
+ * mean loss []); x and wte are packed halves where embd (C) is given.
+ */
+export function lmHeadForward(backend: WebgpuBackendLike, x: TensorInfo, wte: TensorInfo, targets: TensorInfo, floor: number, embd?: number): TensorInfo[] {
+  const s = lmHeadShape(x, wte, targets, embd);
   const stats = run(backend, tiledProgram({
-    key: 'lmhead_fwd', inputs: ['X', 'WTE', 'T'], outputShape: [s.rows, 2], side: SIDE,
+    key: `lmhead_fwd${s.half ? '_half' : ''}`, inputs: ['X', 'WTE', 'T'], outputShape: [s.rows, 3], side: SIDE,
     grid: foldedGrid(Math.ceil(s.rows / SIDE)), uniforms: LMHEAD_UNIFORMS,
-    helpers: `${logitTileWgsl('X', 'uniforms.rows', 'WTE', 'uniforms.vocab')}
+    helpers: `${logitTileWgsl('X', 'uniforms.rows', 'WTE', 'uniforms.vocab', s.half)}
       ${STATS_WGSL}`,
-    body: BODY,
-  }), [x, wte, targets], lmHeadUniforms(s, 0, floor), [2]);
+    body: body(s.half),
+  }), [x, wte, targets], lmHeadUniforms(s, 0, floor), s.half ? [0, 1, 2] : [2]);
   const loss = run(backend, rowProgram({
     key: 'lmhead_mean', inputs: ['S'], outputShape: [1], groups: 1, width: 256, uniforms: 'rows : i32,', body: MEAN_BODY,
   }), [stats], [{ type: 'int32', data: [s.rows] }]);
