@@ -1,8 +1,9 @@
 // The fused LM head + cross-entropy (WGSL, backend/webgpu-kernels/lmhead-*.ts) against the
 // materialised path (logits = x wte^T, then the WGSL softmax cross-entropy, then the two
 // products of dlogits), loss, dx and dwte, at tiny shapes whose N and V are not multiples of the
-// kernels' 16-wide tiles and whose C is not a multiple of their 64-column chunks; and a NaN
-// input, which must reach the loss. Skipped with the reason where Dawn finds no adapter.
+// kernels' 16-wide tiles and whose C is not a multiple of their 64-column chunks; a NaN input,
+// which must reach the loss; and the fp16 variant against the native half head's materialised
+// path. Skipped with the reason where Dawn finds no adapter.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,24 +14,18 @@ import { mm, mmT, mTm } from '../harness/train/ops/matmul.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { FusedKernel, LmHeadKernel } from '../harness/train/ops/fused.ts';
+import { headForwardHalf } from '../harness/train/model/head-half.ts';
+import { halfOps, nativeHalfReady } from '../harness/train/precision/half-storage.ts';
+import { selectBackend } from '../harness/train/backend/select.ts';
+import { probeAdapter } from '../harness/train/backend/webgpu.ts';
+import { relDiff } from '../scripts/fp16-paths.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
-let noAdapter: string | null = null;
+const probe = await probeAdapter();
+const noAdapter = 'reason' in probe ? probe.reason : null;
 
 before(async () => {
-  try {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create([]);
-    (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
-    if ((await gpu.requestAdapter()) === null) throw new Error('Dawn found no WebGPU adapter');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
-    await tf.ready();
-    setMatmulPath('tensorflow');
-  } catch (err) {
-    noAdapter = (err as Error).message.split('\n')[0]!;
-  }
+  if (noAdapter === null) await selectBackend('webgpu'); // registers the WGSL kernels, the device matmul path, f16 where offered
 });
 
 after(() => {
@@ -128,4 +123,34 @@ test('WGSL fused LM head forward past 65,535 row tiles (the workgroup grid folds
   const want = await onPath(false, compute, FusedKernel.softmaxXent);
   const got = await onPath(true, compute, LmHeadKernel.forward);
   assertClose(got, want, 1e-5, `N ${n}`);
+});
+
+/** Loss, dx and dwte of the native fp16 head (ln_f taken as the identity) at gradScale 3. */
+function headHalf(k: Case, seed: number): () => tf.Tensor[] {
+  const xv = scaled(k.n * k.c, seed, 1);
+  const wv = scaled(k.v * k.c, seed + 1, k.wteScale);
+  const targets = Int32Array.from({ length: k.n }, (_, i) => (i * 37 + 5) % k.v);
+  return () => {
+    const grads = new Map<string, tf.Tensor>();
+    const lnf = { y: tf.tensor2d(xv, [k.n, k.c]), backward: (d: tf.Tensor2D) => d };
+    const h = headForwardHalf(halfOps, lnf, tf.tensor2d(wv, [k.v, k.c]), targets, grads);
+    const dx = h.backward(3);
+    return [tf.reshape(h.loss, [1]), dx, grads.get('wte')!];
+  };
+}
+
+test('WGSL fused LM head, fp16: loss, dx and dwte equal the native half head\'s materialised path (same rounding points)', async (t) => {
+  if (noAdapter !== null || !nativeHalfReady()) return t.skip(`no WebGPU with shader-f16: ${noAdapter ?? 'no shader-f16'}`);
+  for (const [i, k] of [CASES[0]!, CASES[2]!].entries()) {
+    const compute = headHalf(k, 80 + i);
+    const want = await onPath(false, compute, FusedKernel.softmaxXentGrad);
+    const got = await onPath(true, compute, LmHeadKernel.backwardHalf);
+    const label = `fp16 N ${k.n} V ${k.v} C ${k.c}`;
+    assert.ok(Math.abs(got[0]![0]! - want[0]![0]!) <= 1e-5 * want[0]![0]!, `${label} loss: fused ${got[0]![0]}, materialised ${want[0]![0]}`);
+    for (const j of [1, 2]) {
+      // Summation order may move a rounding by one half step; the rounding points themselves must match.
+      const same = got[j]!.filter((v, e) => v === want[j]![e]).length / got[j]!.length;
+      assert.ok(relDiff(want[j]!, got[j]!) < 2e-3 && same > 0.9, `${label} output ${j}: relative ${relDiff(want[j]!, got[j]!)}, equal ${same}`);
+    }
+  }
 });
