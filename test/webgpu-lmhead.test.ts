@@ -36,10 +36,10 @@ after(() => {
 interface Case { n: number; v: number; c: number; wteScale: number }
 
 /** Loss, dx and dwte at gradScale 3: fused when the LM head kernels are registered, else materialised. */
-function head(k: Case, seed: number, poison?: (x: Float32Array) => void): () => tf.Tensor[] {
+function head(k: Case, seed: number, poison?: (x: Float32Array, wte: Float32Array) => void): () => tf.Tensor[] {
   const xv = scaled(k.n * k.c, seed, 1);
-  poison?.(xv);
   const wv = scaled(k.v * k.c, seed + 1, k.wteScale);
+  poison?.(xv, wv);
   const targets = Int32Array.from({ length: k.n }, (_, i) => (i * 37 + 5) % k.v);
   return () => {
     const x = tf.tensor2d(xv, [k.n, k.c]);
@@ -96,7 +96,7 @@ test('WGSL fused LM head: the floor holds where the target probability underflow
   assert.ok(loss![0]! <= 69.08 + 1e-3 && loss![0]! > 30, `loss ${loss![0]}`);
 });
 
-test('WGSL fused LM head: a NaN in x makes the loss, that row of dx and all of dwte NaN; other rows of dx stay right', async (t) => {
+test('WGSL fused LM head: a NaN in x makes the loss, that row of dx and all of dwte NaN, other rows of dx stay right; +inf in wte makes the loss NaN', async (t) => {
   if (noAdapter !== null) return t.skip(`no WebGPU: ${noAdapter}`);
   const k: Case = { n: 19, v: 97, c: 16, wteScale: 0.5 };
   const compute = head(k, 74, (x) => { x[5 * k.c + 3] = NaN; });
@@ -107,6 +107,10 @@ test('WGSL fused LM head: a NaN in x makes the loss, that row of dx and all of d
   assert.ok(got[2]!.every(Number.isNaN), 'dwte is NaN');
   const clean = (d: Float32Array) => Float32Array.from(d).filter((_, j) => Math.floor(j / k.c) !== 5);
   assertClose([clean(got[1]!)], [clean(want[1]!)], 2e-5, 'dx rows without the NaN');
+  // +inf in one vocabulary row: a row whose logit there is +inf has a NaN softmax, as materialised.
+  const inf = head(k, 75, (_, w) => { w[7 * k.c] = Infinity; });
+  const [wantInf, gotInf] = [await onPath(false, inf), await onPath(true, inf)];
+  assert.ok(Number.isNaN(gotInf[0]![0]) && Number.isNaN(wantInf[0]![0]), `+inf: loss fused ${gotInf[0]![0]}, materialised ${wantInf[0]![0]}`);
 });
 
 test('WGSL fused LM head forward past 65,535 row tiles (the workgroup grid folds into 2-D) equals the materialised loss', async (t) => {
