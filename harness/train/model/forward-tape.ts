@@ -13,6 +13,7 @@ import { embeddingGrad, embeddingLookup } from '../ops/embedding.ts';
 import { dropoutDraw, dropoutSite, type DropoutContext } from '../ops/dropout.ts';
 import { mm, mmT, mTm } from '../ops/matmul.ts';
 import { headForwardHalf } from './head-half.ts';
+import { lmHeadCrossEntropy, lmHeadUsable } from '../ops/lm-head.ts';
 
 type Backward = (dx: tf.Tensor2D) => tf.Tensor2D;
 
@@ -110,6 +111,14 @@ export class ForwardTape {
     const p = this.precision;
     const lnf = layerNorm(x, lnfW as tf.Tensor1D, lnfB as tf.Tensor1D, this.grads, { weight: 'ln_f.weight', bias: 'ln_f.bias' });
     if (p.halfOps) return headForwardHalf(p.halfOps, lnf, wte as tf.Tensor2D, targets, this.grads);
+    if (lmHeadUsable(p)) { // fp32 with the fused kernels: no [N, V] logits or probabilities in memory
+      const f = lmHeadCrossEntropy(lnf.y, wte as tf.Tensor2D, targets);
+      return { loss: f.loss, backward: (gradScale) => {
+        const d = f.backward(gradScale);
+        addGrad(this.grads, 'wte', d.dwte); // added to the embedding's share of the tied weight
+        return lnf.backward(d.dx);
+      } };
+    }
     const xf = p.half(lnf.y);
     const wteH = p.half(wte as tf.Tensor2D);
     const ce = crossEntropy(p.half(mmT(xf, wteH)), targets);

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FusedKernel, hasFused, runFused } from './fused.ts';
 
-const PROB_FLOOR = 1e-30;
+export const PROB_FLOOR = 1e-30;
 
 export function crossEntropy(logits: tf.Tensor2D, targets: Int32Array): { loss: tf.Scalar; backward(gradScale: number): tf.Tensor2D } {
   if (hasFused(FusedKernel.softmaxXent)) return fusedCrossEntropy(logits, targets);

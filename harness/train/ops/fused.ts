@@ -104,7 +104,27 @@ export const FlashHalfKernel = {
 
 export type FlashHalfKernelName = (typeof FlashHalfKernel)[keyof typeof FlashHalfKernel];
 
-type KernelName = FusedKernelName | HeadKernelName | FlashKernelName | FlashHalfKernelName;
+/**
+ * The tied LM head fused with the softmax cross-entropy (WGSL on webgpu: backend/webgpu-kernels/
+ * lmhead-*.ts), flash-style: the [N, V] logits and probabilities never reach memory.
+ * ops/lm-head.ts takes it in fp32 where both are registered.
+ */
+export const LmHeadKernel = {
+  /** (x [N, C], wte [V, C], targets int32 [N]) -> (stats [N, 3]: each row's logit max, exp-sum and loss, mean loss []); attrs floor. */
+  forward: 'InRankLmHeadXent',
+  /** (x, wte, targets, stats) -> (dx [N, C], dwte [V, C]) of dlogits = (softmax - onehot) scale; attrs scale. */
+  backward: 'InRankLmHeadXentGrad',
+  /**
+   * The fp16 native variants (head-half.ts): x and wte packed halves (precision/half-storage.ts),
+   * attrs embd (C) too; logits, dlogits and the products rounded to half where the emulation does.
+   */
+  forwardHalf: 'InRankLmHeadXentHalf',
+  backwardHalf: 'InRankLmHeadXentHalfGrad',
+} as const;
+
+export type LmHeadKernelName = (typeof LmHeadKernel)[keyof typeof LmHeadKernel];
+
+type KernelName = FusedKernelName | HeadKernelName | FlashKernelName | FlashHalfKernelName | LmHeadKernelName;
 
 /** Whether the current backend has this fused kernel. */
 export function hasFused(name: KernelName): boolean {

@@ -5,7 +5,7 @@
 // kernels. Each kernel's test (test/webgpu-kernels.test.ts) compares it with the generic path.
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { FlashHalfKernel, FlashKernel, FusedKernel } from '../../ops/fused.ts';
+import { FlashHalfKernel, FlashKernel, FusedKernel, LmHeadKernel } from '../../ops/fused.ts';
 import { geluBackward, geluForward } from './gelu.ts';
 import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
@@ -20,6 +20,8 @@ import { flashHalfContext, flashHalfStats } from './flash-half-forward.ts';
 import { flashHalfRowTerms } from './flash-half-rows.ts';
 import { flashHalfBackward } from './flash-half-backward.ts';
 import { sumSquares } from './sum-squares.ts';
+import { lmHeadForward } from './lmhead-forward.ts';
+import { lmHeadBackward } from './lmhead-backward.ts';
 import type { WebgpuBackendLike } from './program.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void; device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } };
@@ -59,6 +61,13 @@ const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FlashHalfKernel.rowTerms]: ({ inputs, backend, attrs }) => flashHalfRowTerms(backend, inputs.dy!, inputs.qkv!, inputs.stats!, attrs),
   [FlashHalfKernel.backward]: ({ inputs, backend, attrs }) =>
     flashHalfBackward(backend, inputs.dy!, inputs.qkv!, inputs.stats!, inputs.d!, attrs),
+  [LmHeadKernel.forward]: ({ inputs, backend, attrs }) => lmHeadForward(backend, inputs.x!, inputs.wte!, inputs.targets!, num(attrs, 'floor')),
+  [LmHeadKernel.backward]: ({ inputs, backend, attrs }) =>
+    lmHeadBackward(backend, inputs.x!, inputs.wte!, inputs.targets!, inputs.stats!, num(attrs, 'scale')),
+  [LmHeadKernel.forwardHalf]: ({ inputs, backend, attrs }) =>
+    lmHeadForward(backend, inputs.x!, inputs.wte!, inputs.targets!, num(attrs, 'floor'), num(attrs, 'embd')),
+  [LmHeadKernel.backwardHalf]: ({ inputs, backend, attrs }) =>
+    lmHeadBackward(backend, inputs.x!, inputs.wte!, inputs.targets!, inputs.stats!, num(attrs, 'scale'), num(attrs, 'embd')),
   // The attention's per-head products: with them ops/attention.ts takes its head-kernel path.
   ...Object.fromEntries(Object.entries(headKernels).map(([name, f]) => [name, ({ inputs, backend, attrs }: Args) => f(backend, inputs, attrs)])),
 };
