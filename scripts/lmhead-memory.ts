@@ -1,4 +1,4 @@
-// The fused LM head + cross-entropy (backend/webgpu-kernels/lmhead-*.ts) against the materialised
+// The fused LM head + cross-entropy (backend/webgpu-kernels/lmhead-*.ts, INRANK_LM_HEAD=fused) against the materialised
 // head (logits [N, V], then the WGSL softmax cross-entropy keeping the probabilities [N, V]) on the
 // same webgpu device, in one run: a small GPT-2 trained a few steps each way, in fp32 and (with
 // shader-f16) in fp16 native, every other
@@ -8,22 +8,19 @@
 //   npx tsx scripts/lmhead-memory.ts [--steps N] [--embd C] [--context T] [--vocab V]
 // Runs on any WebGPU adapter (Mesa's lavapipe included); speed is not measured.
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
 import { parseRunConfig, type RunConfig } from '../harness/contract/config.ts';
 import type { Precision } from '../harness/train/model/linear.ts';
 import { fp16NativeOnDevice, nativeHalfReady } from '../harness/train/precision/half-storage.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
-import { registerWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
-import { LmHeadKernel } from '../harness/train/ops/fused.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { compareTraces, traceFp16 } from './fp16-paths.ts';
 
 /** Traces with the fused LM head, then without (every other kernel on), and prints the comparison. */
 async function compare(label: string, cfg: RunConfig, precision: Precision, steps: number): Promise<void> {
+  process.env.INRANK_LM_HEAD = 'fused';
   const fused = await traceFp16(cfg, precision, steps);
-  for (const name of Object.values(LmHeadKernel)) tf.unregisterKernel(name, 'webgpu');
+  process.env.INRANK_LM_HEAD = 'materialised';
   const unfused = await traceFp16(cfg, precision, steps);
-  registerWebgpuKernels();
   const d = compareTraces(unfused, fused);
   const n = 2 * cfg.model.context;
   console.log(`${label}:`);

@@ -5,6 +5,8 @@
 // which must reach the loss; and the fp16 variant against the native half head's materialised
 // path. Skipped with the reason where Dawn finds no adapter.
 import { after, before, test } from 'node:test';
+
+process.env.INRANK_LM_HEAD = 'fused'; // opt-in (ops/lm-head.ts); these tests compare it with the materialised head
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';

@@ -10,7 +10,7 @@ import type { HalfMatrix, HalfOps } from '../precision/half-storage.ts';
 import { crossEntropy } from '../ops/cross-entropy.ts';
 import { addGrad } from '../ops/grads.ts';
 import { hasFused, LmHeadKernel } from '../ops/fused.ts';
-import { runLmHead } from '../ops/lm-head.ts';
+import { fusedLmHeadChosen, runLmHead } from '../ops/lm-head.ts';
 
 type Lnf = { y: tf.Tensor2D; backward: (d: tf.Tensor2D) => tf.Tensor2D };
 
@@ -19,7 +19,7 @@ export function headForwardHalf(ops: HalfOps, lnf: Lnf, wte: tf.Tensor2D,
   const xf = ops.pack(lnf.y);
   const wteH = ops.pack(wte);
   lnf.y.dispose(); // ln_f's backward does not read its output; the packed copy is what is kept
-  if (hasFused(LmHeadKernel.forwardHalf) && hasFused(LmHeadKernel.backwardHalf)) return fusedHeadHalf(lnf, xf, wteH, targets, grads);
+  if (fusedLmHeadChosen() && hasFused(LmHeadKernel.forwardHalf) && hasFused(LmHeadKernel.backwardHalf)) return fusedHeadHalf(lnf, xf, wteH, targets, grads);
   const ce = crossEntropy(ops.matMul(xf, wteH, { transB: true }), targets);
   const backward = (gradScale: number) => {
     const dl = ops.pack(ce.backward(gradScale));

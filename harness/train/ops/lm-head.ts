@@ -3,14 +3,28 @@
 // the materialised logits gives, but the [N, V] logits and probabilities are never written: the
 // forward keeps each row's logit max and exp-sum, and backward recomputes dlogits from them tile
 // by tile. fp32 here; the fp16 native head (model/head-half.ts) takes the kernels' half variant.
+//
+// Opt-in (INRANK_LM_HEAD=fused; default materialised): the backward recomputes the logits in both
+// of its dispatches, so the head costs 5 N V C multiply-adds instead of 3, in kernels not yet tuned
+// for a GPU, against tfjs's packed matmul on the materialised path. It pays where the [N, V]
+// tensors do not fit; whether it is also faster needs a GPU to measure (npm run bench -- --backend
+// webgpu --model gpt2, once with INRANK_LM_HEAD=fused).
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../contract/errors.ts';
 import type { Precision } from '../model/linear.ts';
 import { fp32 } from '../precision/index.ts';
 import { PROB_FLOOR } from './cross-entropy.ts';
 import { hasFused, LmHeadKernel, runFused, type LmHeadKernelName } from './fused.ts';
 
+/** Whether INRANK_LM_HEAD asks for the fused head ('fused') or not ('materialised', the default). */
+export function fusedLmHeadChosen(): boolean {
+  const v = process.env.INRANK_LM_HEAD ?? 'materialised';
+  if (v !== 'fused' && v !== 'materialised') throw new UserError(`INRANK_LM_HEAD must be fused or materialised, not '${v}'`);
+  return v === 'fused';
+}
+
 export function lmHeadUsable(precision: Precision): boolean {
-  return precision === fp32 && hasFused(LmHeadKernel.forward) && hasFused(LmHeadKernel.backward);
+  return precision === fp32 && fusedLmHeadChosen() && hasFused(LmHeadKernel.forward) && hasFused(LmHeadKernel.backward);
 }
 
 type Names = { forward: string; backward: string };
