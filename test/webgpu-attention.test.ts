@@ -10,33 +10,18 @@ import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train
 import { causalSelfAttention, type AttentionShape } from '../harness/train/ops/attention.ts';
 import { dropoutDraw } from '../harness/train/ops/dropout.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
-import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { FlashKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
+import { startWebgpuForKernels, stopWebgpuForKernels } from './webgpu-fixture.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
 let noAdapter: string | null = null;
 
 before(async () => {
-  try {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create([]);
-    (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
-    if ((await gpu.requestAdapter()) === null) throw new Error('Dawn found no WebGPU adapter');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
-    await tf.ready();
-    setMatmulPath('tensorflow');
-  } catch (err) {
-    noAdapter = (err as Error).message.split('\n')[0]!;
-  }
+  noAdapter = await startWebgpuForKernels();
 });
 
-after(() => {
-  unregisterWebgpuKernels();
-  setMatmulPath('cpu');
-});
+after(stopWebgpuForKernels);
 
 type Path = 'generic' | 'heads' | 'flash';
 const FLASH = [FlashKernel.forward, FlashKernel.backward];

@@ -12,35 +12,19 @@ import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { dropoutMask } from '../harness/train/ops/dropout.ts';
 import { causalSelfAttention } from '../harness/train/ops/attention.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
-import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FlashKernel, FusedKernel, hasFused, runFused } from '../harness/train/ops/fused.ts';
 import { gaussian } from './inrank-fixtures.ts';
+import { startWebgpuForKernels, stopWebgpuForKernels } from './webgpu-fixture.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
 let noAdapter: string | null = null;
 
 before(async () => {
-  try {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create([]);
-    (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
-    if ((await gpu.requestAdapter()) === null) throw new Error('Dawn found no WebGPU adapter');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
-    await tf.ready();
-    // The ops' formulation for a device backend (transpose flags, batched heads, no host reads).
-    setMatmulPath('tensorflow');
-  } catch (err) {
-    noAdapter = (err as Error).message.split('\n')[0]!;
-  }
+  noAdapter = await startWebgpuForKernels();
 });
 
-after(() => {
-  unregisterWebgpuKernels();
-  setMatmulPath('cpu');
-});
+after(stopWebgpuForKernels);
 
 /** Runs `compute` with the WGSL kernels (checking that `kernel` ran), then with the generic ones. */
 async function bothPaths(t: { skip(msg: string): void }, kernel: string, compute: () => tf.Tensor[]): Promise<{ fused: Float32Array[]; generic: Float32Array[] } | null> {

@@ -9,35 +9,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
 import { matMulStrided } from '../harness/train/backend/webgpu-kernels/matmul-strided.ts';
 import type { WebgpuBackendLike } from '../harness/train/backend/webgpu-kernels/program.ts';
-import { setMatmulPath } from '../harness/train/backend/select.ts';
 import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
 import { FusedKernel } from '../harness/train/ops/fused.ts';
 import { fp32 } from '../harness/train/precision/index.ts';
 import { gaussian } from './inrank-fixtures.ts';
+import { startWebgpuForKernels, stopWebgpuForKernels } from './webgpu-fixture.ts';
 import { assertClose } from './kernel-compare.ts';
 
 let noAdapter: string | null = null;
 
 before(async () => {
-  try {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create([]);
-    (globalThis as unknown as { navigator: unknown }).navigator = { gpu };
-    if ((await gpu.requestAdapter()) === null) throw new Error('Dawn found no WebGPU adapter');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend did not start');
-    await tf.ready();
-    setMatmulPath('tensorflow'); // the ops' formulation on a device backend
-  } catch (err) {
-    noAdapter = (err as Error).message.split('\n')[0]!;
-  }
+  noAdapter = await startWebgpuForKernels();
 });
 
-after(() => {
-  unregisterWebgpuKernels();
-  setMatmulPath('cpu');
-});
+after(stopWebgpuForKernels);
 
 const read = async (ts: tf.Tensor[]): Promise<Float32Array[]> => {
   const out = await Promise.all(ts.map(async (x) => (await x.data()) as Float32Array));
