@@ -9,6 +9,8 @@
 // 2. enableF16Shaders makes the device's createShaderModule prepend `enable f16;` to exactly
 //    the sources that carry F16_MARKER (the half-precision kernels); every other source is
 //    passed through untouched, so tfjs's own kernels compile as before.
+import { withAdapterHook } from './webgpu-adapter-hook.ts';
+
 export const F16_MARKER = '// inrank:enable-f16';
 
 interface AdapterLike {
@@ -21,9 +23,8 @@ interface GpuLike {
 
 /** navigator.gpu for tfjs: the same GPU object whose adapters' devices get shader-f16 where offered. */
 export function withShaderF16<G extends GpuLike>(gpu: G): G {
-  const requestAdapter = async (options?: object) => {
-    const adapter = (await gpu.requestAdapter(options)) as AdapterLike | null;
-    if (!adapter || !adapter.features.has('shader-f16')) return adapter;
+  return withAdapterHook(gpu, (adapter: AdapterLike) => {
+    if (!adapter.features.has('shader-f16')) return;
     const original = adapter.requestDevice;
     adapter.requestDevice = async function (this: AdapterLike, d?: { requiredFeatures?: unknown[] }) {
       const required = d?.requiredFeatures ?? [];
@@ -34,14 +35,6 @@ export function withShaderF16<G extends GpuLike>(gpu: G): G {
         return original.call(this, d); // a driver that offers the feature but refuses it: the device tfjs asked for
       }
     };
-    return adapter;
-  };
-  return new Proxy(gpu, {
-    get: (target, key) => {
-      if (key === 'requestAdapter') return requestAdapter;
-      const v: unknown = Reflect.get(target, key);
-      return typeof v === 'function' ? v.bind(target) : v; // Dawn's methods need the real object as `this`
-    },
   });
 }
 

@@ -4,6 +4,8 @@
 // The in-place multi-tensor AdamW (webgpu-adamw-in-place.ts) binds 4 per parameter, so this
 // limit is its tensors per dispatch times 4: the adapter's maximum (16 on lavapipe) halves or
 // better its dispatches. Only this limit changes; a driver that refuses it gets the device tfjs asked for.
+import { withAdapterHook } from './webgpu-adapter-hook.ts';
+
 interface AdapterLike {
   readonly limits: { readonly maxStorageBuffersPerShaderStage: number };
   requestDevice(descriptor?: { requiredLimits?: Record<string, number> }): Promise<unknown>;
@@ -28,16 +30,7 @@ function raiseStorageBuffers(adapter: AdapterLike): void {
 
 /** navigator.gpu for tfjs: the same GPU object whose adapters' devices get the adapter's storage-buffer maximum. */
 export function withMaxStorageBuffers<G extends GpuLike>(gpu: G): G {
-  const requestAdapter = async (options?: object) => {
-    const adapter = (await gpu.requestAdapter(options)) as AdapterLike | null;
-    if (adapter && typeof adapter.limits?.maxStorageBuffersPerShaderStage === 'number') raiseStorageBuffers(adapter);
-    return adapter;
-  };
-  return new Proxy(gpu, {
-    get: (target, key) => {
-      if (key === 'requestAdapter') return requestAdapter;
-      const v: unknown = Reflect.get(target, key);
-      return typeof v === 'function' ? v.bind(target) : v; // Dawn's methods need the real object as `this`
-    },
+  return withAdapterHook(gpu, (adapter: AdapterLike) => {
+    if (typeof adapter.limits?.maxStorageBuffersPerShaderStage === 'number') raiseStorageBuffers(adapter);
   });
 }
