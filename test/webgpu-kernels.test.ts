@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { registerWebgpuKernels, unregisterWebgpuKernels } from '../harness/train/backend/webgpu-kernels/index.ts';
-import { gelu } from '../harness/train/ops/gelu.ts';
+import { gelu, geluExact } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
 import { dropoutMask } from '../harness/train/ops/dropout.ts';
@@ -59,6 +59,17 @@ test('WGSL GELU: forward and backward equal the generic formulation', async (t) 
     return [f.y, f.backward(dy)];
   });
   if (r) assertClose(r.fused, r.generic, 1e-5, 'gelu');
+  tf.dispose([x, dy]);
+});
+
+test('WGSL exact (erf) GELU: forward and backward equal the generic formulation', async (t) => {
+  const x = tf.tensor2d(scaled(19 * 33, 3, 4), [19, 33]);
+  const dy = tf.tensor2d(gaussian(19 * 33, 4), [19, 33]);
+  const r = await bothPaths(t, FusedKernel.geluExactGrad, () => {
+    const f = geluExact(x);
+    return [f.y, f.backward(dy)];
+  });
+  if (r) assertClose(r.fused, r.generic, 1e-5, 'gelu erf');
   tf.dispose([x, dy]);
 });
 

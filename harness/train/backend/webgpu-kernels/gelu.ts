@@ -28,3 +28,33 @@ export function geluBackward(backend: WebgpuBackendLike, x: TensorInfo, dy: Tens
   });
   return run(backend, program, [x, dy]);
 }
+
+// The exact (erf) GELU of the fixed-rank and InRank MLPs (the reference's activation there).
+// WGSL has no erf: Abramowitz and Stegun 7.1.26 (absolute error under 1.5e-7), the same fit
+// tfjs's generic Erf kernel uses, so the two paths differ by rounding only.
+const ERF_HELPERS = `
+  fn erfAS(z : f32) -> f32 {
+    let a = abs(z);
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    return sign(z) * (1.0 - poly * exp(-a * a));
+  }
+  fn normalCdf(v : f32) -> f32 { return 0.5 * (1.0 + erfAS(v * 0.7071067811865476)); }`;
+
+export function geluExactForward(backend: WebgpuBackendLike, x: TensorInfo): TensorInfo {
+  const program = flatProgram({
+    key: 'gelu_erf_fwd', inputs: ['X'], outputShape: x.shape, helpers: ERF_HELPERS,
+    body: 'let v = X[index]; setOutputAtIndex(index, v * normalCdf(v));',
+  });
+  return run(backend, program, [x]);
+}
+
+export function geluExactBackward(backend: WebgpuBackendLike, x: TensorInfo, dy: TensorInfo): TensorInfo {
+  const program = flatProgram({
+    key: 'gelu_erf_bwd', inputs: ['X', 'DY'], outputShape: x.shape, helpers: ERF_HELPERS,
+    body: `let v = X[index];
+      let pdf = exp(-0.5 * v * v) * 0.3989422804014327;
+      setOutputAtIndex(index, DY[index] * (normalCdf(v) + v * pdf));`,
+  });
+  return run(backend, program, [x, dy]);
+}

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { FlashHalfKernel, FlashKernel, FusedKernel, LmHeadKernel } from '../../ops/fused.ts';
-import { geluBackward, geluForward } from './gelu.ts';
+import { geluBackward, geluExactBackward, geluExactForward, geluForward } from './gelu.ts';
 import { layerNormBackward, layerNormForward } from './layernorm.ts';
 import { adamWUpdate } from './adamw.ts';
 import { softmaxXentBackward, softmaxXentForward } from './cross-entropy.ts';
@@ -36,6 +36,8 @@ const num = (attrs: NamedAttrMap | undefined, key: string): number => Number(att
 const KERNELS: Record<string, (a: Args) => TensorInfo | TensorInfo[]> = {
   [FusedKernel.gelu]: ({ inputs, backend }) => geluForward(backend, inputs.x!),
   [FusedKernel.geluGrad]: ({ inputs, backend }) => geluBackward(backend, inputs.x!, inputs.dy!),
+  [FusedKernel.geluExact]: ({ inputs, backend }) => geluExactForward(backend, inputs.x!),
+  [FusedKernel.geluExactGrad]: ({ inputs, backend }) => geluExactBackward(backend, inputs.x!, inputs.dy!),
   [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) =>
     layerNormForward(backend, inputs.x!, inputs.weight!, inputs.bias!, num(attrs, 'eps')),
   [FusedKernel.layerNormGrad]: ({ inputs, backend }) =>
