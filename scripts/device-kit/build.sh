@@ -30,7 +30,7 @@ echo "== bundles"
 # without them installed, and the backend chain moves on.
 bundle() { # bundle <entry.ts> <out name>
   node_modules/.bin/esbuild "$1" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu --external:better-sqlite3 \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --banner:js="import { createRequire as __kitRequire } from 'node:module'; const require = __kitRequire(import.meta.url);" \
     --outfile="$APP/$2"
 }

@@ -63,7 +63,7 @@ async function compareLmHeads(s: KitStepper, steps: number, label: string): Prom
     }
   }
   console.log(`${label} LM head: materialised ${best.materialised.toFixed(0)} ms/step, fused ${best.fused.toFixed(0)} ms/step, fused/materialised ${(best.fused / best.materialised).toFixed(3)}`);
-  figure({ figure: 'lm-head', model: s.label, materialisedMs: best.materialised, fusedMs: best.fused, ratio: best.fused / best.materialised });
+  figure({ figure: 'lm-head', model: label, materialisedMs: best.materialised, fusedMs: best.fused, ratio: best.fused / best.materialised });
 }
 
 async function main(argv: string[]): Promise<void> {

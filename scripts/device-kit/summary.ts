@@ -17,7 +17,7 @@ function partStatus(): Map<string, string> {
   const m = new Map<string, string>();
   for (const line of read('run.txt').split('\n').filter((l) => l.startsWith('part\t'))) {
     const [, name, rc, s] = line.split('\t');
-    m.set(name!, rc === '0' ? `${s} s` : rc === '124' ? `TIMED OUT after ${s} s` : rc === 'skipped' ? 'skipped (no time left)' : `exit ${rc} after ${s} s`);
+    m.set(name!, rc === '0' ? `${s} s` : rc === '124' || rc === '137' ? `TIMED OUT after ${s} s` : rc === 'skipped' ? 'skipped (no time left)' : `exit ${rc} after ${s} s`);
   }
   return m;
 }
@@ -43,15 +43,15 @@ function trainLine(): string {
 }
 
 const status = partStatus();
-const head = (part: string, title: string) => `${part} ${title} [${status.get(part) ?? 'not run'}]`;
+const head = (part: string, title: string) => `${part[0]} [${status.get(part) ?? 'not run'}] ${title}`;
 const prof = figures('d-profile.log').find((x) => x.figure === 'profile');
 const lm = figures('e-lm-head.log').find((x) => x.figure === 'lm-head');
 const speedup = read('c-inrank-speedup.log').split('\n').find((l) => l.startsWith('step-time ratio')) ?? 'no figure';
 const adapter = figures('a-fp32-peer.log').find((x) => x.figure === 'step')?.adapter ?? '-';
 console.log(`== GPU figures (${new Date().toISOString().slice(0, 10)}, commit ${/^commit (.*)$/m.exec(read('run.txt'))?.[1] ?? '-'}, adapter ${adapter})`);
-console.log(head('a', `fp32 gpt2 vs PyTorch fp32 (TF32 off): ${stepLine('a-fp32-peer.log', '>= 0.3x')}`));
-console.log(head('c', `InRank stage 2 vs full rank, gpt2-medium shape: ${speedup}`));
-console.log(head('b', `fp16 gpt2 vs PyTorch autocast: ${stepLine('b-fp16-peer.log', '>= 0.5x')}`));
-console.log(head('d', `profile of one gpt2 step: ${prof ? `${prof.timing}, ${num(prof.wallMs, 0)} ms, ${prof.dispatches} dispatches; top: ${(prof.top as string[]).join('; ')}` : 'no figure'}`));
-console.log(head('e', `LM head fused vs materialised: ${lm ? `materialised ${num(lm.materialisedMs, 0)} ms/step, fused ${num(lm.fusedMs, 0)} ms/step, fused/materialised ${num(lm.ratio, 3)}` : 'no figure'}`));
-console.log(head('f', `trainer, gpu-smoke gpt2 full rank: ${trainLine()}`));
+console.log(head('a-fp32-peer', `fp32 gpt2 vs PyTorch fp32 (TF32 off): ${stepLine('a-fp32-peer.log', '>= 0.3x')}`));
+console.log(head('c-inrank-speedup', `InRank stage 2 vs full rank, gpt2-medium shape: ${speedup}`));
+console.log(head('b-fp16-peer', `fp16 gpt2 vs PyTorch autocast: ${stepLine('b-fp16-peer.log', '>= 0.5x')}`));
+console.log(head('d-profile', `profile of one gpt2 step: ${prof ? `${prof.timing}, ${num(prof.wallMs, 0)} ms, ${prof.dispatches} dispatches; top: ${(prof.top as string[]).join('; ')}` : 'no figure'}`));
+console.log(head('e-lm-head', `LM head fused vs materialised: ${lm ? `materialised ${num(lm.materialisedMs, 0)} ms/step, fused ${num(lm.fusedMs, 0)} ms/step, fused/materialised ${num(lm.ratio, 3)}` : 'no figure'}`));
+console.log(head('f-train', `trainer, gpu-smoke gpt2 full rank: ${trainLine()}`));
