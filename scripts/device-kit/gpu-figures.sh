@@ -29,9 +29,14 @@ RUN="$OUT/run.txt"
 
 # Node, the bundles and the X11 client libraries go into a private folder; the Vulkan loader and
 # the GL vendor libraries over / as the device notes say, on the GPU machine only (never here).
+# xz where the image has it, else Python's lzma (the machine has python3 and cannot install xz).
+unxz() {
+  if command -v xz >/dev/null; then xz -dc "$1"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
 unpack() {
-  xz -dc "$KIT/node.xz" > "$WORK/node" && chmod +x "$WORK/node"
-  tar -xJf "$KIT/payload.tar.xz" -C "$WORK"
+  unxz "$KIT/node.xz" > "$WORK/node" && chmod +x "$WORK/node"
+  unxz "$KIT/payload.tar.xz" | tar -xf - -C "$WORK"
   # Only what the system lacks: a private copy of a library it has could shadow it for PyTorch too.
   for f in "$KIT"/debs/x11/*.deb; do
     pkg=$(basename "$f"); pkg=${pkg%%_*}
