@@ -23,17 +23,19 @@ BUDGET=${GPU_FIGURES_BUDGET:-540}
 OUT=${OUT:-$(mktemp -d -t gpu-figures-out-XXXXXX)}
 WORK=$(mktemp -d -t gpu-figures-XXXXXX)
 START=$(date +%s)
+trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT" && OUT=$(readlink -f "$OUT")
 RUN="$OUT/run.txt"
 [ -f "$KIT/node.xz" ] || { echo "no device kit at $KIT: run bash scripts/device-kit/build.sh here first and carry .device-kit" >&2; exit 2; }
 
-# Node, the bundles and the X11 client libraries go into a private folder; the Vulkan loader and
-# the GL vendor libraries over / as the device notes say, on the GPU machine only (never here).
 # xz where the image has it, else Python's lzma (the machine has python3 and cannot install xz).
 unxz() {
   if command -v xz >/dev/null; then xz -dc "$1"
   else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
 }
+
+# Node, the bundles and the X11 client libraries go into a private folder; the Vulkan loader and
+# the GL vendor libraries over / as the device notes say, on the GPU machine only (never here).
 unpack() {
   unxz "$KIT/node.xz" > "$WORK/node" && chmod +x "$WORK/node"
   unxz "$KIT/payload.tar.xz" | tar -xf - -C "$WORK"
@@ -60,8 +62,15 @@ pick_driver() {
   else
     icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
     [ -f "$icd" ] || icd=$(find /usr/local/nvidia /usr/share/vulkan /etc/vulkan -name 'nvidia_icd*.json' 2>/dev/null | head -1)
-    local egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+    local egl=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json glx
     [ -f "$egl" ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$egl
+    # The ICD names libGLX_nvidia.so.0 bare: make sure the loader finds it, and log what it lacks
+    # (the "Could not get 'vkCreateInstance'" cause when the adapter comes back null).
+    glx=$(find /usr/local/nvidia -name 'libGLX_nvidia.so.0' 2>/dev/null | head -1)
+    if [ -n "$glx" ]; then
+      export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$(dirname "$glx")"
+      ldd "$glx" | grep 'not found' | sed 's/^/libGLX_nvidia.so.0 lacks /' >> "$RUN"
+    fi
   fi
   [ -n "$icd" ] || { echo "no Vulkan ICD json found (software: mesa-vulkan-drivers; GPU: the driver's nvidia_icd.json)" | tee -a "$RUN"; exit 1; }
   export VK_DRIVER_FILES=$icd VK_ICD_FILENAMES=$icd
@@ -104,4 +113,3 @@ part e-lm-head 60 "$N" "$A/figures.mjs" step --model $MODEL --steps 2 --lm-head 
 (cd "$WORK" && part f-train $TRAIN_LIMIT "$N" "$A/train.mjs" "$A/configs/$CFG" --backend webgpu)
 echo "total $(($(date +%s) - START)) s" | tee -a "$RUN"
 "$N" "$A/summary.mjs" "$OUT" | tee "$OUT/summary.txt"
-rm -rf "$WORK"
