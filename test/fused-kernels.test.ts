@@ -10,11 +10,12 @@ import { FUSED_KERNELS_ENV } from '../harness/train/backend/fused-kernels.ts';
 import { gelu, geluExact } from '../harness/train/ops/gelu.ts';
 import { layerNorm } from '../harness/train/ops/layernorm.ts';
 import { crossEntropy } from '../harness/train/ops/cross-entropy.ts';
-import { dropoutMask, dropoutSite } from '../harness/train/ops/dropout.ts';
+import { dropoutDraw, dropoutMask, dropoutSite } from '../harness/train/ops/dropout.ts';
 import { causalSelfAttention } from '../harness/train/ops/attention.ts';
 import { fp32, precisionOf } from '../harness/train/precision/index.ts';
 import { AdamW } from '../harness/train/optim/adamw.ts';
 import { FusedKernel, HeadKernel, hasFused, runFused } from '../harness/train/ops/fused.ts';
+import { causalBlocks } from '../harness/train/backend/head-kernels.ts';
 import { gaussian } from './inrank-fixtures.ts';
 import { assertClose, scaled } from './kernel-compare.ts';
 
@@ -206,6 +207,29 @@ test('head kernels: strided per-head attention products (odd shapes, dropout, fp
     assertClose(fused, generic, label.startsWith('fp16') ? 2e-3 : 1e-5, `heads attention ${label}`);
   }
   tf.dispose([qkv, dy, mask!]);
+});
+
+test('head kernels: the causal block products (contexts of 2 and 3 query blocks, a ragged last block) equal the generic formulation', async () => {
+  assert.deepEqual(causalBlocks(63), [[0, 63]]);
+  assert.deepEqual(causalBlocks(100), [[0, 34], [34, 68], [68, 100]]);
+  for (const context of [70, 100]) {
+    const s = { batch: 2, context, heads: 2, embd: 8 };
+    const n = s.batch * s.context;
+    const qkv = tf.tensor2d(scaled(n * 3 * s.embd, 80 + context, 2), [n, 3 * s.embd]);
+    const dy = tf.tensor2d(gaussian(n * s.embd, 81 + context), [n, s.embd]);
+    const ctx = { p: 0.2, seed: 5, step: 1, micro: 0 };
+    const mask = dropoutMask(ctx, 3, [s.batch * s.heads, s.context, s.context]);
+    // a draw: the head path multiplies by the mask drawn in the dropout kernel, the generic one by the mask tensor
+    const draw = dropoutDraw(ctx, 3, [s.batch * s.heads, s.context, s.context]);
+    for (const [label, drop] of [['no dropout', null], ['mask', mask], ['draw', draw]] as const) {
+      const { fused, generic } = await bothPaths(HeadKernel.qkvGrad, () => {
+        const f = causalSelfAttention(qkv, s, 0.3, drop, fp32);
+        return [f.y, f.backward(dy)];
+      });
+      assertClose(fused, generic, 1e-5, `causal blocks, context ${context}, ${label}`);
+    }
+    tf.dispose([qkv, dy, mask!]);
+  }
 });
 
 test('fused dropout apply and residual add (mask drawn in the kernel) equal the mask product, bit for bit', async () => {

@@ -38,6 +38,23 @@ function offsets(s: Heads, base: number, perBatch: number, perHead: number): Flo
   return out;
 }
 
+/**
+ * The causal products' query blocks [r0, r1): about 32 rows each (smaller blocks skip more of the
+ * zero upper triangle, but OpenBLAS loses speed below about 32 rows); one block below 64 rows.
+ */
+export function causalBlocks(t: number): Array<[number, number]> {
+  const count = Math.max(1, Math.floor(t / 32));
+  const size = Math.ceil(t / count);
+  const blocks: Array<[number, number]> = [];
+  for (let r0 = 0; r0 < t; r0 += size) blocks.push([r0, Math.min(t, r0 + size)]);
+  return blocks;
+}
+
+/** The same offsets moved by delta floats. */
+function shift(at: Float64Array, delta: number): Float64Array {
+  return at.map((o) => o + delta);
+}
+
 function checkFloat(name: string, x: TensorInfo): void {
   if (x.dtype !== 'float32') throw new Error(`head kernels: ${name} must be float32 (got ${x.dtype})`);
 }
@@ -57,8 +74,14 @@ function kernelFuncs(addon: BlasAddon): Record<HeadKernelName, (a: Args) => Tens
       const at = placer(backend);
       const row = s.t * 3 * s.c;
       const q = offsets(s, at(qkv), row, s.hd);
-      gemm(heapBuffer(backend), false, true, s.t, s.t, s.hd, Number(attrs?.scale), q, 3 * s.c,
-        q.map((o) => o + s.c), 3 * s.c, offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t), s.t);
+      const k = q.map((o) => o + s.c);
+      const scores = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
+      // Query block [r0, r1) against keys [0, r1) only: the scores right of that are never read
+      // (the causal softmax reads keys up to the query's own position), so they stay unwritten.
+      for (const [r0, r1] of causalBlocks(s.t)) {
+        gemm(heapBuffer(backend), false, true, r1 - r0, r1, s.hd, Number(attrs?.scale), shift(q, r0 * 3 * s.c), 3 * s.c,
+          k, 3 * s.c, shift(scores, r0 * s.t), s.t);
+      }
       return out;
     },
     [HeadKernel.context]: ({ inputs, backend, attrs }) => {
@@ -69,8 +92,13 @@ function kernelFuncs(addon: BlasAddon): Record<HeadKernelName, (a: Args) => Tens
       const s = headsOf(qkv, attrs);
       const out = backend.makeOutput([s.batch * s.t, s.c], 'float32');
       const at = placer(backend);
-      gemm(heapBuffer(backend), false, false, s.t, s.hd, s.t, 1, offsets(s, at(p), s.heads * s.t * s.t, s.t * s.t), s.t,
-        offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd), 3 * s.c, offsets(s, at(out), s.t * s.c, s.hd), s.c);
+      const probs = offsets(s, at(p), s.heads * s.t * s.t, s.t * s.t);
+      const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
+      const y = offsets(s, at(out), s.t * s.c, s.hd);
+      // p is 0 right of the diagonal: each query block sums over the keys up to its last query only
+      for (const [r0, r1] of causalBlocks(s.t)) {
+        gemm(heapBuffer(backend), false, false, r1 - r0, s.hd, r1, 1, shift(probs, r0 * s.t), s.t, v, 3 * s.c, shift(y, r0 * s.c), s.c);
+      }
       return out;
     },
     [HeadKernel.contextGrad]: ({ inputs, backend, attrs }) => {
@@ -101,9 +129,21 @@ function qkvGrad(gemm: NonNullable<BlasAddon['gemmStrided']>, placer: (b: WasmHe
   const square = (x: TensorInfo) => offsets(s, at(x), s.heads * s.t * s.t, s.t * s.t);
   const inQkv = (part: number) => offsets(s, at(qkv!) + part * s.c, row3, s.hd);
   const inOut = (part: number) => offsets(s, at(out) + part * s.c, row3, s.hd);
-  gemm(heap, false, false, s.t, s.hd, s.t, 1, square(ds!), s.t, inQkv(1), 3 * s.c, inOut(0), 3 * s.c);
-  gemm(heap, true, false, s.t, s.hd, s.t, 1, square(ds!), s.t, inQkv(0), 3 * s.c, inOut(1), 3 * s.c);
-  gemm(heap, true, false, s.t, s.hd, s.t, 1, square(p!), s.t, offsets(s, at(dy!), s.t * s.c, s.hd), s.c, inOut(2), 3 * s.c);
+  const dsAt = square(ds!);
+  const pAt = square(p!);
+  const dyAt = offsets(s, at(dy!), s.t * s.c, s.hd);
+  // ds and p are 0 right of the diagonal (p exactly, ds = p (dp - sum) scale): the products skip
+  // those blocks. dq's query rows [r0, r1) need keys [0, r1); dk's and dv's key rows [r0, r1)
+  // need queries [r0, t).
+  for (const [r0, r1] of causalBlocks(s.t)) {
+    const rows = r1 - r0;
+    gemm(heap, false, false, rows, s.hd, r1, 1, shift(dsAt, r0 * s.t), s.t, inQkv(1), 3 * s.c, shift(inOut(0), r0 * 3 * s.c), 3 * s.c);
+    const below = r0 * s.t + r0; // (query r0, key r0): the corner of the rows that see these keys
+    gemm(heap, true, false, rows, s.hd, s.t - r0, 1, shift(dsAt, below), s.t, shift(inQkv(0), r0 * 3 * s.c), 3 * s.c,
+      shift(inOut(1), r0 * 3 * s.c), 3 * s.c);
+    gemm(heap, true, false, rows, s.hd, s.t - r0, 1, shift(pAt, below), s.t, shift(dyAt, r0 * s.c), s.c,
+      shift(inOut(2), r0 * 3 * s.c), 3 * s.c);
+  }
   return out;
 }
 

@@ -63,8 +63,8 @@ export function causalSelfAttention(
 ): Forward {
   if (flashUsable(precision, drop)) return flashAttention(qkv, s, scale, drop as DropoutDraw | null);
   if (flashHalfUsable(precision, drop)) return flashHalfAttention(qkv, s, scale, drop as DropoutDraw | null, precision.halfOps!);
+  if (hasHeadKernels()) return headsAttention(qkv, s, scale, maskApplier(drop), precision);
   const dropMask = drop === null || drop instanceof tf.Tensor ? drop : drawMask(drop);
-  if (hasHeadKernels()) return headsAttention(qkv, s, scale, dropMask, precision);
   const n = s.batch * s.context;
   // [N, 3C] -> [3, N, C] -> [3*B*H, T, hd]; rows 0..bh are q, then k, then v.
   const grouped = tf.transpose(tf.reshape(qkv, [n, 3, s.embd]), [1, 0, 2]);
@@ -110,22 +110,36 @@ function hasHeadKernels(): boolean {
 }
 
 /**
+ * x times the attention dropout's mask, or null without dropout. A draw goes to the native pass
+ * that draws each mask element where it multiplies (the same numbers as the mask tensor, bit for
+ * bit: no [B*H, T, T] mask is written, and its two products are one pass each instead of a
+ * generic multiply); a given mask tensor is multiplied.
+ */
+function maskApplier(drop: tf.Tensor | DropoutDraw | null): ((x: tf.Tensor) => tf.Tensor) | null {
+  if (drop === null) return null;
+  if (drop instanceof tf.Tensor) return (x) => tf.mul(x, drop);
+  if (hasFused(FusedKernel.dropoutApply)) return (x) => runFused(FusedKernel.dropoutApply, { x }, { key: drop.key, p: drop.p })[0]!;
+  const mask = drawMask(drop);
+  return (x) => tf.mul(x, mask);
+}
+
+/**
  * causalSelfAttention on the head kernels: the same products, softmax, dropout and half roundings
  * as the generic formulation, with q, k, v read in place from qkv and no head-layout copies.
  */
-function headsAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: number, dropMask: tf.Tensor | null, precision: Precision): Forward {
+function headsAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: number, dropout: ((x: tf.Tensor) => tf.Tensor) | null, precision: Precision): Forward {
   const attrs = { batch: s.batch, heads: s.heads };
   const qkvh = precision.half(qkv);
   const scores = precision.half(runFused(HeadKernel.scores, { qkv: qkvh }, { ...attrs, scale })[0]!);
   const p = runFused(FusedKernel.causalSoftmax, { x: scores })[0]!;
-  const pd = precision.half(dropMask ? tf.mul(p, dropMask) : p);
+  const pd = precision.half(dropout ? dropout(p) : p);
   const y = precision.half(runFused(HeadKernel.context, { p: pd, qkv: qkvh }, attrs)[0]! as tf.Tensor2D);
   return {
     y,
     backward(dy: tf.Tensor2D): tf.Tensor2D {
       const dyh = precision.half(dy);
       const dpd = precision.half(runFused(HeadKernel.contextGrad, { dy: dyh, qkv: qkvh }, attrs)[0]!);
-      const dp = dropMask ? tf.mul(dpd, dropMask) : dpd;
+      const dp = dropout ? dropout(dpd) : dpd;
       const ds = precision.half(runFused(FusedKernel.softmaxGrad, { p, dp }, { scale })[0]!);
       return precision.half(runFused(HeadKernel.qkvGrad, { ds, p: pd, dy: dyh, qkv: qkvh }, attrs)[0]! as tf.Tensor2D);
     },
