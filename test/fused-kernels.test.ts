@@ -183,7 +183,8 @@ test('fused causal softmax and its gradient: attention output and qkv gradient e
   const dy = tf.tensor2d(gaussian(n * s.embd, 51), [n, s.embd]);
   const mask = dropoutMask({ p: 0.2, seed: 3, step: 1, micro: 0 }, 5, [s.batch * s.heads, s.context, s.context]);
   for (const dropMask of [null, mask]) {
-    const { fused, generic } = await bothPaths(FusedKernel.softmaxGrad, () => {
+    // the head path takes the causal softmax gradient (the addon's op for both is checked below)
+    const { fused, generic } = await bothPaths(FusedKernel.causalSoftmax, () => {
       const f = causalSelfAttention(qkv, s, 0.37, dropMask, fp32);
       return [f.y, f.backward(dy)];
     });
@@ -230,6 +231,31 @@ test('head kernels: the causal block products (contexts of 2 and 3 query blocks,
     }
     tf.dispose([qkv, dy, mask!]);
   }
+});
+
+test('causal softmax gradient and causal attention dropout: the generic products on the keys up to each query, 0 after', async () => {
+  const [rows, t] = [3 * 37, 37];
+  const x = tf.tensor3d(scaled(rows * t, 90, 3), [3, t, t]);
+  const dp = tf.tensor3d(gaussian(rows * t, 91), [3, t, t]);
+  const causal = tf.tensor3d(Array.from({ length: rows * t }, (_, i) => ((i % t) <= Math.floor(i / t) % t ? 1 : 0)), [3, t, t]);
+  const draw = { key: 12345, p: 0.3 };
+  enableNativeMatmul();
+  assert.ok(hasFused(FusedKernel.causalSoftmaxGrad) && hasFused(FusedKernel.causalDropout), 'the addon lacks the causal ops: rebuild it');
+  const [got, want] = tf.tidy(() => {
+    const p = runFused(FusedKernel.causalSoftmax, { x })[0]!;
+    const generic = tf.mul(tf.mul(p, tf.sub(dp, tf.sum(tf.mul(dp, p), -1, true))), 0.7);
+    const mask = runFused(FusedKernel.dropoutMask, {}, { shape: [3, t, t], ...draw })[0]!;
+    return [
+      [runFused(FusedKernel.causalSoftmaxGrad, { p, dp }, { scale: 0.7 })[0]!, runFused(FusedKernel.softmaxGrad, { p, dp }, { scale: 0.7 })[0]!,
+        runFused(FusedKernel.causalDropout, { x }, draw)[0]!],
+      [generic, generic, tf.mul(tf.mul(x, mask), causal)],
+    ].map((ts) => ts.map((v) => (v.dataSync() as Float32Array).slice()));
+  });
+  disableNativeMatmul();
+  assertClose(got!.slice(0, 2), want!.slice(0, 2), 1e-6, 'softmax gradients');
+  const plusZero = (a: Float32Array) => Array.from(a, (v) => v + 0); // x 0 above the diagonal is -0 for negative x
+  assert.deepEqual(plusZero(got![2]!), plusZero(want![2]!), 'causal dropout: the mask product below the diagonal, bit for bit');
+  tf.dispose([x, dp, causal]);
 });
 
 test('fused dropout apply and residual add (mask drawn in the kernel) equal the mask product, bit for bit', async () => {

@@ -19,7 +19,8 @@ namespace {
 enum Op { kGeluFwd = 0, kGeluBwd = 1, kLayerNormFwd = 2, kLayerNormBwd = 3, kAdamW = 4, kSumSquares = 5,
           kSoftmaxXentFwd = 6, kSoftmaxXentBwd = 7, kDropoutMask = 8, kCausalSoftmax = 9, kSoftmaxGrad = 10,
           kDropoutApply = 11, kDropoutAdd = 12, kAdamWInPlace = 13,
-          kGeluExactFwd = 14, kGeluExactBwd = 15, kGeluSavedFwd = 16, kGeluSavedBwd = 17 };
+          kGeluExactFwd = 14, kGeluExactBwd = 15, kGeluSavedFwd = 16, kGeluSavedBwd = 17,
+          kCausalDropout = 18, kCausalSoftmaxGrad = 19 };
 
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
@@ -395,6 +396,36 @@ NOINLINE void SoftmaxGrad(const float* p, const float* dp, float* ds, int64_t ro
   }
 }
 
+// The attention dropout on causal rows [rows, t] (row r is query r % t): out = x mask on keys up
+// to the query (the mask element of flat index r t + j, as DropoutMask draws it), 0 after. The
+// probabilities are 0 there anyway, so about half the draws are skipped, and x is not read there.
+NOINLINE void CausalDropout(const float* __restrict x, float* __restrict out, int64_t rows, int64_t t, uint32_t key,
+                            double p, float keep) {
+  const MaskRule rule = MaskRuleOf(p, keep);
+  for (int64_t r = 0; r < rows; r++) {
+    const uint32_t valid = static_cast<uint32_t>(r % t + 1);
+    const uint32_t base = static_cast<uint32_t>(r * t);
+    const float* xr = x + r * t;
+    float* o = out + r * t;
+    for (uint32_t j = 0; j < valid; j++) o[j] = xr[j] * MaskAt(key, base + j, rule);
+    for (int64_t j = valid; j < t; j++) o[j] = 0.0f;
+  }
+}
+
+// SoftmaxGrad on causal rows: p is 0 after the query's own key, so only the keys up to it are read
+// (dp after them may be unwritten: the head kernels skip those blocks) and ds is 0 there.
+NOINLINE void CausalSoftmaxGrad(const float* p, const float* dp, float* ds, int64_t rows, int64_t t, float scale) {
+  for (int64_t r = 0; r < rows; r++) {
+    const int64_t valid = r % t + 1;
+    const float* pr = p + r * t;
+    const float* dr = dp + r * t;
+    float* out = ds + r * t;
+    const float s = static_cast<float>(RowDot(pr, dr, valid));
+    for (int64_t j = 0; j < valid; j++) out[j] = pr[j] * (dr[j] - s) * scale;
+    for (int64_t j = valid; j < t; j++) out[j] = 0.0f;
+  }
+}
+
 // Eight partial sums: one running sum is a chain of dependent double adds (about 4 cycles a
 // float, 7 ms a step for the bench models' gradients); eight independent ones vectorize.
 NOINLINE double SumSquares(const float* __restrict x, int64_t n) {
@@ -431,6 +462,8 @@ std::vector<int64_t> Extents(int op, const double* k, size_t nk) {
     case kDropoutAdd: return {n, n, n};
     case kCausalSoftmax: return {n * cols, n * cols};
     case kSoftmaxGrad: return {n * cols, n * cols, n * cols};
+    case kCausalDropout: return {n * cols, n * cols};
+    case kCausalSoftmaxGrad: return {n * cols, n * cols, n * cols};
     default: return {};
   }
 }
@@ -448,6 +481,8 @@ size_t ParamCount(int op) {
     case kDropoutAdd: return 4;
     case kCausalSoftmax: return 2;
     case kSoftmaxGrad: return 3;
+    case kCausalDropout: return 5;  // rows, t, key, p, keep
+    case kCausalSoftmaxGrad: return 3;  // rows, t, scale
     default: return 1;
   }
 }
@@ -526,6 +561,14 @@ napi_value Fused(napi_env env, napi_callback_info info) {
       break;
     case kCausalSoftmax: CausalSoftmax(buf[0], buf[1], n, static_cast<int64_t>(k[1])); break;
     case kSoftmaxGrad: SoftmaxGrad(buf[0], buf[1], buf[2], n, static_cast<int64_t>(k[1]), static_cast<float>(k[2])); break;
+    case kCausalDropout:
+      if (n > 0 && k[1] < 1) return Fail(env, "causal dropout needs t >= 1");
+      CausalDropout(buf[0], buf[1], n, static_cast<int64_t>(k[1]), static_cast<uint32_t>(k[2]), k[3], static_cast<float>(k[4]));
+      break;
+    case kCausalSoftmaxGrad:
+      if (n > 0 && k[1] < 1) return Fail(env, "causal softmax gradient needs t >= 1");
+      CausalSoftmaxGrad(buf[0], buf[1], buf[2], n, static_cast<int64_t>(k[1]), static_cast<float>(k[2]));
+      break;
     case kSumSquares: {
       napi_value result;
       napi_create_double(env, SumSquares(buf[0], n), &result);

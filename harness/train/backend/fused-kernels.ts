@@ -13,7 +13,7 @@ import { registerHeadKernels, unregisterHeadKernels } from './head-kernels.ts';
 export const FUSED_KERNELS_ENV = 'INRANK_FUSED_KERNELS';
 
 /** Op codes of fused.cc. */
-const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10, dropoutApply: 11, dropoutAdd: 12, geluExactFwd: 14, geluExactBwd: 15, geluSavedFwd: 16, geluSavedBwd: 17 } as const;
+const Op = { geluFwd: 0, geluBwd: 1, layerNormFwd: 2, layerNormBwd: 3, adamW: 4, sumSquares: 5, softmaxXentFwd: 6, softmaxXentBwd: 7, dropoutMask: 8, causalSoftmax: 9, softmaxGrad: 10, dropoutApply: 11, dropoutAdd: 12, geluExactFwd: 14, geluExactBwd: 15, geluSavedFwd: 16, geluSavedBwd: 17, causalDropout: 18, causalSoftmaxGrad: 19 } as const;
 
 interface Args {
   inputs: Record<string, TensorInfo | undefined>;
@@ -154,6 +154,17 @@ function rowKernels(addon: BlasAddon): KernelFuncs {
       const cols = p.shape[p.shape.length - 1]!;
       return launch(addon, backend, Op.softmaxGrad, [p, inputs.dp!], [p.shape], [tf.util.sizeFromShape(p.shape) / cols, cols, num(attrs, 'scale')])[0]!;
     },
+    [FusedKernel.causalSoftmaxGrad]: ({ inputs, backend, attrs }) => {
+      const p = inputs.p!;
+      const t = p.shape[p.shape.length - 1]!;
+      return launch(addon, backend, Op.causalSoftmaxGrad, [p, inputs.dp!], [p.shape], [tf.util.sizeFromShape(p.shape) / t, t, num(attrs, 'scale')])[0]!;
+    },
+    [FusedKernel.causalDropout]: ({ inputs, backend, attrs }) => {
+      const x = inputs.x!;
+      const t = x.shape[x.shape.length - 1]!;
+      const p = num(attrs, 'p');
+      return launch(addon, backend, Op.causalDropout, [x], [x.shape], [tf.util.sizeFromShape(x.shape) / t, t, num(attrs, 'key'), p, 1 / (1 - p)])[0]!;
+    },
   };
 }
 
@@ -169,6 +180,8 @@ const LATER_OPS: Record<string, { code: number; buffers: number; params: number 
   [FusedKernel.geluSavedGrad]: { code: Op.geluSavedBwd, buffers: 4, params: 1 },
   [FusedKernel.geluExact]: { code: Op.geluExactFwd, buffers: 2, params: 1 },
   [FusedKernel.geluExactGrad]: { code: Op.geluExactBwd, buffers: 3, params: 1 },
+  [FusedKernel.causalDropout]: { code: Op.causalDropout, buffers: 2, params: 5 },
+  [FusedKernel.causalSoftmaxGrad]: { code: Op.causalSoftmaxGrad, buffers: 3, params: 3 },
 };
 
 /**

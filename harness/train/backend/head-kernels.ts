@@ -109,8 +109,16 @@ function kernelFuncs(addon: BlasAddon): Record<HeadKernelName, (a: Args) => Tens
       const s = headsOf(qkv, attrs);
       const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
       const at = placer(backend);
-      gemm(heapBuffer(backend), false, true, s.t, s.t, s.hd, 1, offsets(s, at(dy), s.t * s.c, s.hd), s.c,
-        offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd), 3 * s.c, offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t), s.t);
+      const dyAt = offsets(s, at(dy), s.t * s.c, s.hd);
+      const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
+      const dp = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
+      // attrs causal 1: the caller reads only keys up to each query (the causal softmax gradient),
+      // so the blocks right of the diagonal stay unwritten, as in scores; else the whole square.
+      const blocks: Array<[number, number]> = Number(attrs?.causal) === 1 ? causalBlocks(s.t) : [[0, s.t]];
+      for (const [r0, r1] of blocks) {
+        const keys = blocks.length === 1 ? s.t : r1;
+        gemm(heapBuffer(backend), false, true, r1 - r0, keys, s.hd, 1, shift(dyAt, r0 * s.c), s.c, v, 3 * s.c, shift(dp, r0 * s.t), s.t);
+      }
       return out;
     },
     [HeadKernel.qkvGrad]: ({ inputs, backend, attrs }) => qkvGrad(gemm, placer, { inputs, backend, attrs }),

@@ -110,15 +110,18 @@ function hasHeadKernels(): boolean {
 }
 
 /**
- * x times the attention dropout's mask, or null without dropout. A draw goes to the native pass
- * that draws each mask element where it multiplies (the same numbers as the mask tensor, bit for
- * bit: no [B*H, T, T] mask is written, and its two products are one pass each instead of a
- * generic multiply); a given mask tensor is multiplied.
+ * x [B*H, T, T] times the attention dropout's mask, or null without dropout. A draw goes to the
+ * native pass that draws each mask element where it multiplies (the same numbers as the mask
+ * tensor, bit for bit: no mask is written, and each product is one pass instead of a generic
+ * multiply); the causal one draws only up to each query's key and writes 0 after, where p (and so
+ * the products that read these) is 0 anyway. A given mask tensor is multiplied.
  */
 function maskApplier(drop: tf.Tensor | DropoutDraw | null): ((x: tf.Tensor) => tf.Tensor) | null {
   if (drop === null) return null;
   if (drop instanceof tf.Tensor) return (x) => tf.mul(x, drop);
-  if (hasFused(FusedKernel.dropoutApply)) return (x) => runFused(FusedKernel.dropoutApply, { x }, { key: drop.key, p: drop.p })[0]!;
+  const attrs = { key: drop.key, p: drop.p };
+  if (hasFused(FusedKernel.causalDropout)) return (x) => runFused(FusedKernel.causalDropout, { x }, attrs)[0]!;
+  if (hasFused(FusedKernel.dropoutApply)) return (x) => runFused(FusedKernel.dropoutApply, { x }, attrs)[0]!;
   const mask = drawMask(drop);
   return (x) => tf.mul(x, mask);
 }
@@ -138,9 +141,12 @@ function headsAttention(qkv: tf.Tensor2D, s: AttentionShape, scale: number, drop
     y,
     backward(dy: tf.Tensor2D): tf.Tensor2D {
       const dyh = precision.half(dy);
-      const dpd = precision.half(runFused(HeadKernel.contextGrad, { dy: dyh, qkv: qkvh }, attrs)[0]!);
+      // With the causal softmax gradient (it reads dp only up to each query's key) the product
+      // skips the blocks right of the diagonal, as the forward ones do.
+      const causal = hasFused(FusedKernel.causalSoftmaxGrad);
+      const dpd = precision.half(runFused(HeadKernel.contextGrad, { dy: dyh, qkv: qkvh }, { ...attrs, causal: causal ? 1 : 0 })[0]!);
       const dp = dropout ? dropout(dpd) : dpd;
-      const ds = precision.half(runFused(FusedKernel.softmaxGrad, { p, dp }, { scale })[0]!);
+      const ds = precision.half(runFused(causal ? FusedKernel.causalSoftmaxGrad : FusedKernel.softmaxGrad, { p, dp }, { scale })[0]!);
       return precision.half(runFused(HeadKernel.qkvGrad, { ds, p: pd, dy: dyh, qkv: qkvh }, attrs)[0]! as tf.Tensor2D);
     },
   };

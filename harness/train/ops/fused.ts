@@ -39,6 +39,13 @@ export const FusedKernel = {
   causalSoftmax: 'InRankCausalSoftmax',
   /** (p, dp) -> p (dp - sum_row(dp p)) scale; attrs scale. */
   softmaxGrad: 'InRankSoftmaxGrad',
+  /**
+   * Causal rows x [rows, T] (row r is query r % T) -> x mask on the keys up to the query, 0 after
+   * (the dropout mask of attrs key, p, drawn in the kernel). The CPU head path's attention dropout.
+   */
+  causalDropout: 'InRankCausalDropout',
+  /** softmaxGrad on causal rows: reads p and dp only up to each query's own key (dp after it may be unwritten), ds 0 after. */
+  causalSoftmaxGrad: 'InRankCausalSoftmaxGrad',
   /** (t0, t1, ... any number of float32 tensors) -> the sum of the squares of all their elements [] (accumulated in double; in f32 on webgpu). */
   sumSquares: 'InRankSumSquares',
   /** Low-rank layer on its active block: (x, A [r, in], B [out, r], bias) -> (y, h = x A[:k]^T); attrs k (inrank/lowrank-fused.ts). */
