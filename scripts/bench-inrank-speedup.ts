@@ -117,9 +117,13 @@ function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: num
 async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, inrank: Stepper): Promise<void> {
   const f = await profileStep(full, [4 * cfg.nEmbd], cfg.vocabSize);
   const i = await profileStep(inrank, [4 * cfg.nEmbd, rank], cfg.vocabSize);
-  console.log(`one profiled step by part (ms; profiling adds time between kernels): full rank ${f.wallMs.toFixed(1)}, InRank ${i.wallMs.toFixed(1)}`);
+  console.log(`a profiled step by part, least of 3 (ms; profiling adds time between kernels): full rank ${f.wallMs.toFixed(1)}, InRank ${i.wallMs.toFixed(1)}`);
   for (const part of Object.keys(f.parts) as StepPart[]) {
     console.log(`  ${part.padEnd(16)} ${f.parts[part].toFixed(1).padStart(8)} ${i.parts[part].toFixed(1).padStart(8)}`);
+  }
+  for (const [name, p] of [['full rank', f], ['InRank', i]] as const) {
+    console.log(`${name}: ${p.kernels.reduce((n, k) => n + k.calls, 0)} kernel calls a step; the 12 slowest kernels (ms, calls, name and input shapes):`);
+    for (const k of p.kernels.slice(0, 12)) console.log(`  ${k.ms.toFixed(2).padStart(7)} ${String(k.calls).padStart(4)}  ${k.key.slice(0, 110)}`);
   }
 }
 
