@@ -114,7 +114,7 @@ function elementwiseKernels(addon: BlasAddon): KernelFuncs {
   };
 }
 
-/** LayerNorm, the softmaxes, AdamW and the sum of squares: rows and reductions. */
+/** LayerNorm, the cross-entropy, AdamW and the sum of squares: rows and reductions. */
 function rowKernels(addon: BlasAddon): KernelFuncs {
   return {
     [FusedKernel.layerNorm]: ({ inputs, backend, attrs }) => {
@@ -143,12 +143,18 @@ function rowKernels(addon: BlasAddon): KernelFuncs {
       const [n, v] = p.shape as [number, number];
       return launch(addon, backend, Op.softmaxXentBwd, [p, inputs.targets!], [p.shape], [n, v, num(attrs, 'scale')], [1])[0]!;
     },
+    [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(addon, backend, Object.values(inputs)),
+  };
+}
+
+/** The attention's rows: the causal softmax, its gradients and the causal dropout. */
+function attentionRowKernels(addon: BlasAddon): KernelFuncs {
+  return {
     [FusedKernel.causalSoftmax]: ({ inputs, backend }) => {
       const x = inputs.x!;
       const t = x.shape[x.shape.length - 1]!;
       return launch(addon, backend, Op.causalSoftmax, [x], [x.shape], [tf.util.sizeFromShape(x.shape) / t, t])[0]!;
     },
-    [FusedKernel.sumSquares]: ({ inputs, backend }) => sumSquares(addon, backend, Object.values(inputs)),
     [FusedKernel.softmaxGrad]: ({ inputs, backend, attrs }) => {
       const p = inputs.p!;
       const cols = p.shape[p.shape.length - 1]!;
@@ -169,7 +175,7 @@ function rowKernels(addon: BlasAddon): KernelFuncs {
 }
 
 function kernelFuncs(addon: BlasAddon): Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]> {
-  return { ...elementwiseKernels(addon), ...rowKernels(addon) } as Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]>;
+  return { ...elementwiseKernels(addon), ...rowKernels(addon), ...attentionRowKernels(addon) } as Record<FusedKernelName, (a: Args) => TensorInfo | TensorInfo[]>;
 }
 
 /** Kernels whose native op came after the first fused kernels: registered only where the built addon has the op. */

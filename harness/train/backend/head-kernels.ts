@@ -61,72 +61,84 @@ function checkFloat(name: string, x: TensorInfo): void {
 
 type Place = (x: TensorInfo) => number;
 
+type Gemm = NonNullable<BlasAddon['gemmStrided']>;
+type Placer = (backend: WasmHeapBackend) => Place;
+
 function kernelFuncs(addon: BlasAddon): Record<HeadKernelName, (a: Args) => TensorInfo> {
   const gemm = addon.gemmStrided!.bind(addon);
   // Offsets are read after every makeOutput: an allocation may grow (and replace) the heap.
-  const placer = (backend: WasmHeapBackend): Place => (x) => floatOffset(backend, x) ?? (() => { throw new Error('head kernels: a tensor has no place on the wasm heap'); })();
+  const placer: Placer = (backend) => (x) => floatOffset(backend, x) ?? (() => { throw new Error('head kernels: a tensor has no place on the wasm heap'); })();
   return {
-    [HeadKernel.scores]: ({ inputs, backend, attrs }) => {
-      const qkv = inputs.qkv!;
-      checkFloat('qkv', qkv);
-      const s = headsOf(qkv, attrs);
-      const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
-      const at = placer(backend);
-      const row = s.t * 3 * s.c;
-      const q = offsets(s, at(qkv), row, s.hd);
-      const k = q.map((o) => o + s.c);
-      const scores = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
-      // Query block [r0, r1) against keys [0, r1) only: the scores right of that are never read
-      // (the causal softmax reads keys up to the query's own position), so they stay unwritten.
-      for (const [r0, r1] of causalBlocks(s.t)) {
-        gemm(heapBuffer(backend), false, true, r1 - r0, r1, s.hd, Number(attrs?.scale), shift(q, r0 * 3 * s.c), 3 * s.c,
-          k, 3 * s.c, shift(scores, r0 * s.t), s.t);
-      }
-      return out;
-    },
-    [HeadKernel.context]: ({ inputs, backend, attrs }) => {
-      const p = inputs.p!;
-      const qkv = inputs.qkv!;
-      checkFloat('p', p);
-      checkFloat('qkv', qkv);
-      const s = headsOf(qkv, attrs);
-      const out = backend.makeOutput([s.batch * s.t, s.c], 'float32');
-      const at = placer(backend);
-      const probs = offsets(s, at(p), s.heads * s.t * s.t, s.t * s.t);
-      const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
-      const y = offsets(s, at(out), s.t * s.c, s.hd);
-      // p is 0 right of the diagonal: each query block sums over the keys up to its last query only
-      for (const [r0, r1] of causalBlocks(s.t)) {
-        gemm(heapBuffer(backend), false, false, r1 - r0, s.hd, r1, 1, shift(probs, r0 * s.t), s.t, v, 3 * s.c, shift(y, r0 * s.c), s.c);
-      }
-      return out;
-    },
-    [HeadKernel.contextGrad]: ({ inputs, backend, attrs }) => {
-      const dy = inputs.dy!;
-      const qkv = inputs.qkv!;
-      checkFloat('dy', dy);
-      checkFloat('qkv', qkv);
-      const s = headsOf(qkv, attrs);
-      const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
-      const at = placer(backend);
-      const dyAt = offsets(s, at(dy), s.t * s.c, s.hd);
-      const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
-      const dp = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
-      // attrs causal 1: the caller reads only keys up to each query (the causal softmax gradient),
-      // so the blocks right of the diagonal stay unwritten, as in scores; else the whole square.
-      const blocks: Array<[number, number]> = Number(attrs?.causal) === 1 ? causalBlocks(s.t) : [[0, s.t]];
-      for (const [r0, r1] of blocks) {
-        const keys = blocks.length === 1 ? s.t : r1;
-        gemm(heapBuffer(backend), false, true, r1 - r0, keys, s.hd, 1, shift(dyAt, r0 * s.c), s.c, v, 3 * s.c, shift(dp, r0 * s.t), s.t);
-      }
-      return out;
-    },
-    [HeadKernel.qkvGrad]: ({ inputs, backend, attrs }) => qkvGrad(gemm, placer, { inputs, backend, attrs }),
+    [HeadKernel.scores]: (a) => scoresKernel(gemm, placer, a),
+    [HeadKernel.context]: (a) => contextKernel(gemm, placer, a),
+    [HeadKernel.contextGrad]: (a) => contextGradKernel(gemm, placer, a),
+    [HeadKernel.qkvGrad]: (a) => qkvGrad(gemm, placer, a),
   };
 }
 
+/** scores_h = scale q_h k_h^T per head, on the causal blocks only. */
+function scoresKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
+  const qkv = inputs.qkv!;
+  checkFloat('qkv', qkv);
+  const s = headsOf(qkv, attrs);
+  const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
+  const at = placer(backend);
+  const row = s.t * 3 * s.c;
+  const q = offsets(s, at(qkv), row, s.hd);
+  const k = q.map((o) => o + s.c);
+  const scores = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
+  // Query block [r0, r1) against keys [0, r1) only: the scores right of that are never read
+  // (the causal softmax reads keys up to the query's own position), so they stay unwritten.
+  for (const [r0, r1] of causalBlocks(s.t)) {
+    gemm(heapBuffer(backend), false, true, r1 - r0, r1, s.hd, Number(attrs?.scale), shift(q, r0 * 3 * s.c), 3 * s.c,
+      k, 3 * s.c, shift(scores, r0 * s.t), s.t);
+  }
+  return out;
+}
+
+/** y_h = p_h v_h per head, written into the heads' columns of [tokens, C]. */
+function contextKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
+  const p = inputs.p!;
+  const qkv = inputs.qkv!;
+  checkFloat('p', p);
+  checkFloat('qkv', qkv);
+  const s = headsOf(qkv, attrs);
+  const out = backend.makeOutput([s.batch * s.t, s.c], 'float32');
+  const at = placer(backend);
+  const probs = offsets(s, at(p), s.heads * s.t * s.t, s.t * s.t);
+  const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
+  const y = offsets(s, at(out), s.t * s.c, s.hd);
+  // p is 0 right of the diagonal: each query block sums over the keys up to its last query only
+  for (const [r0, r1] of causalBlocks(s.t)) {
+    gemm(heapBuffer(backend), false, false, r1 - r0, s.hd, r1, 1, shift(probs, r0 * s.t), s.t, v, 3 * s.c, shift(y, r0 * s.c), s.c);
+  }
+  return out;
+}
+
+/** dp_h = dy_h v_h^T per head. */
+function contextGradKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
+  const dy = inputs.dy!;
+  const qkv = inputs.qkv!;
+  checkFloat('dy', dy);
+  checkFloat('qkv', qkv);
+  const s = headsOf(qkv, attrs);
+  const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
+  const at = placer(backend);
+  const dyAt = offsets(s, at(dy), s.t * s.c, s.hd);
+  const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
+  const dp = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
+  // attrs causal 1: the caller reads only keys up to each query (the causal softmax gradient),
+  // so the blocks right of the diagonal stay unwritten, as in scores; else the whole square.
+  const blocks: Array<[number, number]> = Number(attrs?.causal) === 1 ? causalBlocks(s.t) : [[0, s.t]];
+  for (const [r0, r1] of blocks) {
+    const keys = blocks.length === 1 ? s.t : r1;
+    gemm(heapBuffer(backend), false, true, r1 - r0, keys, s.hd, 1, shift(dyAt, r0 * s.c), s.c, v, 3 * s.c, shift(dp, r0 * s.t), s.t);
+  }
+  return out;
+}
+
 /** dq_h = ds_h k_h, dk_h = ds_h^T q_h, dv_h = p_h^T dy_h, written side by side as the projection's [tokens, 3C] gradient. */
-function qkvGrad(gemm: NonNullable<BlasAddon['gemmStrided']>, placer: (b: WasmHeapBackend) => Place, { inputs, backend, attrs }: Args): TensorInfo {
+function qkvGrad(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
   const { ds, p, dy, qkv } = inputs as Record<string, TensorInfo>;
   for (const [name, x] of Object.entries({ ds, p, dy, qkv })) checkFloat(name, x!);
   const s = headsOf(qkv!, attrs);
