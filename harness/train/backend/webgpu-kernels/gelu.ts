@@ -10,23 +10,21 @@ const HELPERS = `
     return 1.0 / (1.0 + exp(-2.0 * GELU_C * (v + GELU_A * v * v * v)));
   }`;
 
+/** One invocation per element over x (and dy): the body reads X (and DY) at index. */
+function elementwise(backend: WebgpuBackendLike, key: string, helpers: string, body: string, inputs: TensorInfo[]): TensorInfo {
+  const names = ['X', 'DY'].slice(0, inputs.length);
+  return run(backend, flatProgram({ key, inputs: names, outputShape: inputs[0]!.shape, helpers, body }), inputs);
+}
+
 export function geluForward(backend: WebgpuBackendLike, x: TensorInfo): TensorInfo {
-  const program = flatProgram({
-    key: 'gelu_fwd', inputs: ['X'], outputShape: x.shape, helpers: HELPERS,
-    body: 'let v = X[index]; setOutputAtIndex(index, v * geluSigmoid(v));',
-  });
-  return run(backend, program, [x]);
+  return elementwise(backend, 'gelu_fwd', HELPERS, 'let v = X[index]; setOutputAtIndex(index, v * geluSigmoid(v));', [x]);
 }
 
 export function geluBackward(backend: WebgpuBackendLike, x: TensorInfo, dy: TensorInfo): TensorInfo {
-  const program = flatProgram({
-    key: 'gelu_bwd', inputs: ['X', 'DY'], outputShape: x.shape, helpers: HELPERS,
-    body: `let v = X[index];
+  return elementwise(backend, 'gelu_bwd', HELPERS, `let v = X[index];
       let s = geluSigmoid(v);
       let du = 2.0 * GELU_C * (1.0 + 3.0 * GELU_A * v * v);
-      setOutputAtIndex(index, DY[index] * (s + v * s * (1.0 - s) * du));`,
-  });
-  return run(backend, program, [x, dy]);
+      setOutputAtIndex(index, DY[index] * (s + v * s * (1.0 - s) * du));`, [x, dy]);
 }
 
 // The exact (erf) GELU of the fixed-rank and InRank MLPs (the reference's activation there).
@@ -42,19 +40,11 @@ const ERF_HELPERS = `
   fn normalCdf(v : f32) -> f32 { return 0.5 * (1.0 + erfAS(v * 0.7071067811865476)); }`;
 
 export function geluExactForward(backend: WebgpuBackendLike, x: TensorInfo): TensorInfo {
-  const program = flatProgram({
-    key: 'gelu_erf_fwd', inputs: ['X'], outputShape: x.shape, helpers: ERF_HELPERS,
-    body: 'let v = X[index]; setOutputAtIndex(index, v * normalCdf(v));',
-  });
-  return run(backend, program, [x]);
+  return elementwise(backend, 'gelu_erf_fwd', ERF_HELPERS, 'let v = X[index]; setOutputAtIndex(index, v * normalCdf(v));', [x]);
 }
 
 export function geluExactBackward(backend: WebgpuBackendLike, x: TensorInfo, dy: TensorInfo): TensorInfo {
-  const program = flatProgram({
-    key: 'gelu_erf_bwd', inputs: ['X', 'DY'], outputShape: x.shape, helpers: ERF_HELPERS,
-    body: `let v = X[index];
+  return elementwise(backend, 'gelu_erf_bwd', ERF_HELPERS, `let v = X[index];
       let pdf = exp(-0.5 * v * v) * 0.3989422804014327;
-      setOutputAtIndex(index, DY[index] * (normalCdf(v) + v * pdf));`,
-  });
-  return run(backend, program, [x, dy]);
+      setOutputAtIndex(index, DY[index] * (normalCdf(v) + v * pdf));`, [x, dy]);
 }
