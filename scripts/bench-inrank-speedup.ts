@@ -7,7 +7,8 @@
 // same shape, timed in one run with the repeats interleaved (full, InRank, full, ...) so that the
 // machine's load hits both alike. Prints the step-time ratio (full / InRank) next to the FLOP
 // ratio and their quotient; the issue's target is a quotient >= 0.9. --profile-steps then profiles
-// one step of each model by part (MLP products against everything else). --activations: 'same'
+// one step of each model by part (MLP products against everything else), and the quotient the
+// step would reach with InRank's thin MLP products as fast per FLOP as full rank's. --activations: 'same'
 // (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
 // GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
 // --backend webgpu: the trainer's device step (one read-back a step), and each model's compute
@@ -113,14 +114,34 @@ function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: num
   return { full: best.full!, inrank: best.inrank! };
 }
 
+/** FLOPs of a step's MLP products, forward and backward (3 products per linear's 2 C x 4 C multiply-adds, or per factor's). */
+function mlpProductFlops(cfg: ModelConfig, tokens: number, rank: number | null): number {
+  const perToken = rank === null ? 2 * cfg.nEmbd * 4 * cfg.nEmbd : 2 * rank * (cfg.nEmbd + 4 * cfg.nEmbd);
+  return 3 * 2 * tokens * perToken * cfg.nLayer;
+}
+
+/**
+ * Where the quotient is bounded: the MLP products' speed per FLOP in each model, and the quotient
+ * the measured steps would give if InRank's thin products ran as fast per FLOP as full rank's
+ * (everything else as measured). Below 0.9 there, no kernel work on those products alone meets the target.
+ */
+function printMlpBound(cfg: ModelConfig, rank: number, tokens: number, mlpMs: { full: number; inrank: number }, steps: { full: number; inrank: number; flopRatio: number }): void {
+  const fullGflops = mlpProductFlops(cfg, tokens, null) / mlpMs.full / 1e6;
+  const inrankGflops = mlpProductFlops(cfg, tokens, rank) / mlpMs.inrank / 1e6;
+  const inrankAtFullSpeed = steps.inrank - mlpMs.inrank * (1 - inrankGflops / fullGflops);
+  const quotient = steps.full / inrankAtFullSpeed / steps.flopRatio;
+  console.log(`MLP products: full rank ${fullGflops.toFixed(1)} GFLOP/s, InRank ${inrankGflops.toFixed(1)} GFLOP/s; at full rank's GFLOP/s InRank would step in ${inrankAtFullSpeed.toFixed(1)} ms, quotient ${quotient.toFixed(3)}`);
+}
+
 /** One profiled step of each model by part: what InRank shrinks (the MLP products) against the rest. */
-async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, inrank: Stepper): Promise<void> {
+async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, inrank: Stepper, steps: { full: number; inrank: number; flopRatio: number }): Promise<void> {
   const f = await profileStep(full, [4 * cfg.nEmbd], cfg.vocabSize);
   const i = await profileStep(inrank, [4 * cfg.nEmbd, rank], cfg.vocabSize);
   console.log(`a profiled step by part, least of 3 (ms; profiling adds time between kernels): full rank ${f.wallMs.toFixed(1)}, InRank ${i.wallMs.toFixed(1)}`);
   for (const part of Object.keys(f.parts) as StepPart[]) {
     console.log(`  ${part.padEnd(16)} ${f.parts[part].toFixed(1).padStart(8)} ${i.parts[part].toFixed(1).padStart(8)}`);
   }
+  printMlpBound(cfg, rank, full.tokens, { full: f.parts['MLP products'], inrank: i.parts['MLP products'] }, steps);
   for (const [name, p] of [['full rank', f], ['InRank', i]] as const) {
     console.log(`${name}: ${p.kernels.reduce((n, k) => n + k.calls, 0)} kernel calls a step; the 12 slowest kernels (ms, calls, name and input shapes):`);
     for (const k of p.kernels.slice(0, 12)) console.log(`  ${k.ms.toFixed(2).padStart(7)} ${String(k.calls).padStart(4)}  ${k.key.slice(0, 110)}`);
@@ -158,7 +179,7 @@ async function main(argv: string[]): Promise<number> {
     row('full rank', full, best.full);
     row('InRank stage 2', inrank, best.inrank);
     console.log(`step-time ratio (full / InRank) ${timeRatio.toFixed(3)}x, FLOP ratio ${flopRatio.toFixed(3)}x, step-time ratio / FLOP ratio ${(timeRatio / flopRatio).toFixed(3)} (target >= 0.9)`);
-    if (args.profileSteps) await printPartProfiles(cfg, rank, full, inrank);
+    if (args.profileSteps) await printPartProfiles(cfg, rank, full, inrank, { full: best.full.step, inrank: best.inrank.step, flopRatio });
   } finally {
     full.dispose();
     inrank.dispose();
