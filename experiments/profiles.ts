@@ -107,7 +107,7 @@ export const profiles = defineProfiles({
   // The real shapes with tiny budgets: the whole paper-table (20 runs) in about 5 minutes on
   // one H100/H200-class GPU (an estimate from DESIGN's 2,650 tokens/s for GPT-2 small, scaled by
   // FLOPs for medium and large; not measured). Two steps of one micro-batch per run, one
-  // validation batch; the Brown corpus (shipped with npm) at the full GPT-2 vocabulary, so it
+  // validation and one test batch; the Brown corpus (shipped with npm) at the full GPT-2 vocabulary, so it
   // needs no --data-dir. scripts/gpu-check.sh runs it. Numbers mean nothing beyond "it trains".
   'gpu-smoke': {
     description: 'real GPT-2 shapes (context 1024, vocab 50257) on the Brown corpus, two steps a run: the GPU pipeline in minutes',
@@ -129,6 +129,9 @@ export const profiles = defineProfiles({
         warmupSteps: 1,
         evalEvery: 2,
         evalBatches: 1,
+        // The whole test split would cost more than the two training steps (and gpt2-large's
+        // about ten times more): one micro-batch, as for validation.
+        testBatches: 1,
         checkpointEvery: 2,
         seed: 1113,
       },

@@ -91,6 +91,11 @@ export const trainSchema = z.strictObject({
   /** Validate every evalEvery optimizer steps (and at the end); evalBatches caps the valid windows used (null = all). */
   evalEvery: positiveInt.default(50),
   evalBatches: positiveInt.nullable().default(null),
+  /**
+   * Caps the test evaluations' windows at this many micro-batches; null (the reference, and the
+   * default) tests on the whole split. For pipeline checks whose test split would cost more than their training.
+   */
+  testBatches: positiveInt.nullable().default(null),
   /** Early stopping: evaluations without a new best validation loss before stopping; null = off. */
   patience: positiveInt.nullable().default(5),
   /** Write a periodic checkpoint every this many optimizer steps (and always at the end or on a signal). */

@@ -33,6 +33,11 @@ export function normalizeForId(config: RunConfig, stage1Id: string | null = null
     if (inrank.determinationLag === 0) delete (inrank as Partial<typeof inrank>).determinationLag;
     out.inrank = inrank;
   }
+  // The whole test split (the default) is left out, so ids from before testBatches existed hold.
+  if (c.train.testBatches === null) {
+    const { testBatches: _whole, ...train } = c.train;
+    out.train = train;
+  }
   if (c.method === 'full') delete out.inrank;
   if (c.method === 'fixed') out.inrank = { initModes: c.inrank.initModes, initScale: c.inrank.initScale };
   if (c.precision.kind === 'fp32') out.precision = { kind: 'fp32' }; // loss scaling is fp16 only

@@ -216,12 +216,12 @@ export class TrainingSession {
     return null;
   }
 
-  /** Windows an evaluation of the split covers: validation capped at train.evalBatches micro-batches. */
+  /** Windows an evaluation of the split covers: capped at train.evalBatches (valid) or testBatches (test) micro-batches. */
   private evalWindows(split: 'valid' | 'test'): number {
     const { cfg } = this;
     const w = split === 'valid' ? this.data.valid : this.data.test;
-    const cap = split === 'valid' && cfg.train.evalBatches !== null ? cfg.train.evalBatches * cfg.train.microBatch : w.count;
-    return Math.min(w.count, cap);
+    const batches = split === 'valid' ? cfg.train.evalBatches : cfg.train.testBatches;
+    return batches === null ? w.count : Math.min(w.count, batches * cfg.train.microBatch);
   }
 
   /**
