@@ -10,7 +10,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_UNIFORMS, MASK_WGSL, maskUniforms } from './mask-hash.ts';
-import { dotFn, flashShape, loadRows, SHAPE_UNIFORMS, shapeUniforms, tileSide, tileWgsl } from './flash-tiles.ts';
+import { ACCUMULATE_DKV, ACCUMULATE_DQ, BACKWARD_BODY, dotFn, flashShape, loadRows, SHAPE_UNIFORMS, shapeUniforms, tileSide, tileWgsl } from './flash-tiles.ts';
 
 /**
  * Per (query i, key j): p = exp(s - lse_i), pd = p mask, ds = p (dpd mask - D_i) scale, where
@@ -52,10 +52,7 @@ const DQ_WGSL = `
       workgroupBarrier();
       dss[ly * B + lx] = pair(bh, qi, k0 + lx, ly, lx, terms.x, terms.y).y;
       workgroupBarrier();
-      for (var c = 0; c < uniforms.nc; c++) {
-        let d = lx + c * B;
-        if (d < HD) { for (var j = 0; j < uniforms.side; j++) { acc[c] += dss[ly * B + j] * ks[j * HD + d]; } }
-      }
+      ${ACCUMULATE_DQ}
     }
     if (qi < uniforms.t) { writeRows(seq + qi, h * HD, lx, acc); }
   }`;
@@ -82,12 +79,7 @@ const DKV_WGSL = `
       pds[ly * B + lx] = pd.x;
       dss[ly * B + lx] = pd.y;
       workgroupBarrier();
-      for (var c = 0; c < uniforms.nc; c++) {
-        let d = lx + c * B;
-        if (d < HD) {
-          for (var i = 0; i < uniforms.side; i++) { dv[c] += pds[ly * B + i] * dos[i * HD + d]; dk[c] += dss[ly * B + i] * qs[i * HD + d]; }
-        }
-      }
+      ${ACCUMULATE_DKV}
     }
     if (k0 + ly < uniforms.t) { writeRows(seq + k0 + ly, uniforms.c + h * HD, lx, dk); writeRows(seq + k0 + ly, 2 * uniforms.c + h * HD, lx, dv); }
   }`;
@@ -99,16 +91,6 @@ const WRITE_WGSL = `
       if (d < HD) { setOutputAtIndex(token * 3 * uniforms.c + col + d, v[c]); }
     }
   }`;
-
-const BODY = `
-    let lx = i32(localId.x);
-    let ly = i32(localId.y);
-    let tid = ly * B + lx;
-    let bh = i32(workgroupId.y);
-    let h = bh % uniforms.heads;
-    let seq = (bh / uniforms.heads) * uniforms.t;
-    let r0 = i32(workgroupId.x) * B;
-    if (uniformI32(i32(workgroupId.z), tid) == 0) { dqTile(bh, h, seq, r0, lx, ly, tid); } else { dkvTile(bh, h, seq, r0, lx, ly, tid); }`;
 
 /** (dy [N, C], qkv [N, 3C], out [N, C + H] of flashForward) -> dqkv [N, 3C]; attrs as the forward's. */
 export function flashBackward(backend: WebgpuBackendLike, dy: TensorInfo, qkv: TensorInfo, out: TensorInfo, attrs: NamedAttrMap | undefined): TensorInfo {
@@ -126,7 +108,7 @@ export function flashBackward(backend: WebgpuBackendLike, dy: TensorInfo, qkv: T
       ${WRITE_WGSL}
       ${DQ_WGSL}
       ${DKV_WGSL}`,
-    body: BODY,
+    body: BACKWARD_BODY,
   });
   return run(backend, program, [dy, qkv, out], [...shapeUniforms(s, Number(attrs?.scale), side), ...maskUniforms(Number(attrs?.key ?? 0), Number(attrs?.p ?? 0))]);
 }

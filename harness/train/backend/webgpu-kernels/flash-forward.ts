@@ -9,7 +9,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_UNIFORMS, MASK_WGSL, maskUniforms } from './mask-hash.ts';
-import { dotFn, flashShape, loadRows, SHAPE_UNIFORMS, shapeUniforms, tileSide, tileWgsl } from './flash-tiles.ts';
+import { dotFn, flashShape, loadRows, QUERY_TILE_INDICES, SHAPE_UNIFORMS, shapeUniforms, tileSide, tileWgsl } from './flash-tiles.ts';
 
 /** Below this a score is a masked (future or padding) entry. */
 const MASKED = '-1e30';
@@ -46,13 +46,7 @@ const KEY_TILE = `
 
 function body(): string {
   return `
-    let lx = i32(localId.x);
-    let ly = i32(localId.y);
-    let tid = ly * B + lx;
-    let q0 = i32(workgroupId.x) * B;
-    let bh = i32(workgroupId.y);
-    let h = bh % uniforms.heads;
-    let seq = (bh / uniforms.heads) * uniforms.t;
+    ${QUERY_TILE_INDICES}
     let c3 = 3 * uniforms.c;
     let qi = q0 + ly;
     ${loadRows('qs', 'QKV', 'c3', 'h * HD', 'q0')}

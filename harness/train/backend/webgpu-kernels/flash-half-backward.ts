@@ -9,7 +9,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_WGSL } from './mask-hash.ts';
-import { dotFn, tileSide, tileWgsl } from './flash-tiles.ts';
+import { ACCUMULATE_DKV, ACCUMULATE_DQ, BACKWARD_BODY, dotFn, tileSide, tileWgsl } from './flash-tiles.ts';
 import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, loadRoundedRows, MASKED, ROW_STATS_WGSL } from './flash-half-tiles.ts';
 
 /** Per (query i, key j): (half(p mask), ds); zero outside the causal triangle and past the sequence. */
@@ -51,10 +51,7 @@ const DQ_WGSL = `
       workgroupBarrier();
       dss[ly * B + lx] = pair(bh, qi, k0 + lx, ly, lx, stats, dRow).y;
       workgroupBarrier();
-      for (var c = 0; c < uniforms.nc; c++) {
-        let d = lx + c * B;
-        if (d < HD) { for (var j = 0; j < uniforms.side; j++) { acc[c] += dss[ly * B + j] * ks[j * HD + d]; } }
-      }
+      ${ACCUMULATE_DQ}
     }
     if (qi < uniforms.t) { writeRows(seq + qi, h * HD, lx, acc); }
   }`;
@@ -80,25 +77,10 @@ const DKV_WGSL = `
       pds[ly * B + lx] = pd.x;
       dss[ly * B + lx] = pd.y;
       workgroupBarrier();
-      for (var c = 0; c < uniforms.nc; c++) {
-        let d = lx + c * B;
-        if (d < HD) {
-          for (var i = 0; i < uniforms.side; i++) { dv[c] += pds[ly * B + i] * dos[i * HD + d]; dk[c] += dss[ly * B + i] * qs[i * HD + d]; }
-        }
-      }
+      ${ACCUMULATE_DKV}
     }
     if (k0 + ly < uniforms.t) { writeRows(seq + k0 + ly, uniforms.c + h * HD, lx, dk); writeRows(seq + k0 + ly, 2 * uniforms.c + h * HD, lx, dv); }
   }`;
-
-const BODY = `
-    let lx = i32(localId.x);
-    let ly = i32(localId.y);
-    let tid = ly * B + lx;
-    let bh = i32(workgroupId.y);
-    let h = bh % uniforms.heads;
-    let seq = (bh / uniforms.heads) * uniforms.t;
-    let r0 = i32(workgroupId.x) * B;
-    if (uniformI32(i32(workgroupId.z), tid) == 0) { dqTile(bh, h, seq, r0, lx, ly, tid); } else { dkvTile(bh, h, seq, r0, lx, ly, tid); }`;
 
 /** (dy [N, C], packed qkv, stats [N, 2H], D [N, H]) -> dqkv [N, 3C] holding halves; attrs as flashHalfForward's. */
 export function flashHalfBackward(backend: WebgpuBackendLike, dy: TensorInfo, qkv: TensorInfo, stats: TensorInfo, d: TensorInfo,
@@ -118,7 +100,7 @@ export function flashHalfBackward(backend: WebgpuBackendLike, dy: TensorInfo, qk
       ${PAIR_WGSL}
       ${DQ_WGSL}
       ${DKV_WGSL}`,
-    body: BODY,
+    body: BACKWARD_BODY,
   });
   return run(backend, program, [dy, qkv, stats, d], halfFlashUniforms(s, attrs, side), [1]);
 }

@@ -12,7 +12,7 @@ import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, type WebgpuBackendLike } from './program.ts';
 import { tiledProgram } from './tiled.ts';
 import { MASK_WGSL } from './mask-hash.ts';
-import { dotFn, tileSide, tileWgsl } from './flash-tiles.ts';
+import { dotFn, QUERY_TILE_INDICES, tileSide, tileWgsl } from './flash-tiles.ts';
 import { flashHalfShape, HALF_FLASH_UNIFORMS, HALF_SCORE_WGSL, halfFlashUniforms, loadHalfRows, MASKED, ROW_STATS_WGSL } from './flash-half-tiles.ts';
 
 /** Pass 1 over one key tile: the row's max and sum of exp, rescaled as the max grows. */
@@ -48,13 +48,7 @@ const CONTEXT_TILE = `
 
 /** The start of both bodies: thread and tile indices, the q tile, the causal count of key tiles. */
 const PROLOGUE = `
-    let lx = i32(localId.x);
-    let ly = i32(localId.y);
-    let tid = ly * B + lx;
-    let q0 = i32(workgroupId.x) * B;
-    let bh = i32(workgroupId.y);
-    let h = bh % uniforms.heads;
-    let seq = (bh / uniforms.heads) * uniforms.t;
+    ${QUERY_TILE_INDICES}
     let qi = q0 + ly;
     ${loadHalfRows('qs', 'QKV', 'h * HD', 'q0')}
     // Causal: keys 0 .. the tile's last query; the count is the same for the whole workgroup.

@@ -75,3 +75,47 @@ export function dotFn(x: string, y: string): string {
     return acc;
   }`;
 }
+
+/**
+ * The forward-side kernels' first lines: the thread (lx, ly, tid), its workgroup's query tile q0
+ * and (batch, head) bh, the head h and the sequence's first token seq.
+ */
+export const QUERY_TILE_INDICES = `
+    let lx = i32(localId.x);
+    let ly = i32(localId.y);
+    let tid = ly * B + lx;
+    let q0 = i32(workgroupId.x) * B;
+    let bh = i32(workgroupId.y);
+    let h = bh % uniforms.heads;
+    let seq = (bh / uniforms.heads) * uniforms.t;
+`;
+
+/*
+ * The backward kernels' shared WGSL (flash-backward.ts, flash-half-backward.ts: they differ in
+ * how rows load, round and carry their row terms, not in how the tiles are walked or summed).
+ */
+
+/** The dispatch's entry: grid z = 0 workgroups own query rows (dqTile), z = 1 key rows (dkvTile). */
+export const BACKWARD_BODY = `
+    let lx = i32(localId.x);
+    let ly = i32(localId.y);
+    let tid = ly * B + lx;
+    let bh = i32(workgroupId.y);
+    let h = bh % uniforms.heads;
+    let seq = (bh / uniforms.heads) * uniforms.t;
+    let r0 = i32(workgroupId.x) * B;
+    if (uniformI32(i32(workgroupId.z), tid) == 0) { dqTile(bh, h, seq, r0, lx, ly, tid); } else { dkvTile(bh, h, seq, r0, lx, ly, tid); }`;
+
+/** dq's step over one key tile: acc[c] += sum_j ds_(ly, j) k_j at the thread's columns. */
+export const ACCUMULATE_DQ = `for (var c = 0; c < uniforms.nc; c++) {
+        let d = lx + c * B;
+        if (d < HD) { for (var j = 0; j < uniforms.side; j++) { acc[c] += dss[ly * B + j] * ks[j * HD + d]; } }
+      }`;
+
+/** dk's and dv's step over one query tile: sums over its queries i of ds_(ly, i) q_i and pd_(ly, i) dy_i. */
+export const ACCUMULATE_DKV = `for (var c = 0; c < uniforms.nc; c++) {
+        let d = lx + c * B;
+        if (d < HD) {
+          for (var i = 0; i < uniforms.side; i++) { dv[c] += pds[ly * B + i] * dos[i * HD + d]; dk[c] += dss[ly * B + i] * qs[i * HD + d]; }
+        }
+      }`;
