@@ -1,6 +1,6 @@
 // npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large]
 //   [--backend auto|wasm|cpu|...] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps]
-//   [--activations same|reference]
+//   [--activations same|reference] [--rank R]
 // The paper's wall-clock claim on this machine: a full-rank model against a stage-2 InRank model
 // (every MLP linear low-rank at the profile's final rank, buffer 0: the paper's 254 / 287 / 313
 // for small / medium / large, scaled to the profile's widths at the same fraction of max_rank),
@@ -11,6 +11,7 @@
 // step would reach with InRank's thin MLP products as fast per FLOP as full rank's. --activations: 'same'
 // (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
 // GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
+// --rank R: stage 2 at rank R instead (e.g. the next multiple of 8, which OpenBLAS's kernels tile whole).
 // --backend webgpu: the trainer's device step (one read-back a step), and each model's compute
 // dispatches per step; --profile-steps then profiles one step of each kernel by kernel.
 import { maxRankOf, modelSchema, backendNames, resolveActivation, type BackendName, type ModelConfig } from '../harness/contract/config.ts';
@@ -41,6 +42,8 @@ interface Args {
   batch: number | null;
   context: number | null;
   layers: number | null;
+  /** Stage 2's rank in place of the profile's final rank. */
+  rank: number | null;
   profileSteps: boolean;
   activations: 'same' | 'reference';
 }
@@ -55,6 +58,7 @@ function parseArgs(argv: string[]): Args | null {
     batch: { type: 'string' },
     context: { type: 'string' },
     layers: { type: 'string' },
+    rank: { type: 'string' },
     'profile-steps': { type: 'boolean', default: false },
     activations: { type: 'string', default: 'same' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -73,6 +77,7 @@ function parseArgs(argv: string[]): Args | null {
     batch: positiveIntOption(v.batch, '--batch') ?? null,
     context: positiveIntOption(v.context, '--context') ?? null,
     layers: positiveIntOption(v.layers, '--layers') ?? null,
+    rank: positiveIntOption(v.rank, '--rank') ?? null,
     profileSteps: v['profile-steps'],
     activations: oneOf(v.activations, ['same', 'reference'] as const, '--activations'),
   };
@@ -87,7 +92,10 @@ function shapeOf(args: Args): { cfg: ModelConfig; batch: number; rank: number } 
     name: args.model, nEmbd: m.nEmbd, nHead: m.nHead, nLayer: args.layers ?? m.nLayer,
     context: args.context ?? base.context, vocabSize: base.vocabSize, dropout: base.dropout,
   });
-  return { cfg, batch: args.batch ?? m.microBatch, rank: m.fixedRank };
+  const rank = args.rank ?? m.fixedRank;
+  const maxRank = maxRankOf(cfg.nEmbd, 4 * cfg.nEmbd);
+  if (rank > maxRank) throw new UserError(`--rank ${rank}: above ${args.model}'s max_rank ${maxRank} at n_embd ${cfg.nEmbd}; give at most ${maxRank}`);
+  return { cfg, batch: args.batch ?? m.microBatch, rank };
 }
 
 /** Stage 2's layers: every MLP linear low-rank at exactly `rank`, no buffer, no determination (linears.ts, fixedRanks). */
@@ -151,7 +159,7 @@ async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args === null) {
-    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps] [--activations same|reference]');
+    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps] [--activations same|reference] [--rank R]');
     return 0;
   }
   const selected = await selectBackend(args.backend);
