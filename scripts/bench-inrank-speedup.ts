@@ -1,6 +1,6 @@
 // npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large]
 //   [--backend auto|wasm|cpu|...] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps]
-//   [--activations same|reference] [--rank R]
+//   [--activations same|reference] [--rank R] [--kernels K]
 // The paper's wall-clock claim on this machine: a full-rank model against a stage-2 InRank model
 // (every MLP linear low-rank at the profile's final rank, buffer 0: the paper's 254 / 287 / 313
 // for small / medium / large, scaled to the profile's widths at the same fraction of max_rank),
@@ -11,6 +11,7 @@
 // step would reach with InRank's thin MLP products as fast per FLOP as full rank's. --activations: 'same'
 // (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
 // GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
+// --kernels K: how many of the slowest kernels --profile-steps lists (12).
 // --rank R: stage 2 at rank R instead (e.g. the next multiple of 8, which OpenBLAS's kernels tile whole).
 // --backend webgpu: the trainer's device step (one read-back a step), and each model's compute
 // dispatches per step; --profile-steps then profiles one step of each kernel by kernel.
@@ -45,6 +46,8 @@ interface Args {
   /** Stage 2's rank in place of the profile's final rank. */
   rank: number | null;
   profileSteps: boolean;
+  /** How many of the slowest kernels --profile-steps lists. */
+  kernels: number;
   activations: 'same' | 'reference';
 }
 
@@ -59,6 +62,7 @@ function parseArgs(argv: string[]): Args | null {
     context: { type: 'string' },
     layers: { type: 'string' },
     rank: { type: 'string' },
+    kernels: { type: 'string' },
     'profile-steps': { type: 'boolean', default: false },
     activations: { type: 'string', default: 'same' },
     help: { type: 'boolean', short: 'h', default: false },
@@ -79,6 +83,7 @@ function parseArgs(argv: string[]): Args | null {
     layers: positiveIntOption(v.layers, '--layers') ?? null,
     rank: positiveIntOption(v.rank, '--rank') ?? null,
     profileSteps: v['profile-steps'],
+    kernels: positiveIntOption(v.kernels, '--kernels') ?? 12,
     activations: oneOf(v.activations, ['same', 'reference'] as const, '--activations'),
   };
 }
@@ -142,7 +147,7 @@ function printMlpBound(cfg: ModelConfig, rank: number, tokens: number, mlpMs: { 
 }
 
 /** One profiled step of each model by part: what InRank shrinks (the MLP products) against the rest. */
-async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, inrank: Stepper, steps: { full: number; inrank: number; flopRatio: number }): Promise<void> {
+async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, inrank: Stepper, steps: { full: number; inrank: number; flopRatio: number }, listed: number): Promise<void> {
   const f = await profileStep(full, [4 * cfg.nEmbd], cfg.vocabSize);
   const i = await profileStep(inrank, [4 * cfg.nEmbd, rank], cfg.vocabSize);
   console.log(`a profiled step by part, least of 3 (ms; profiling adds time between kernels): full rank ${f.wallMs.toFixed(1)}, InRank ${i.wallMs.toFixed(1)}`);
@@ -151,15 +156,15 @@ async function printPartProfiles(cfg: ModelConfig, rank: number, full: Stepper, 
   }
   printMlpBound(cfg, rank, full.tokens, { full: f.parts['MLP products'], inrank: i.parts['MLP products'] }, steps);
   for (const [name, p] of [['full rank', f], ['InRank', i]] as const) {
-    console.log(`${name}: ${p.kernels.reduce((n, k) => n + k.calls, 0)} kernel calls a step; the 12 slowest kernels (ms, calls, name and input shapes):`);
-    for (const k of p.kernels.slice(0, 12)) console.log(`  ${k.ms.toFixed(2).padStart(7)} ${String(k.calls).padStart(4)}  ${k.key.slice(0, 110)}`);
+    console.log(`${name}: ${p.kernels.reduce((n, k) => n + k.calls, 0)} kernel calls a step; the ${listed} slowest kernels (ms, calls, name and input shapes):`);
+    for (const k of p.kernels.slice(0, listed)) console.log(`  ${k.ms.toFixed(2).padStart(7)} ${String(k.calls).padStart(4)}  ${k.key.slice(0, 110)}`);
   }
 }
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   if (args === null) {
-    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps] [--activations same|reference] [--rank R]');
+    console.log('usage: npx tsx scripts/bench-inrank-speedup.ts [--profile cpu|paper|smoke] [--model gpt2|gpt2-medium|gpt2-large] [--backend B] [--steps N] [--repeats R] [--batch B] [--context T] [--layers L] [--profile-steps] [--activations same|reference] [--rank R] [--kernels K]');
     return 0;
   }
   const selected = await selectBackend(args.backend);
@@ -187,7 +192,7 @@ async function main(argv: string[]): Promise<number> {
     row('full rank', full, best.full);
     row('InRank stage 2', inrank, best.inrank);
     console.log(`step-time ratio (full / InRank) ${timeRatio.toFixed(3)}x, FLOP ratio ${flopRatio.toFixed(3)}x, step-time ratio / FLOP ratio ${(timeRatio / flopRatio).toFixed(3)} (target >= 0.9)`);
-    if (args.profileSteps) await printPartProfiles(cfg, rank, full, inrank, { full: best.full.step, inrank: best.inrank.step, flopRatio });
+    if (args.profileSteps) await printPartProfiles(cfg, rank, full, inrank, { full: best.full.step, inrank: best.inrank.step, flopRatio }, args.kernels);
   } finally {
     full.dispose();
     inrank.dispose();
