@@ -6,7 +6,8 @@
 // for small / medium / large, scaled to the profile's widths at the same fraction of max_rank),
 // same shape, timed in one run with the repeats interleaved (full, InRank, full, ...) so that the
 // machine's load hits both alike. Prints the step-time ratio (full / InRank) next to the FLOP
-// ratio and their quotient; the issue's target is a quotient >= 0.9. --profile-steps then profiles
+// ratio and their quotient (of the best repeats; then the median and range of each repeat's own),
+// the issue's target being a quotient >= 0.9. --profile-steps then profiles
 // one step of each model by part (MLP products against everything else), and the quotient the
 // step would reach with InRank's thin MLP products as fast per FLOP as full rank's. --activations: 'same'
 // (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
@@ -112,19 +113,31 @@ function stage2Factory(rank: number): LinearFactory {
   });
 }
 
-/** Best (lowest mean step) of `repeats` repeats per model, the two models' repeats interleaved. */
-function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: number): { full: StepTimes; inrank: StepTimes } {
+/**
+ * Best (lowest mean step) of `repeats` repeats per model, the two models' repeats interleaved, and
+ * each repeat's ratio (full / InRank, from adjacent timings: the load hits both about alike).
+ */
+function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: number): { full: StepTimes; inrank: StepTimes; ratios: number[] } {
   full.step(); // warm-up: kernel set-up and heap growth
   inrank.step();
   let best = { full: null as StepTimes | null, inrank: null as StepTimes | null };
+  const ratios: number[] = [];
   for (let r = 0; r < repeats; r++) {
     const f = timeSteps(full, steps);
     const i = timeSteps(inrank, steps);
+    ratios.push(f.step / i.step);
     console.log(`repeat ${r + 1}: full rank ${f.step.toFixed(1)} ms/step, InRank stage 2 ${i.step.toFixed(1)} ms/step, ratio ${(f.step / i.step).toFixed(3)}`);
     if (best.full === null || f.step < best.full.step) best.full = f;
     if (best.inrank === null || i.step < best.inrank.step) best.inrank = i;
   }
-  return { full: best.full!, inrank: best.inrank! };
+  return { full: best.full!, inrank: best.inrank!, ratios };
+}
+
+/** The repeats' quotients (ratio / FLOP ratio): their median and range, a figure less swayed by one lucky repeat than the best-of. */
+function quotientSpread(ratios: number[], flopRatio: number): string {
+  const q = ratios.map((r) => r / flopRatio).sort((a, b) => a - b);
+  const mid = q.length % 2 === 1 ? q[(q.length - 1) / 2]! : (q[q.length / 2 - 1]! + q[q.length / 2]!) / 2;
+  return `the ${q.length} repeats' quotients: median ${mid.toFixed(3)}, range ${q[0]!.toFixed(3)} to ${q[q.length - 1]!.toFixed(3)}`;
 }
 
 /** FLOPs of a step's MLP products, forward and backward (3 products per linear's 2 C x 4 C multiply-adds, or per factor's). */
@@ -192,6 +205,7 @@ async function main(argv: string[]): Promise<number> {
     row('full rank', full, best.full);
     row('InRank stage 2', inrank, best.inrank);
     console.log(`step-time ratio (full / InRank) ${timeRatio.toFixed(3)}x, FLOP ratio ${flopRatio.toFixed(3)}x, step-time ratio / FLOP ratio ${(timeRatio / flopRatio).toFixed(3)} (target >= 0.9)`);
+    console.log(quotientSpread(best.ratios, flopRatio));
     if (args.profileSteps) await printPartProfiles(cfg, rank, full, inrank, { full: best.full.step, inrank: best.inrank.step, flopRatio }, args.kernels);
   } finally {
     full.dispose();
