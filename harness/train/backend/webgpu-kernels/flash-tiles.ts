@@ -1,6 +1,7 @@
 // What the flash attention kernels share: the attention's shape from the projection and attrs,
-// the tile side that keeps their workgroup arrays under WebGPU's default 16 KiB, and the WGSL
-// that loads a head's rows of q, k or v into a workgroup tile.
+// the tile side that keeps their workgroup arrays under WebGPU's default 16 KiB, the WGSL that
+// loads a head's rows of q, k or v into a workgroup tile, and the WGSL the fp32 and fp16 kernels
+// have in common (tile indices, the backward's entry and its tile sums).
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { Uniform } from './program.ts';
 import { UNIFORM_I32_WGSL, WORKGROUP_STORAGE_BYTES } from './tiled.ts';
