@@ -7,11 +7,11 @@
 // same shape, timed in one run with the repeats interleaved (full, InRank, full, ...) so that the
 // machine's load hits both alike. Prints the step-time ratio (full / InRank) next to the FLOP
 // ratio and their quotient (of the best repeats; then the median and range of each repeat's own),
-// the target being a quotient >= 0.9. --profile-steps then profiles
-// one step of each model by part (MLP products against everything else), and the quotient the
-// step would reach with InRank's thin MLP products as fast per FLOP as full rank's. --activations: 'same'
-// (default) gives both models tanh GELU, so that only the rank differs; 'reference' gives each the
-// GELU its runs use (tanh for full rank, exact erf for InRank, as the paper's reference code).
+// the target being a quotient >= 0.9. --profile-steps then profiles one step of each model
+// by part (MLP products against everything else), and prints the quotient the step would reach with
+// InRank's thin MLP products as fast per FLOP as full rank's. --activations: 'same' (default) gives
+// both models tanh GELU, so that only the rank differs; 'reference' gives each the GELU its runs
+// use (tanh for full rank, exact erf for InRank, as the paper's reference code).
 // --kernels K: how many of the slowest kernels --profile-steps lists (12).
 // --rank R: stage 2 at rank R instead (e.g. the next multiple of 8, which OpenBLAS's kernels tile whole).
 // --backend webgpu: the trainer's device step (one read-back a step), and each model's compute
