@@ -51,7 +51,9 @@ function lookupInHeap(table: tf.Tensor2D, ids: Int32Array): tf.Tensor2D | null {
   if (heapPlaces([table]) === null) return null;
   const c = table.shape[1];
   const out = tf.fill([ids.length, c], 0, 'float32') as tf.Tensor2D; // the wasm Fill kernel: no JavaScript array
-  const { heap, at: [src, dst] } = heapPlaces([table, out])!; // after the allocation: the heap may have grown
+  const places = heapPlaces([table, out]); // after the allocation: the heap may have grown
+  if (places === null) return disposed(out);
+  const { heap, at: [src, dst] } = places;
   for (let i = 0; i < ids.length; i++) heap.copyWithin(dst! + i * c, src! + ids[i]! * c, src! + ids[i]! * c + c);
   return out;
 }
@@ -61,7 +63,14 @@ function gradInHeap(dout: tf.Tensor2D, ids: Int32Array, vocab: number): tf.Tenso
   if (heapPlaces([dout]) === null) return null;
   const c = dout.shape[1];
   const g = tf.fill([vocab, c], 0, 'float32') as tf.Tensor2D;
-  const { heap, at: [src, dst] } = heapPlaces([dout, g])!;
-  scatterAdd(heap, src!, heap, dst!, ids, c);
+  const places = heapPlaces([dout, g]);
+  if (places === null) return disposed(g);
+  scatterAdd(places.heap, places.at[0]!, places.heap, places.at[1]!, ids, c);
   return g;
+}
+
+/** null, after disposing a tensor the heap path made but could not place (the caller then takes the JavaScript path). */
+function disposed(t: tf.Tensor): null {
+  t.dispose();
+  return null;
 }
