@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
     writeOutput(opts.out, '--out', text);
     process.stderr.write(`wrote ${opts.out}\n`);
   } else {
-    process.stdout.write(text);
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); // the shell's prompt on a line of its own
   }
   if (opts.html) process.stderr.write(`wrote ${opts.html}\n`);
   return 0;
