@@ -38,6 +38,13 @@ function offsets(s: Heads, base: number, perBatch: number, perHead: number): Flo
   return out;
 }
 
+/** Each head's T x T square of a [B H, T, T] tensor starting at `base` (scores, probabilities and their gradients). */
+const squares = (s: Heads, base: number) => offsets(s, base, s.heads * s.t * s.t, s.t * s.t);
+/** Each head's columns of part `part` (0 q, 1 k, 2 v) of a [tokens, 3C] tensor starting at `base`. */
+const qkvHeads = (s: Heads, base: number, part: number) => offsets(s, base + part * s.c, s.t * 3 * s.c, s.hd);
+/** Each head's columns of a [tokens, C] tensor starting at `base`. */
+const tokenHeads = (s: Heads, base: number) => offsets(s, base, s.t * s.c, s.hd);
+
 /**
  * The causal products' query blocks [r0, r1): about 32 rows each (smaller blocks skip more of the
  * zero upper triangle, but OpenBLAS loses speed below about 32 rows); one block below 64 rows.
@@ -55,8 +62,15 @@ function shift(at: Float64Array, delta: number): Float64Array {
   return at.map((o) => o + delta);
 }
 
-function checkFloat(name: string, x: TensorInfo): void {
-  if (x.dtype !== 'float32') throw new Error(`head kernels: ${name} must be float32 (got ${x.dtype})`);
+/** The named inputs, each checked to be float32, and the attention's shape from inputs.qkv and the attrs. */
+function headInputs(args: Args, names: string[]): { x: Record<string, TensorInfo>; s: Heads } {
+  const x: Record<string, TensorInfo> = {};
+  for (const name of names) {
+    const t = args.inputs[name]!;
+    if (t.dtype !== 'float32') throw new Error(`head kernels: ${name} must be float32 (got ${t.dtype})`);
+    x[name] = t;
+  }
+  return { x, s: headsOf(x.qkv!, args.attrs) };
 }
 
 type Place = (x: TensorInfo) => number;
@@ -77,16 +91,14 @@ function kernelFuncs(addon: BlasAddon): Record<HeadKernelName, (a: Args) => Tens
 }
 
 /** scores_h = scale q_h k_h^T per head, on the causal blocks only. */
-function scoresKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
-  const qkv = inputs.qkv!;
-  checkFloat('qkv', qkv);
-  const s = headsOf(qkv, attrs);
+function scoresKernel(gemm: Gemm, placer: Placer, args: Args): TensorInfo {
+  const { backend, attrs } = args;
+  const { x: { qkv }, s } = headInputs(args, ['qkv']);
   const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
   const at = placer(backend);
-  const row = s.t * 3 * s.c;
-  const q = offsets(s, at(qkv), row, s.hd);
-  const k = q.map((o) => o + s.c);
-  const scores = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
+  const q = qkvHeads(s, at(qkv), 0);
+  const k = qkvHeads(s, at(qkv), 1);
+  const scores = squares(s, at(out));
   // Query block [r0, r1) against keys [0, r1) only: the scores right of that are never read
   // (the causal softmax reads keys up to the query's own position), so they stay unwritten.
   for (const [r0, r1] of causalBlocks(s.t)) {
@@ -97,17 +109,14 @@ function scoresKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Ar
 }
 
 /** y_h = p_h v_h per head, written into the heads' columns of [tokens, C]. */
-function contextKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
-  const p = inputs.p!;
-  const qkv = inputs.qkv!;
-  checkFloat('p', p);
-  checkFloat('qkv', qkv);
-  const s = headsOf(qkv, attrs);
+function contextKernel(gemm: Gemm, placer: Placer, args: Args): TensorInfo {
+  const { backend } = args;
+  const { x: { p, qkv }, s } = headInputs(args, ['p', 'qkv']);
   const out = backend.makeOutput([s.batch * s.t, s.c], 'float32');
   const at = placer(backend);
-  const probs = offsets(s, at(p), s.heads * s.t * s.t, s.t * s.t);
-  const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
-  const y = offsets(s, at(out), s.t * s.c, s.hd);
+  const probs = squares(s, at(p));
+  const v = qkvHeads(s, at(qkv), 2);
+  const y = tokenHeads(s, at(out));
   // p is 0 right of the diagonal: each query block sums over the keys up to its last query only
   for (const [r0, r1] of causalBlocks(s.t)) {
     gemm(heapBuffer(backend), false, false, r1 - r0, s.hd, r1, 1, shift(probs, r0 * s.t), s.t, v, 3 * s.c, shift(y, r0 * s.c), s.c);
@@ -116,17 +125,14 @@ function contextKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: A
 }
 
 /** dp_h = dy_h v_h^T per head. */
-function contextGradKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
-  const dy = inputs.dy!;
-  const qkv = inputs.qkv!;
-  checkFloat('dy', dy);
-  checkFloat('qkv', qkv);
-  const s = headsOf(qkv, attrs);
+function contextGradKernel(gemm: Gemm, placer: Placer, args: Args): TensorInfo {
+  const { backend, attrs } = args;
+  const { x: { dy, qkv }, s } = headInputs(args, ['dy', 'qkv']);
   const out = backend.makeOutput([s.batch * s.heads, s.t, s.t], 'float32');
   const at = placer(backend);
-  const dyAt = offsets(s, at(dy), s.t * s.c, s.hd);
-  const v = offsets(s, at(qkv) + 2 * s.c, s.t * 3 * s.c, s.hd);
-  const dp = offsets(s, at(out), s.heads * s.t * s.t, s.t * s.t);
+  const dyAt = tokenHeads(s, at(dy));
+  const v = qkvHeads(s, at(qkv), 2);
+  const dp = squares(s, at(out));
   // attrs causal 1: the caller reads only keys up to each query (the causal softmax gradient),
   // so the blocks right of the diagonal stay unwritten, as in scores; else the whole square.
   const blocks: Array<[number, number]> = Number(attrs?.causal) === 1 ? causalBlocks(s.t) : [[0, s.t]];
@@ -138,31 +144,28 @@ function contextGradKernel(gemm: Gemm, placer: Placer, { inputs, backend, attrs 
 }
 
 /** dq_h = ds_h k_h, dk_h = ds_h^T q_h, dv_h = p_h^T dy_h, written side by side as the projection's [tokens, 3C] gradient. */
-function qkvGrad(gemm: Gemm, placer: Placer, { inputs, backend, attrs }: Args): TensorInfo {
-  const { ds, p, dy, qkv } = inputs as Record<string, TensorInfo>;
-  for (const [name, x] of Object.entries({ ds, p, dy, qkv })) checkFloat(name, x!);
-  const s = headsOf(qkv!, attrs);
+function qkvGrad(gemm: Gemm, placer: Placer, args: Args): TensorInfo {
+  const { backend } = args;
+  const { x: { ds, p, dy, qkv }, s } = headInputs(args, ['ds', 'p', 'dy', 'qkv']);
   const out = backend.makeOutput([s.batch * s.t, 3 * s.c], 'float32');
   const at = placer(backend);
   const heap = heapBuffer(backend);
-  const row3 = s.t * 3 * s.c;
-  const square = (x: TensorInfo) => offsets(s, at(x), s.heads * s.t * s.t, s.t * s.t);
-  const inQkv = (part: number) => offsets(s, at(qkv!) + part * s.c, row3, s.hd);
-  const inOut = (part: number) => offsets(s, at(out) + part * s.c, row3, s.hd);
-  const dsAt = square(ds!);
-  const pAt = square(p!);
-  const dyAt = offsets(s, at(dy!), s.t * s.c, s.hd);
+  const [q, k] = [qkvHeads(s, at(qkv), 0), qkvHeads(s, at(qkv), 1)];
+  const [dq, dk, dv] = [0, 1, 2].map((part) => qkvHeads(s, at(out), part)) as [Float64Array, Float64Array, Float64Array];
+  const dsAt = squares(s, at(ds));
+  const pAt = squares(s, at(p));
+  const dyAt = tokenHeads(s, at(dy));
   // ds and p are 0 right of the diagonal (p exactly, ds = p (dp - sum) scale): the products skip
   // those blocks. dq's query rows [r0, r1) need keys [0, r1); dk's and dv's key rows [r0, r1)
   // need queries [r0, t).
   for (const [r0, r1] of causalBlocks(s.t)) {
     const rows = r1 - r0;
-    gemm(heap, false, false, rows, s.hd, r1, 1, shift(dsAt, r0 * s.t), s.t, inQkv(1), 3 * s.c, shift(inOut(0), r0 * 3 * s.c), 3 * s.c);
+    gemm(heap, false, false, rows, s.hd, r1, 1, shift(dsAt, r0 * s.t), s.t, k, 3 * s.c, shift(dq, r0 * 3 * s.c), 3 * s.c);
     const below = r0 * s.t + r0; // (query r0, key r0): the corner of the rows that see these keys
-    gemm(heap, true, false, rows, s.hd, s.t - r0, 1, shift(dsAt, below), s.t, shift(inQkv(0), r0 * 3 * s.c), 3 * s.c,
-      shift(inOut(1), r0 * 3 * s.c), 3 * s.c);
+    gemm(heap, true, false, rows, s.hd, s.t - r0, 1, shift(dsAt, below), s.t, shift(q, r0 * 3 * s.c), 3 * s.c,
+      shift(dk, r0 * 3 * s.c), 3 * s.c);
     gemm(heap, true, false, rows, s.hd, s.t - r0, 1, shift(pAt, below), s.t, shift(dyAt, r0 * s.c), s.c,
-      shift(inOut(2), r0 * 3 * s.c), 3 * s.c);
+      shift(dv, r0 * 3 * s.c), 3 * s.c);
   }
   return out;
 }

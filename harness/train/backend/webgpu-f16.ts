@@ -9,7 +9,7 @@
 // 2. enableF16Shaders makes the device's createShaderModule prepend `enable f16;` to exactly
 //    the sources that carry F16_MARKER (the half-precision kernels); every other source is
 //    passed through untouched, so tfjs's own kernels compile as before.
-import { withAdapterHook } from './webgpu-adapter-hook.ts';
+import { widenDeviceRequests, withAdapterHook } from './webgpu-adapter-hook.ts';
 
 export const F16_MARKER = '// inrank:enable-f16';
 
@@ -25,16 +25,10 @@ interface GpuLike {
 export function withShaderF16<G extends GpuLike>(gpu: G): G {
   return withAdapterHook(gpu, (adapter: AdapterLike) => {
     if (!adapter.features.has('shader-f16')) return;
-    const original = adapter.requestDevice;
-    adapter.requestDevice = async function (this: AdapterLike, d?: { requiredFeatures?: unknown[] }) {
+    widenDeviceRequests(adapter, (d?: { requiredFeatures?: unknown[] }) => {
       const required = d?.requiredFeatures ?? [];
-      if (required.includes('shader-f16')) return original.call(this, d);
-      try {
-        return await original.call(this, { ...d, requiredFeatures: [...required, 'shader-f16'] });
-      } catch {
-        return original.call(this, d); // a driver that offers the feature but refuses it: the device tfjs asked for
-      }
-    };
+      return required.includes('shader-f16') ? null : { ...d, requiredFeatures: [...required, 'shader-f16'] };
+    });
   });
 }
 

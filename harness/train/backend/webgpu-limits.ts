@@ -4,7 +4,7 @@
 // The in-place multi-tensor AdamW (webgpu-adamw-in-place.ts) binds 4 per parameter, so this
 // limit is its tensors per dispatch times 4: the adapter's maximum (16 on lavapipe) halves or
 // better its dispatches. Only this limit changes; a driver that refuses it gets the device tfjs asked for.
-import { withAdapterHook } from './webgpu-adapter-hook.ts';
+import { widenDeviceRequests, withAdapterHook } from './webgpu-adapter-hook.ts';
 
 interface AdapterLike {
   readonly limits: { readonly maxStorageBuffersPerShaderStage: number };
@@ -16,16 +16,9 @@ interface GpuLike {
 
 /** Wraps the adapter's requestDevice to ask for its maximum storage buffers per shader stage. */
 function raiseStorageBuffers(adapter: AdapterLike): void {
-  const original = adapter.requestDevice;
   const most = adapter.limits.maxStorageBuffersPerShaderStage;
-  adapter.requestDevice = async function (this: AdapterLike, d?: { requiredLimits?: Record<string, number> }) {
-    if ((d?.requiredLimits?.maxStorageBuffersPerShaderStage ?? 0) >= most) return original.call(this, d);
-    try {
-      return await original.call(this, { ...d, requiredLimits: { ...d?.requiredLimits, maxStorageBuffersPerShaderStage: most } });
-    } catch {
-      return original.call(this, d);
-    }
-  };
+  widenDeviceRequests(adapter, (d?: { requiredLimits?: Record<string, number> }) =>
+    (d?.requiredLimits?.maxStorageBuffersPerShaderStage ?? 0) >= most ? null : { ...d, requiredLimits: { ...d?.requiredLimits, maxStorageBuffersPerShaderStage: most } });
 }
 
 /** navigator.gpu for tfjs: the same GPU object whose adapters' devices get the adapter's storage-buffer maximum. */

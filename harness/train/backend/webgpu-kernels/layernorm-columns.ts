@@ -1,4 +1,5 @@
-// Column sums over all rows (LayerNorm's weight and bias gradients, [rows, cols] -> [cols]) in one
+// Column sums over all rows (LayerNorm's weight and bias gradients, the low-rank layer's bias
+// gradient: [rows, cols] -> [cols]) in one
 // dispatch: a workgroup of 256 owns 8 adjacent columns, its 32 lanes per column stride over the
 // rows (each row's 8 columns are one 32-byte read), and a tree over the lanes adds them up.
 // One invocation per column looping over all rows (8,192 for GPT-2 at batch 8) used a few hundred
@@ -40,4 +41,10 @@ export function columnSum(backend: WebgpuBackendLike, key: string, term: string,
     key, inputs, outputShape: [cols], groups: Math.ceil(cols / COLS_PER_GROUP), width: WIDTH,
     uniforms: 'rows : i32, cols : i32,', helpers: HELPERS, body,
   }), tensors, [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }]);
+}
+
+/** A linear layer's bias gradient: dy [rows, cols] summed over its rows. */
+export function biasGradient(backend: WebgpuBackendLike, dy: TensorInfo): TensorInfo {
+  const [rows, cols] = dy.shape as [number, number];
+  return columnSum(backend, 'bias_grad', 'DY[i]', ['DY'], [dy], rows, cols);
 }

@@ -6,7 +6,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { flatProgram, run, type WebgpuBackendLike } from './program.ts';
 import { rowProgram, rowWidth } from './row-program.ts';
-import { columnSum } from './layernorm-columns.ts';
+import { biasGradient, columnSum } from './layernorm-columns.ts';
 
 type Backend = WebgpuBackendLike & { disposeData(id: object): void };
 
@@ -79,6 +79,6 @@ export function layerNormBackward(backend: Backend, dy: TensorInfo, x: TensorInf
     uniforms: SHAPE_UNIFORMS, body: DX_BODY,
   }), [dy, x, weight, stats], shape);
   const dw = columnSum(backend, 'ln_bwd_dw', 'DY[i] * (X[i] - S[r]) * S[uniforms.rows + r]', ['DY', 'X', 'S'], [dy, x, stats], rows, cols);
-  const db = columnSum(backend, 'ln_bwd_db', 'DY[i]', ['DY'], [dy], rows, cols);
+  const db = biasGradient(backend, dy);
   return [dx, dw, db];
 }

@@ -3,12 +3,13 @@
 // and the bias) in 5, with the factors read in place and the gradients written straight into
 // their parameters' [r, in] / [out, r] layouts. The generic path (inrank/lowrank-linear.ts)
 // takes 2 slice copies in the forward and 2 concats with zeros uploaded from the host in the
-// backward on top of the same products, and its bias gradient multiplies by an uploaded ones row.
+// backward on top of the same products, and its bias gradient multiplies by an uploaded ones row
+// (here the column sum LayerNorm's bias gradient uses).
 // The hidden h = x A[:k]^T is written once: U's gradient needs it in the backward.
-import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { matMulStrided } from './matmul-strided.ts';
-import { run, type WebgpuBackendLike } from './program.ts';
+import type { WebgpuBackendLike } from './program.ts';
+import { biasGradient } from './layernorm-columns.ts';
 
 const dims2 = (t: TensorInfo): [number, number] => [t.shape[0]!, t.shape[1]!];
 
@@ -19,46 +20,6 @@ export function lowRankForward(backend: WebgpuBackendLike, x: TensorInfo, a: Ten
   const h = matMulStrided(backend, x, a, { transA: false, transB: true, m: tokens, n: k, k: inF });
   const y = matMulStrided(backend, h, b, { transA: false, transB: true, m: tokens, n: outF, k }, bias);
   return [y, h];
-}
-
-const SUM_COLS = 16;
-const SUM_LANES = 16;
-
-/**
- * Column sums of g [N, C] -> [C] (the bias gradient; no ones row from the host). A workgroup
- * takes 16 columns; 16 lanes each sum every 16th row of a column, then add up in workgroup
- * memory, so that a long column is not one invocation's serial loop.
- */
-export function columnSum(backend: WebgpuBackendLike, g: TensorInfo): TensorInfo {
-  const [rows, cols] = dims2(g);
-  const program: WebGPUProgram = {
-    variableNames: ['G'],
-    outputShape: [cols],
-    shaderKey: 'inrank_col_sum',
-    uniforms: 'rows : i32, cols : i32,',
-    workgroupSize: [SUM_COLS, SUM_LANES, 1],
-    // A non-flat layout (a y part) so that the backend calls main() without an index: it reads its ids itself.
-    dispatchLayout: { x: [0], y: [1] },
-    dispatch: [Math.ceil(cols / SUM_COLS), 1, 1],
-    getUserCode: () => `
-      var<workgroup> partial : array<array<f32, ${SUM_COLS}>, ${SUM_LANES}>;
-      fn main() {
-        let c = i32(workgroupId.x) * ${SUM_COLS} + i32(localId.x);
-        let lane = i32(localId.y);
-        var acc = 0.0;
-        if (c < uniforms.cols) {
-          for (var r = lane; r < uniforms.rows; r += ${SUM_LANES}) { acc += G[r * uniforms.cols + c]; }
-        }
-        partial[lane][localId.x] = acc;
-        workgroupBarrier();
-        if (lane == 0 && c < uniforms.cols) {
-          var total = 0.0;
-          for (var l = 0; l < ${SUM_LANES}; l++) { total += partial[l][localId.x]; }
-          result[c] = total;
-        }
-      }`,
-  };
-  return run(backend, program, [g], [{ type: 'int32', data: [rows] }, { type: 'int32', data: [cols] }]);
 }
 
 /**
@@ -74,5 +35,5 @@ export function lowRankBackward(backend: WebgpuBackendLike & { disposeData(id: o
   const dA = matMulStrided(backend, dh, x, { transA: true, transB: false, m: k, n: inF, k: tokens, outShape: [r, inF] });
   const dx = matMulStrided(backend, dh, a, { transA: false, transB: false, m: tokens, n: inF, k });
   backend.disposeData(dh.dataId);
-  return [dx, dA, dB, columnSum(backend, dy)];
+  return [dx, dA, dB, biasGradient(backend, dy)];
 }
