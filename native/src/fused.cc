@@ -405,15 +405,15 @@ NOINLINE void CausalSoftmax(const float* x, float* p, int64_t rows, int64_t t) {
   }
 }
 
-// Softmax backward per row: ds = p (dp - sum(dp p)) scale.
+// One row's softmax backward over its first n entries: ds = p (dp - sum(dp p)) scale.
+inline void SoftmaxGradRow(const float* pr, const float* dr, float* out, int64_t n, float scale) {
+  const float s = static_cast<float>(RowDot(pr, dr, n));
+  for (int64_t j = 0; j < n; j++) out[j] = pr[j] * (dr[j] - s) * scale;
+}
+
+// Softmax backward per row.
 NOINLINE void SoftmaxGrad(const float* p, const float* dp, float* ds, int64_t rows, int64_t cols, float scale) {
-  for (int64_t r = 0; r < rows; r++) {
-    const float* pr = p + r * cols;
-    const float* dr = dp + r * cols;
-    float* out = ds + r * cols;
-    const float s = static_cast<float>(RowDot(pr, dr, cols));
-    for (int64_t j = 0; j < cols; j++) out[j] = pr[j] * (dr[j] - s) * scale;
-  }
+  for (int64_t r = 0; r < rows; r++) SoftmaxGradRow(p + r * cols, dp + r * cols, ds + r * cols, cols, scale);
 }
 
 // The attention dropout on causal rows [rows, t] (row r is query r % t): out = x mask on keys up
@@ -437,11 +437,8 @@ NOINLINE void CausalDropout(const float* __restrict x, float* __restrict out, in
 NOINLINE void CausalSoftmaxGrad(const float* p, const float* dp, float* ds, int64_t rows, int64_t t, float scale) {
   for (int64_t r = 0; r < rows; r++) {
     const int64_t valid = r % t + 1;
-    const float* pr = p + r * t;
-    const float* dr = dp + r * t;
     float* out = ds + r * t;
-    const float s = static_cast<float>(RowDot(pr, dr, valid));
-    for (int64_t j = 0; j < valid; j++) out[j] = pr[j] * (dr[j] - s) * scale;
+    SoftmaxGradRow(p + r * t, dp + r * t, out, valid, scale);
     for (int64_t j = valid; j < t; j++) out[j] = 0.0f;
   }
 }
