@@ -13,19 +13,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { modelSchema, type ModelConfig } from '../harness/contract/config.ts';
 import { UserError } from '../harness/contract/errors.ts';
 import { selectBackend } from '../harness/train/backend/select.ts';
-import { GPT } from '../harness/train/model/gpt.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
-import { AdamW } from '../harness/train/optim/adamw.ts';
-import { deviceTrainStep } from './bench-lib/device-step.ts';
+import { makeDeviceStepper, timeDeviceSteps } from './bench-lib/device-step.ts';
 import { countDispatches, formatGpuProfile, profileGpuStep, type GpuStepProfile } from './bench-lib/gpu-profile.ts';
-
-export type BenchModel = 'bench' | 'gpt2' | 'tiny';
-
-const SHAPES: Record<BenchModel, { model: Partial<ModelConfig>; batch: number; label: string }> = {
-  bench: { model: { nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 }, batch: 8, label: 'n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096' },
-  tiny: { model: { nEmbd: 64, nHead: 2, nLayer: 2, context: 32, vocabSize: 512 }, batch: 2, label: 'tiny: n_embd 64, 2 layers, 2 heads, context 32, micro-batch 2, vocab 512' },
-  gpt2: { model: { nEmbd: 768, nHead: 12, nLayer: 12, context: 1024, vocabSize: 50257 }, batch: 8, label: 'GPT-2 124M: n_embd 768, 12 layers, 12 heads, context 1024, micro-batch 8, vocab 50257' },
-};
+import { BENCH_SHAPES, type BenchModel } from './bench-lib/shapes.ts';
 
 export interface DeviceBenchResult {
   backend: string;
@@ -59,23 +50,19 @@ function checkBindingLimit(which: BenchModel, cfg: ModelConfig, batch: number): 
 export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchModel, steps: number, profile = false): Promise<DeviceBenchResult> {
   const selected = await selectBackend(backend);
   const dispatched = backend === 'webgpu' ? countDispatches() : () => NaN;
-  const shape = SHAPES[which];
+  const shape = BENCH_SHAPES[which];
   const cfg = modelSchema.parse({ name: which, ...shape.model });
   if (backend === 'webgpu') checkBindingLimit(which, cfg, shape.batch);
-  const model = new GPT(cfg, 1113, denseFactory());
-  const optim = new AdamW(model.params(), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1 });
+  const stepper = makeDeviceStepper(cfg, shape.batch, denseFactory());
+  const { model, tokens } = stepper;
   const a = selected.adapter;
   const adapter = a ? `${a.vendor} ${a.device} [${a.description}]` : null;
   console.log(`[${selected.matmul}] ${shape.label}: ${model.paramCounts().total} params; backend ${selected.backend}${adapter ? ` on ${adapter}` : ''}`);
   try {
-    let t0 = performance.now();
-    await deviceTrainStep(model, optim, cfg, shape.batch, 0);
-    console.log(`[${selected.matmul}] warm-up step (kernel compilation): ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const before = dispatched();
-    t0 = performance.now();
-    for (let s = 1; s <= steps; s++) await deviceTrainStep(model, optim, cfg, shape.batch, s);
-    const stepMs = (performance.now() - t0) / steps;
-    const tokens = shape.batch * cfg.context;
+    const warmMs = await stepper.step();
+    console.log(`[${selected.matmul}] warm-up step (kernel compilation): ${(warmMs / 1000).toFixed(1)} s`);
+    const timed = await timeDeviceSteps(stepper.step, steps, dispatched);
+    const stepMs = timed.ms;
     const result: DeviceBenchResult = {
       backend: selected.backend,
       path: selected.matmul,
@@ -83,17 +70,16 @@ export async function measureDevice(backend: 'webgpu' | 'wasm', which: BenchMode
       tokensPerS: tokens / (stepMs / 1000),
       stepMs,
       tflops: (model.flopsPerToken() * tokens) / (stepMs / 1000) / 1e12,
-      dispatches: backend === 'webgpu' ? (dispatched() - before) / steps : null,
+      dispatches: backend === 'webgpu' ? timed.dispatches : null,
     };
     console.log(`[${selected.matmul}] ${steps} step(s): ${stepMs.toFixed(0)} ms/step, ${result.tokensPerS.toFixed(0)} tokens/s, ${result.tflops.toFixed(4)} TFLOP/s${result.dispatches !== null ? `, ${result.dispatches.toFixed(0)} dispatches/step` : ''}`);
     if (profile && backend === 'webgpu') {
-      result.profile = await profileGpuStep(() => deviceTrainStep(model, optim, cfg, shape.batch, steps + 1));
+      result.profile = await profileGpuStep(stepper.step);
       for (const line of formatGpuProfile(result.profile)) console.log(`[${selected.matmul}] ${line}`);
     }
     return result;
   } finally {
-    model.dispose();
-    optim.dispose();
+    stepper.dispose();
   }
 }
 

@@ -29,6 +29,7 @@ import { profiles } from '../experiments/profiles.ts';
 import { makeStepper, timeSteps, type StepTimes, type Stepper } from './bench-lib/train-step.ts';
 import { profileStep, type StepPart } from './bench-lib/step-profile.ts';
 import { compareOnDevice } from './bench-lib/inrank-speedup-device.ts';
+import { interleaveRepeats, quotientSpread, type Interleaved } from './bench-lib/interleave.ts';
 
 const MODELS = ['gpt2', 'gpt2-medium', 'gpt2-large'] as const;
 type ModelName = (typeof MODELS)[number];
@@ -113,31 +114,11 @@ function stage2Factory(rank: number): LinearFactory {
   });
 }
 
-/**
- * Best (lowest mean step) of `repeats` repeats per model, the two models' repeats interleaved, and
- * each repeat's ratio (full / InRank, from adjacent timings: the load hits both about alike).
- */
-function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: number): { full: StepTimes; inrank: StepTimes; ratios: number[] } {
-  full.step(); // warm-up: kernel set-up and heap growth
+/** The models' interleaved repeats after a warm-up step each (kernel set-up and heap growth). */
+async function interleaved(full: Stepper, inrank: Stepper, steps: number, repeats: number): Promise<Interleaved<StepTimes>> {
+  full.step();
   inrank.step();
-  let best = { full: null as StepTimes | null, inrank: null as StepTimes | null };
-  const ratios: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const f = timeSteps(full, steps);
-    const i = timeSteps(inrank, steps);
-    ratios.push(f.step / i.step);
-    console.log(`repeat ${r + 1}: full rank ${f.step.toFixed(1)} ms/step, InRank stage 2 ${i.step.toFixed(1)} ms/step, ratio ${(f.step / i.step).toFixed(3)}`);
-    if (best.full === null || f.step < best.full.step) best.full = f;
-    if (best.inrank === null || i.step < best.inrank.step) best.inrank = i;
-  }
-  return { full: best.full!, inrank: best.inrank!, ratios };
-}
-
-/** The repeats' quotients (ratio / FLOP ratio): their median and range, a figure less swayed by one lucky repeat than the best-of. */
-function quotientSpread(ratios: number[], flopRatio: number): string {
-  const q = ratios.map((r) => r / flopRatio).sort((a, b) => a - b);
-  const mid = q.length % 2 === 1 ? q[(q.length - 1) / 2]! : (q[q.length / 2 - 1]! + q[q.length / 2]!) / 2;
-  return `the ${q.length} repeats' quotients: median ${mid.toFixed(3)}, range ${q[0]!.toFixed(3)} to ${q[q.length - 1]!.toFixed(3)}`;
+  return interleaveRepeats(repeats, { full: () => timeSteps(full, steps), inrank: () => timeSteps(inrank, steps) }, (t) => t.step);
 }
 
 /** FLOPs of a step's MLP products, forward and backward (3 products per linear's 2 C x 4 C multiply-adds, or per factor's). */
@@ -196,7 +177,7 @@ async function main(argv: string[]): Promise<number> {
   console.log(`GELU: full rank ${full.model.activation}, InRank ${args.activations === 'reference' ? inrankCfg.activation : full.model.activation} (--activations ${args.activations})`);
   const inrank = makeStepper(inrankCfg, batch, stage2Factory(rank));
   try {
-    const best = interleaved(full, inrank, args.steps, args.repeats);
+    const best = await interleaved(full, inrank, args.steps, args.repeats);
     const flopRatio = full.model.flopsPerToken() / inrank.model.flopsPerToken();
     const timeRatio = best.full.step / best.inrank.step;
     const row = (name: string, s: Stepper, t: StepTimes) =>

@@ -20,12 +20,9 @@ import { LowRankLinear } from '../harness/train/inrank/lowrank-linear.ts';
 import { FlashKernel, FusedKernel, HeadKernel } from '../harness/train/ops/fused.ts';
 import { streamKey, stringId } from '../harness/train/ops/random.ts';
 import { makeDeviceStepper } from './bench-lib/device-step.ts';
+import { BENCH_SHAPES } from './bench-lib/shapes.ts';
 import { countDispatches, formatGpuProfile, profileGpuStep, type GpuStepProfile } from './bench-lib/gpu-profile.ts';
 
-const SHAPES: Record<string, { cfg: Partial<ModelConfig>; batch: number }> = {
-  bench: { cfg: { nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 }, batch: 8 },
-  tiny: { cfg: { nEmbd: 64, nHead: 2, nLayer: 2, context: 32, vocabSize: 512 }, batch: 2 },
-};
 
 /** Stage 1 of InRank between determinations: 2 modes plus a buffer of 26% of max_rank active, the rest of the factors idle. */
 function inrankStage1(): LinearFactory {
@@ -112,12 +109,12 @@ async function main(argv: string[]): Promise<number> {
     console.log('usage: npx tsx scripts/bench-webgpu-kernels.ts [--steps N] [--shape bench|tiny] [--model dense|inrank|both]');
     return 0;
   }
-  const shape = SHAPES[v.shape];
+  const shape = v.shape === 'bench' || v.shape === 'tiny' ? BENCH_SHAPES[v.shape] : null;
   if (!shape) throw new UserError(`--shape ${v.shape}: expected bench or tiny`);
   if (!['dense', 'inrank', 'both'].includes(v.model)) throw new UserError(`--model ${v.model}: expected dense, inrank or both`);
   const steps = positiveIntOption(v.steps, '--steps') ?? 2;
   const selected = await selectBackend('webgpu');
-  const cfg = modelSchema.parse({ name: v.shape, ...shape.cfg });
+  const cfg = modelSchema.parse({ name: v.shape, ...shape.model });
   console.log(`webgpu adapter ${selected.note}; model n_embd ${cfg.nEmbd}, ${cfg.nLayer} layers, context ${cfg.context}, batch ${shape.batch}, vocab ${cfg.vocabSize}, fp32`);
   for (const model of v.model === 'both' ? (['dense', 'inrank'] as const) : [v.model as 'dense' | 'inrank']) {
     await compareModel(model, cfg, shape.batch, steps);

@@ -23,8 +23,8 @@ import { parseCliArgs, positiveIntOption, runCli } from '../harness/cli/common.t
 import { selectBackend, type SelectedBackend } from '../harness/train/backend/select.ts';
 import { blasThreads, loadBlasAddon, NATIVE_MATMUL_ENV } from '../harness/train/backend/blas.ts';
 import { denseFactory } from '../harness/train/model/linears.ts';
-import { benchDevice, type BenchModel } from './bench-device.ts';
-import { type PeerShape } from './bench-lib/peer.ts';
+import { benchDevice } from './bench-device.ts';
+import { BENCH_SHAPES, peerShapeOf, type BenchModel } from './bench-lib/shapes.ts';
 import { comparePeerInterleaved } from './bench-lib/peer-compare.ts';
 import { makeStepper, timeSteps, type Stepper, type StepTimes } from './bench-lib/train-step.ts';
 
@@ -56,8 +56,6 @@ interface PathResult {
   ceilingGf: number;
 }
 
-/** The bench model's shape (as measure() builds it), for the PyTorch peer. */
-const BENCH_SHAPE: PeerShape = { nEmbd: 256, nLayer: 4, nHead: 4, context: 128, batch: 8, vocab: 4096 };
 
 const RESULT_TAG = 'BENCH_RESULT ';
 const USAGE = `usage: npm run bench -- [--path both|wasm|openblas] [--backend auto|wasm|cpu|tensorflow|tensorflow-gpu] [--steps N] [--repeats R] [--threads T] [--fp16] [--profile] [--peer]
@@ -168,14 +166,15 @@ function printBest(prefix: string, args: Args, best: StepTimes, result: PathResu
 /** Measures the path this process runs on; prints its table and returns its figures. */
 async function measure(args: Args, forcedPath: 'wasm' | 'openblas' | null): Promise<PathResult> {
   const { selected, threads } = await startPath(args, forcedPath);
-  const cfg = modelSchema.parse({ name: 'bench', nEmbd: 256, nHead: 4, nLayer: 4, context: 128, vocabSize: 4096 });
-  const stepper = makeStepper(cfg, 8, denseFactory(), args.fp16);
+  const shape = BENCH_SHAPES.bench;
+  const cfg = modelSchema.parse({ name: 'bench', ...shape.model });
+  const stepper = makeStepper(cfg, shape.batch, denseFactory(), args.fp16);
   const { model, tokens } = stepper;
   const p = `[${selected.matmul}]`;
   const flopsPerToken = model.flopsPerToken();
   const threadNote = threads !== null ? `, OpenBLAS threads ${threads} (OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? 'unset'})` : '';
   console.log(`${p} backend ${selected.backend}, matmul path ${selected.matmul}${threadNote}${selected.note ? ` (${selected.note})` : ''}${args.fp16 ? ', fp16 emulated' : ''}`);
-  console.log(`${p} model n_embd 256, 4 layers, 4 heads, context 128, micro-batch 8, vocab 4096: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
+  console.log(`${p} model ${shape.label}: ${model.paramCounts().total} params, ${(flopsPerToken / 1e6).toFixed(2)} MFLOP/token`);
   const stepFlops = flopsPerToken * tokens;
   const { best, ceiling } = bestOfRepeats(args, p, stepFlops, stepper);
   const result: PathResult = {
@@ -268,7 +267,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (args.peer) {
-    await comparePeerInterleaved({ shape: BENCH_SHAPE, path: args.path === 'both' ? null : args.path, threads: args.threads, steps: args.steps, rounds: args.repeats, fp16: args.fp16 });
+    await comparePeerInterleaved({ shape: peerShapeOf(BENCH_SHAPES.bench), path: args.path === 'both' ? null : args.path, threads: args.threads, steps: args.steps, rounds: args.repeats, fp16: args.fp16 });
     return 0;
   }
   if (args.backend === 'webgpu') {

@@ -4,7 +4,8 @@
 // profiles one step of each kernel by kernel (bench-lib/gpu-profile.ts).
 import type { ModelConfig } from '../../harness/contract/config.ts';
 import type { LinearFactory } from '../../harness/train/model/linear.ts';
-import { makeDeviceStepper, type DeviceStepper } from './device-step.ts';
+import { makeDeviceStepper, timeDeviceSteps, type DeviceStepper } from './device-step.ts';
+import { interleaveRepeats, type Interleaved } from './interleave.ts';
 import { countDispatches, formatGpuProfile, profileGpuStep } from './gpu-profile.ts';
 
 export interface DeviceComparison {
@@ -18,28 +19,12 @@ export interface DeviceComparison {
 
 interface Timed { ms: number; dispatches: number }
 
-/** Mean ms and dispatches of `steps` steps. */
-async function timeDeviceSteps(s: DeviceStepper, steps: number, read: () => number): Promise<Timed> {
-  const before = read();
-  let ms = 0;
-  for (let i = 0; i < steps; i++) ms += await s.step();
-  return { ms: ms / steps, dispatches: (read() - before) / steps };
-}
-
-/** Best of `repeats` for each model, repeats interleaved (full, InRank, full, ...). */
-async function interleavedOnDevice(full: DeviceStepper, inrank: DeviceStepper, o: DeviceComparison): Promise<{ full: Timed; inrank: Timed }> {
+/** The models' interleaved repeats after a warm-up step each (pipelines compile). */
+async function interleavedOnDevice(full: DeviceStepper, inrank: DeviceStepper, o: DeviceComparison): Promise<Interleaved<Timed>> {
   const read = countDispatches();
-  await full.step(); // warm-up: pipelines compile
+  await full.step();
   await inrank.step();
-  let best: { full: Timed | null; inrank: Timed | null } = { full: null, inrank: null };
-  for (let r = 0; r < o.repeats; r++) {
-    const f = await timeDeviceSteps(full, o.steps, read);
-    const i = await timeDeviceSteps(inrank, o.steps, read);
-    console.log(`repeat ${r + 1}: full rank ${f.ms.toFixed(1)} ms/step, InRank stage 2 ${i.ms.toFixed(1)} ms/step, ratio ${(f.ms / i.ms).toFixed(3)}`);
-    if (best.full === null || f.ms < best.full.ms) best.full = f;
-    if (best.inrank === null || i.ms < best.inrank.ms) best.inrank = i;
-  }
-  return { full: best.full!, inrank: best.inrank! };
+  return interleaveRepeats(o.repeats, { full: () => timeDeviceSteps(full.step, o.steps, read), inrank: () => timeDeviceSteps(inrank.step, o.steps, read) }, (t) => t.ms);
 }
 
 export async function compareOnDevice(o: DeviceComparison): Promise<void> {

@@ -12,8 +12,9 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../../harness/contract/errors.ts';
 import { selectBackend } from '../../harness/train/backend/select.ts';
 import { formatGpuProfile, profileGpuStep } from '../bench-lib/gpu-profile.ts';
-import type { BenchModel } from '../bench-device.ts';
-import { makeKitStepper, SHAPES, type KitStepper } from './kit-step.ts';
+import { timeDeviceSteps } from '../bench-lib/device-step.ts';
+import { BENCH_SHAPES, peerShapeOf, type BenchModel } from '../bench-lib/shapes.ts';
+import { makeKitStepper, type KitStepper } from './kit-step.ts';
 import { cudaPeerUnavailable, runCudaPeer } from './cuda-peer.ts';
 
 interface Opts {
@@ -35,20 +36,15 @@ function parse(argv: string[]): Opts {
     },
   });
   if (positionals[0] !== 'step') throw new UserError('usage: figures.mjs step --model gpt2|bench|tiny [--fp16] [--steps N] [--peer] [--profile] [--lm-head both]');
-  if (!(v.model in SHAPES)) throw new UserError(`--model ${v.model}: expected ${Object.keys(SHAPES).join(', ')}`);
+  if (!(v.model in BENCH_SHAPES)) throw new UserError(`--model ${v.model}: expected ${Object.keys(BENCH_SHAPES).join(', ')}`);
   if (v['lm-head'] !== 'materialised' && v['lm-head'] !== 'both') throw new UserError(`--lm-head ${v['lm-head']}: expected materialised or both`);
   return { model: v.model as BenchModel, fp16: v.fp16, steps: Math.max(1, Number(v.steps) || 1), peer: v.peer, profile: v.profile, lmHead: v['lm-head'] };
 }
 
 const figure = (o: Record<string, unknown>) => console.log(`FIGURE ${JSON.stringify(o)}`);
 
-/** Times `steps` steps; mean ms per step and dispatches per step. */
-async function timeSteps(s: KitStepper, steps: number): Promise<{ ms: number; dispatches: number }> {
-  const d0 = s.dispatches();
-  const t0 = performance.now();
-  for (let i = 0; i < steps; i++) await s.step();
-  return { ms: (performance.now() - t0) / steps, dispatches: (s.dispatches() - d0) / steps };
-}
+/** Mean ms and dispatches per step over `steps` steps. */
+const timeSteps = (s: KitStepper, steps: number) => timeDeviceSteps(s.step, steps, s.dispatches);
 
 /** The fused and the materialised LM head on one model, rounds alternating (the env var is read per step). */
 async function compareLmHeads(s: KitStepper, steps: number, label: string): Promise<void> {
@@ -104,7 +100,7 @@ function peerFigure(o: Opts, oursTokensPerS: number): void {
     figure({ figure: 'peer', model: o.model, skipped: why });
     return;
   }
-  const peer = runCudaPeer(SHAPES[o.model].peer, o.fp16, Math.max(3, o.steps));
+  const peer = runCudaPeer(peerShapeOf(BENCH_SHAPES[o.model]), o.fp16, Math.max(3, o.steps));
   const ratio = oursTokensPerS / peer.tokensPerS;
   console.log(`PyTorch ${peer.torch} on ${peer.device}, ${peer.dtype}: ${peer.stepMs.toFixed(1)} ms/step, ${peer.tokensPerS.toFixed(0)} tokens/s; ours/PyTorch ${ratio.toFixed(3)}x (target ${o.fp16 ? '>= 0.5x autocast' : '>= 0.3x fp32, TF32 off'})`);
   figure({ figure: 'peer', model: o.model, precision: o.fp16 ? 'fp16' : 'fp32', peerTokensPerS: peer.tokensPerS, peerMs: peer.stepMs, torch: peer.torch, ratio });
